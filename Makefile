@@ -1,0 +1,60 @@
+# Every task people run. `make help` lists them.
+# Only the machine's python3 is assumed: uv itself is installed from PyPI into .tools/,
+# and uv never downloads a Python (UV_PYTHON_DOWNLOADS=never).
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+UV_VERSION ?= 0.13.9
+
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_LINK_MODE := copy
+export UV_NO_PROGRESS := 1
+RUN := $(UV) run --locked --no-sync
+
+.DEFAULT_GOAL := help
+.PHONY: help install serve serve-echo test test-fast lint typecheck build bench clean
+
+help: ## list the tasks
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
+	$(UV) sync --locked --all-packages
+	@touch $@
+
+install: .venv/.synced ## create .venv with every package and tool (uv from PyPI, the machine's python3)
+
+serve: install ## run the default agent behind the Responses channel on $(HOST):$(PORT), SQLite store
+	$(RUN) python samples/default_agent.py --host $(HOST) --port $(PORT)
+
+serve-echo: install ## run the echo agent behind the Responses channel on $(HOST):$(PORT)
+	$(RUN) python samples/echo.py --host $(HOST) --port $(PORT)
+
+lint: install ## ruff check and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install ## mypy --strict over every package, the samples and the tests
+	$(RUN) mypy packages/hosting-core/src packages/hosting-responses/src packages/hosting-testing/src
+
+test: install lint typecheck ## lint, type check and every test
+	$(RUN) pytest
+
+test-fast: install ## the tests only
+	$(RUN) pytest -x -q
+
+build: install ## build every wheel into dist/
+	$(UV) build --all-packages --no-sources --out-dir dist
+
+bench: install ## measure the host against a bare Starlette app (see docs/benchmarks.md)
+	$(RUN) python benchmarks/run.py
+
+clean: ## remove the environment, caches and build output
+	rm -rf .venv .tools dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,195 @@
+"""What a channel gets from the host: runs, state scoped to the caller, delivery.
+
+`ChannelContext` is the whole surface a channel needs; a channel written
+against it (and the public types) works on any host and any store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._agent import Agent
+from ._channel import ChannelIdentity, ChannelRequest, Delivery, DeliveryReport, DeliveryTarget, HostedRunResult
+from ._exceptions import NotFoundError
+from ._isolation import IsolationKeys
+from ._run import Run
+from ._store._base import ConversationRecord, ItemPage, Order, ResponseRecord, Store, now
+from ._types import Item
+
+if TYPE_CHECKING:
+    from ._host import Host
+
+logger = logging.getLogger("hosting.core")
+
+
+class ScopedStore:
+    """The store as one caller sees it: every call is scoped to their user key."""
+
+    def __init__(self, store: Store, owner: str) -> None:
+        self._store = store
+        self.owner = owner
+
+    async def get_response(self, response_id: str) -> ResponseRecord | None:
+        return await self._store.get_response(self.owner, response_id)
+
+    async def delete_response(self, response_id: str) -> bool:
+        return await self._store.delete_response(self.owner, response_id)
+
+    async def get_history(self, response_id: str) -> tuple[Item, ...] | None:
+        return await self._store.get_history(self.owner, response_id)
+
+    async def create_conversation(
+        self, conversation_id: str, *, metadata: Mapping[str, str] | None = None, items: Sequence[Item] = ()
+    ) -> ConversationRecord:
+        record = ConversationRecord(conversation_id, self.owner, now(), dict(metadata or {}))
+        await self._store.create_conversation(record, items)
+        return record
+
+    async def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
+        return await self._store.get_conversation(self.owner, conversation_id)
+
+    async def update_conversation(
+        self, conversation_id: str, metadata: Mapping[str, str]
+    ) -> ConversationRecord | None:
+        return await self._store.update_conversation(self.owner, conversation_id, metadata)
+
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        return await self._store.delete_conversation(self.owner, conversation_id)
+
+    async def append_conversation_items(self, conversation_id: str, items: Sequence[Item]) -> bool:
+        return await self._store.append_conversation_items(self.owner, conversation_id, items)
+
+    async def list_conversation_items(
+        self, conversation_id: str, *, after: str | None = None, limit: int | None = None, order: Order = "asc"
+    ) -> ItemPage | None:
+        return await self._store.list_conversation_items(
+            self.owner, conversation_id, after=after, limit=limit, order=order
+        )
+
+    async def get_conversation_item(self, conversation_id: str, item_id: str) -> Item | None:
+        return await self._store.get_conversation_item(self.owner, conversation_id, item_id)
+
+    async def delete_conversation_item(self, conversation_id: str, item_id: str) -> bool:
+        return await self._store.delete_conversation_item(self.owner, conversation_id, item_id)
+
+    async def get_session_state(self, key: str) -> dict[str, Any] | None:
+        return await self._store.get_session_state(self.owner, key)
+
+    async def put_session_state(self, key: str, state: Mapping[str, Any]) -> None:
+        await self._store.put_session_state(self.owner, key, state)
+
+    async def link_identity(self, channel: str, address: str) -> None:
+        await self._store.link_identity(self.owner, channel, address)
+
+
+class ChannelContext:
+    """Handed to `Channel.contribute`; valid for the host's lifetime.
+
+    Methods that touch data act for the caller of the request being served
+    (its isolation keys come from the ContextVar the host's middleware sets).
+    """
+
+    def __init__(self, host: Host, channel_name: str) -> None:
+        self._host = host
+        self.channel_name = channel_name
+
+    # -- who is calling ----------------------------------------------------------------------------
+
+    @property
+    def isolation(self) -> IsolationKeys:
+        return self._host.engine.current_keys()
+
+    @property
+    def store(self) -> ScopedStore:
+        """The store, scoped to the current caller."""
+        return ScopedStore(self._host.store, self.isolation.user)
+
+    @property
+    def agents(self) -> Mapping[str, Agent]:
+        """The hosted agents by name, default first."""
+        return self._host.engine.agents
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    async def run(self, request: ChannelRequest) -> HostedRunResult:
+        """Run the agent and wait for the result."""
+        return await self._host.engine.run(request)
+
+    async def run_stream(self, request: ChannelRequest) -> Run:
+        """Start a run; iterate `run.follow()` for its events as they happen."""
+        return await self._host.engine.start(request)
+
+    async def attach(self, response_id: str) -> Run:
+        """The run of a stored response (live or finished), to follow or replay. 404 if unknown."""
+        return await self._host.engine.attach(self.isolation.user, response_id)
+
+    async def cancel(self, response_id: str) -> ResponseRecord:
+        """Cancel a running response; a finished one is returned as it is."""
+        return await self._host.engine.cancel(self.isolation.user, response_id)
+
+    async def conversation_for_session(self, session_key: str) -> str:
+        """The conversation bound to a chat channel's session key (created on first use)."""
+        return await self._host.engine.conversation_for_session(self.isolation.user, session_key)
+
+    async def reset_session(self, session_key: str) -> str:
+        """Start a fresh conversation for the session key; stored history stays."""
+        return await self._host.engine.reset_session(self.isolation.user, session_key)
+
+    def new_id(self, kind: str, *, hint: str | None = None) -> str:
+        """A new id of `kind` (``"conversation"``, ``"message"``, ...) from the host's id factory."""
+        return self._host.engine.new_id(kind, owner=self.isolation.user, hint=hint)
+
+    def check_id(self, identifier: str, *, param: str | None = None, what: str = "response") -> None:
+        """Raise `NotFoundError` for an id that is malformed or cannot be the caller's."""
+        self._host.engine.check_id(identifier, owner=self.isolation.user, param=param, what=what)
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    async def run_command(self, name: str, request: ChannelRequest) -> str | None:
+        """Run one of this channel's commands by name."""
+        command = self._host.commands.get((self.channel_name, name))
+        if command is None:
+            raise NotFoundError(f"Unknown command '{name}'.")
+        return await command.handler(self, request)
+
+    # -- delivery ----------------------------------------------------------------------------------
+
+    async def deliver(
+        self,
+        items: Sequence[Item],
+        *,
+        target: DeliveryTarget = "origin",
+        origin: ChannelIdentity | None = None,
+    ) -> DeliveryReport:
+        """Push items to channels outside the current request.
+
+        `target` is ``"origin"`` (the channel named by `origin`, at its address), a sequence
+        of channel names, ``"linked"`` (every channel the user linked an address on), or None.
+        A channel with no push function or no known address is skipped; a push that raises is
+        reported as failed.
+        """
+        return await self._host.deliver(items, target=target, origin=origin, keys=self.isolation)
+
+
+async def push_all(
+    pushes: Mapping[str, Any], deliveries: Sequence[tuple[str, Delivery | None]]
+) -> DeliveryReport:
+    """Run each delivery through its channel's push function and report where it went."""
+    pushed: list[str] = []
+    skipped: list[str] = []
+    failed: dict[str, str] = {}
+    for name, delivery in deliveries:
+        push = pushes.get(name)
+        if push is None or delivery is None:
+            skipped.append(name)
+            continue
+        try:
+            await push(delivery)
+        except Exception as error:  # a push outage is reported, never dropped
+            logger.warning("push to channel %r failed: %s", name, type(error).__name__)
+            failed[name] = f"{type(error).__name__}: {error}"
+        else:
+            pushed.append(name)
+    return DeliveryReport(pushed=tuple(pushed), skipped=tuple(skipped), failed=failed)

@@ -1,0 +1,586 @@
+"""The run engine: every run of every channel goes through here, once.
+
+It resolves history and session state from the store, applies run hooks, runs
+the agent in a task of its own (so a dropped connection does not lose the run),
+turns the agent's updates into a numbered event log, and records the outcome:
+a turn is appended to its conversation, and session state saved, only when the
+run completed, so a failed or cancelled run leaves no half-written history.
+
+It also owns cancellation, per-run time limits, idempotency keys, disconnect
+policy and graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, TypeAlias
+
+from ._agent import Agent, RunContext
+from ._channel import ChannelRequest, HostedRunResult
+from ._events import (
+    FunctionArgumentsDelta,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputTextDelta,
+    ReasoningTextDelta,
+    RunFinished,
+    RunStarted,
+    event_from_dict,
+    event_to_dict,
+)
+from ._exceptions import ConflictError, InvalidRequestError, NotFoundError, RequestError
+from ._ids import IdFactory, is_well_formed_id
+from ._isolation import IsolationKeys, get_current_isolation_keys
+from ._run import Run
+from ._store._base import ConversationRecord, ResponseRecord, ResponseStatus, RunError, Store, StoredEvent, now
+from ._types import (
+    ErrorUpdate,
+    FunctionCall,
+    FunctionResult,
+    Item,
+    ItemBreak,
+    Message,
+    Reasoning,
+    ReasoningDelta,
+    TextDelta,
+    TextPart,
+    Update,
+    Usage,
+)
+
+logger = logging.getLogger("hosting.core")
+
+RunHook: TypeAlias = Callable[[ChannelRequest], ChannelRequest | None | Awaitable[ChannelRequest | None]]
+"""Called before the agent runs. Return a changed request, or None to keep it; raise
+`RejectedError` to refuse it (the channel shows the error's message and status)."""
+
+UpdateHook: TypeAlias = Callable[[Update, RunContext], Update | None | Awaitable[Update | None]]
+"""Called on each update the agent yields. Return it (changed or not), or None to drop it."""
+
+DisconnectPolicy: TypeAlias = Literal["cancel_unstored", "never_cancel", "always_cancel"]
+
+GENERIC_AGENT_ERROR = "The agent failed to produce a response."
+
+
+def _session_key_for_response(response_id: str) -> str:
+    return f"response:{response_id}"
+
+
+def _session_key_for_conversation(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+class RunEngine:
+    """Runs agents for channels. Built and owned by the `Host`.
+
+    Args:
+        agents: the agents by name; the first is the default.
+        store: where everything is kept.
+        ids: the id factory.
+        run_hooks / update_hooks: see `RunHook` / `UpdateHook`.
+        run_timeout: seconds a run may take before it ends ``incomplete`` (None: no limit).
+        disconnect_policy: what a dropped stream does to its run: by default a stored run goes on
+            (a client can resume it) and an unstored one is cancelled, since nobody could fetch it.
+    """
+
+    def __init__(
+        self,
+        agents: Mapping[str, Agent],
+        *,
+        store: Store,
+        ids: IdFactory,
+        run_hooks: Sequence[RunHook] = (),
+        update_hooks: Sequence[UpdateHook] = (),
+        run_timeout: float | None = None,
+        disconnect_policy: DisconnectPolicy = "cancel_unstored",
+    ) -> None:
+        if not agents:
+            raise ValueError("at least one agent is needed")
+        self.agents = dict(agents)
+        self.default_agent = next(iter(self.agents))
+        self.store = store
+        self.ids = ids
+        self.run_hooks = list(run_hooks)
+        self.update_hooks = list(update_hooks)
+        self.run_timeout = run_timeout
+        self.disconnect_policy = disconnect_policy
+        self._live: dict[str, Run] = {}
+        self._starting: dict[str, asyncio.Future[Run]] = {}
+        self._session_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._accepting = True
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def current_keys() -> IsolationKeys:
+        return get_current_isolation_keys() or IsolationKeys()
+
+    def new_id(self, kind: str, *, owner: str, hint: str | None = None) -> str:
+        return self.ids.new_id(kind, owner=owner, hint=hint)
+
+    def check_id(self, identifier: str, *, owner: str, param: str | None = None, what: str = "response") -> None:
+        """404 for an id that is malformed or cannot be the caller's, before any lookup."""
+        if not is_well_formed_id(identifier) or not self.ids.owns(identifier, owner=owner):
+            raise NotFoundError(f"No {what} found with id '{identifier[:128]}'.", param=param)
+
+    @property
+    def live_runs(self) -> int:
+        return len(self._live)
+
+    # -- starting a run ----------------------------------------------------------------------------
+
+    async def start(self, request: ChannelRequest) -> Run:
+        """Start a run (or, for a repeated idempotency key, return the first one) and return it."""
+        if not self._accepting:
+            raise RequestError("The server is shutting down.", status_code=503, code="shutting_down")
+        keys = self.current_keys()
+        owner = keys.user
+        request = await self._apply_run_hooks(request)
+        name, agent = self._select_agent(request.agent)
+
+        if request.background and not request.store:
+            raise InvalidRequestError("A background response requires store to be true.", param="background")
+        if request.conversation_id and request.previous_response_id:
+            raise InvalidRequestError(
+                "Use either conversation or previous_response_id, not both.", param="previous_response_id"
+            )
+        if request.conversation_id and not request.store:
+            raise InvalidRequestError("A response in a conversation requires store to be true.", param="store")
+
+        response_id = self.new_id(
+            "response", owner=owner, hint=request.previous_response_id or request.conversation_id
+        )
+        if request.idempotency_key and request.store:
+            claimed = await self._claim_idempotency(owner, request.idempotency_key, request, response_id)
+            if claimed is not None:
+                return claimed
+        try:
+            run = await self._prepare(request, keys, name, agent, response_id)
+        except BaseException as error:
+            starting = self._starting.pop(response_id, None)
+            if starting is not None and not starting.done():
+                starting.set_exception(error if isinstance(error, Exception) else RuntimeError("start aborted"))
+                starting.exception()  # mark retrieved: the retry that waits on it re-raises on its own
+            raise
+        starting = self._starting.pop(response_id, None)
+        if starting is not None and not starting.done():
+            starting.set_result(run)
+        return run
+
+    async def run(self, request: ChannelRequest) -> HostedRunResult:
+        """Start a run and wait for its result."""
+        run = await self.start(request)
+        return await run.wait()
+
+    async def _apply_run_hooks(self, request: ChannelRequest) -> ChannelRequest:
+        for hook in self.run_hooks:
+            result = hook(request)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is not None:
+                request = result
+        return request
+
+    def _select_agent(self, requested: str | None) -> tuple[str, Agent]:
+        if requested is not None and requested in self.agents:
+            return requested, self.agents[requested]
+        if requested is None or len(self.agents) == 1:
+            return self.default_agent, self.agents[self.default_agent]
+        raise InvalidRequestError(
+            f"The model '{requested[:128]}' does not exist. Available: {', '.join(sorted(self.agents))}.",
+            param="model",
+            code="model_not_found",
+        )
+
+    async def _claim_idempotency(
+        self, owner: str, key: str, request: ChannelRequest, response_id: str
+    ) -> Run | None:
+        fingerprint = request.fingerprint or ""
+        # Registered before the claim, so a concurrent retry in this process can wait for the run.
+        self._starting[response_id] = asyncio.get_running_loop().create_future()
+        claim = await self.store.claim_idempotency_key(owner, key, fingerprint, response_id)
+        if claim.created:
+            return None
+        self._starting.pop(response_id, None)
+        if claim.fingerprint != fingerprint:
+            raise ConflictError(
+                "This Idempotency-Key was already used with a different request body.",
+                param="Idempotency-Key",
+                code="idempotency_key_reused",
+            )
+        starting = self._starting.get(claim.response_id)
+        if starting is not None:
+            return await asyncio.shield(starting)
+        return await self.attach(owner, claim.response_id)
+
+    async def _resolve_history(
+        self, request: ChannelRequest, owner: str
+    ) -> tuple[tuple[Item, ...], str | None, dict[str, Any]]:
+        """History, conversation id and session state for a request."""
+        store = self.store
+        conversation_id = request.conversation_id
+        if request.session_key is not None and conversation_id is None and request.previous_response_id is None:
+            conversation_id = await self.conversation_for_session(owner, request.session_key)
+        if request.previous_response_id is not None:
+            previous = request.previous_response_id
+            self.check_id(previous, owner=owner, param="previous_response_id")
+            history = await store.get_history(owner, previous)
+            if history is None:
+                raise NotFoundError(f"Previous response with id '{previous}' not found.", param="previous_response_id")
+            state = await store.get_session_state(owner, _session_key_for_response(previous))
+            return history, None, state or {}
+        if conversation_id is not None:
+            self.check_id(conversation_id, owner=owner, param="conversation", what="conversation")
+            page = await store.list_conversation_items(owner, conversation_id)
+            if page is None:
+                raise NotFoundError(f"Conversation with id '{conversation_id}' not found.", param="conversation")
+            state = await store.get_session_state(owner, _session_key_for_conversation(conversation_id))
+            return page.items, conversation_id, state or {}
+        return (), None, {}
+
+    def _with_ids(self, items: Sequence[Item], owner: str) -> tuple[Item, ...]:
+        """Give every input item an id, so it can be listed and referenced later."""
+        result: list[Item] = []
+        for item in items:
+            if item.id is None:
+                kind = {Message: "message", FunctionCall: "function_call", FunctionResult: "function_result"}.get(
+                    type(item), "reasoning"
+                )
+                item = _replace_id(item, self.new_id(kind, owner=owner))
+            result.append(item)
+        return tuple(result)
+
+    async def _prepare(
+        self, request: ChannelRequest, keys: IsolationKeys, name: str, agent: Agent, response_id: str
+    ) -> Run:
+        owner = keys.user
+        history, conversation_id, state = await self._resolve_history(request, owner)
+        input_items = self._with_ids(request.input, owner) if request.store else tuple(request.input)
+        record = ResponseRecord(
+            id=response_id,
+            owner=owner,
+            created_at=now(),
+            status="queued" if request.background else "in_progress",
+            channel=request.channel,
+            agent=request.agent or name,
+            input_items=input_items,
+            previous_response_id=request.previous_response_id,
+            conversation_id=conversation_id,
+            background=request.background,
+            attributes=dict(request.attributes),
+        )
+        if request.store:
+            await self.store.create_response(record)
+        context = RunContext(
+            response_id=response_id,
+            history=history,
+            input=input_items,
+            instructions=request.instructions,
+            options=request.options,
+            tools=request.tools,
+            session_state=state,
+            isolation=keys,
+            channel=request.channel,
+            agent_name=name,
+            previous_response_id=request.previous_response_id,
+            conversation_id=conversation_id,
+            metadata=request.metadata,
+        )
+        run = Run(record, stored=request.store, on_follower_left=self._follower_left)
+        self._live[response_id] = run
+        run.task = asyncio.create_task(self._execute(run, agent, context), name=f"hosting-run-{response_id}")
+        return run
+
+    # -- sessions ----------------------------------------------------------------------------------
+
+    async def conversation_for_session(self, owner: str, session_key: str) -> str:
+        """The conversation bound to a channel's session key, created once even when requests race."""
+        bound = await self.store.get_session_binding(owner, session_key)
+        if bound is not None and await self.store.get_conversation(owner, bound) is not None:
+            return bound
+        lock = self._session_locks.setdefault((owner, session_key), asyncio.Lock())
+        async with lock:
+            bound = await self.store.get_session_binding(owner, session_key)
+            if bound is not None and await self.store.get_conversation(owner, bound) is not None:
+                return bound
+            fresh = self.new_id("conversation", owner=owner)
+            winner = await self.store.bind_session(owner, session_key, fresh, replace=bound is not None)
+            if await self.store.get_conversation(owner, winner) is None:
+                try:
+                    await self.store.create_conversation(ConversationRecord(winner, owner, now()))
+                except ValueError:
+                    pass  # another process created it between our check and now
+            return winner
+
+    async def reset_session(self, owner: str, session_key: str) -> str:
+        """Bind the session key to a fresh conversation; the old one and its history stay stored."""
+        fresh = self.new_id("conversation", owner=owner)
+        await self.store.create_conversation(ConversationRecord(fresh, owner, now()))
+        return await self.store.bind_session(owner, session_key, fresh, replace=True)
+
+    # -- executing ---------------------------------------------------------------------------------
+
+    async def _execute(self, run: Run, agent: Agent, context: RunContext) -> None:
+        builder = _OutputBuilder(run, self, context.isolation.user)
+        status: ResponseStatus = "completed"
+        error: RunError | None = None
+        incomplete_reason: str | None = None
+        if run.created.status == "queued":
+            await asyncio.sleep(0)  # let the creating request answer `queued` before the run starts
+        run.emit(RunStarted("in_progress"))
+        try:
+            async with asyncio.timeout(self.run_timeout):
+                stream = agent.run(context)
+                try:
+                    async for update in stream:
+                        if self.update_hooks:
+                            update = await self._apply_update_hooks(update, context)
+                            if update is None:
+                                continue
+                        if isinstance(update, ErrorUpdate):
+                            status, error = "failed", RunError(update.code, update.message)
+                            break
+                        builder.add(update)
+                finally:
+                    aclose = getattr(stream, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            if run.cancel_reason == "shutdown":
+                status, incomplete_reason = "incomplete", "shutdown"
+            else:
+                status = "cancelled"
+        except TimeoutError:
+            status, incomplete_reason = "incomplete", "run_timeout"
+        except Exception:
+            logger.exception("agent %r failed in run %s", context.agent_name, run.id)
+            status, error = "failed", RunError("server_error", GENERIC_AGENT_ERROR)
+        builder.close_open_item()
+        final = run.created.evolve(
+            status=status,
+            output_items=tuple(builder.output),
+            usage=builder.usage,
+            error=error,
+            incomplete_reason=incomplete_reason,
+            completed_at=now(),
+        )
+        run.emit(
+            RunFinished(
+                status=status,
+                completed_at=final.completed_at or 0.0,
+                usage=builder.usage,
+                error=error,
+                incomplete_reason=incomplete_reason,
+            )
+        )
+        try:
+            if run.stored:
+                await self._persist(run, final, context)
+        except Exception:
+            logger.exception("could not store the outcome of run %s", run.id)
+        finally:
+            run.finish(final)
+            self._live.pop(run.id, None)
+
+    async def _apply_update_hooks(self, update: Update | str, context: RunContext) -> Update | None:
+        current: Update | None = TextDelta(update) if isinstance(update, str) else update
+        for hook in self.update_hooks:
+            if current is None:
+                return None
+            result = hook(current, context)
+            current = await result if inspect.isawaitable(result) else result
+        return current
+
+    async def _persist(self, run: Run, final: ResponseRecord, context: RunContext) -> None:
+        owner = final.owner
+        completed = final.status == "completed"
+        await self.store.append_run_events(
+            owner, run.id, [StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)]
+        )
+        await self.store.update_response(final, append_to_conversation=completed and bool(final.conversation_id))
+        if completed:
+            key = (
+                _session_key_for_conversation(final.conversation_id)
+                if final.conversation_id
+                else _session_key_for_response(run.id)
+            )
+            await self.store.put_session_state(owner, key, context.session_state)
+
+    # -- following, cancelling ---------------------------------------------------------------------
+
+    async def attach(self, owner: str, response_id: str) -> Run:
+        """The run of a response: live if it is still going here, else rebuilt from the store."""
+        self.check_id(response_id, owner=owner)
+        live = self._live.get(response_id)
+        if live is not None and live.created.owner == owner:
+            return live
+        record = await self.store.get_response(owner, response_id)
+        if record is None:
+            raise NotFoundError(f"Response with id '{response_id}' not found.")
+        if not record.finished:
+            # In progress elsewhere (another process), or interrupted before start-up recovery ran.
+            return Run(record, stored=True)
+        stored = await self.store.read_run_events(owner, response_id)
+        events = [event_from_dict(event.data) for event in stored]
+        created = record.evolve(
+            status="queued" if record.background else "in_progress",
+            output_items=(),
+            usage=None,
+            error=None,
+            incomplete_reason=None,
+            completed_at=None,
+        )
+        return Run(created, stored=True, events=events, final=record)
+
+    async def cancel(self, owner: str, response_id: str) -> ResponseRecord:
+        """Cancel a run. A finished response is returned unchanged."""
+        run = await self.attach(owner, response_id)
+        if run.done or run.task is None:
+            if not run.record.finished:
+                # Not running in this process: nothing to interrupt, so record the cancellation.
+                final = run.record.evolve(status="cancelled", completed_at=now())
+                await self.store.update_response(final)
+                return final
+            return run.record
+        run.cancel_reason = "cancelled"
+        run.task.cancel()
+        result = await run.wait()
+        return result.record
+
+    def _follower_left(self, run: Run) -> None:
+        policy = self.disconnect_policy
+        if run.created.background or run.task is None or run.done:
+            return
+        if policy == "always_cancel" or (policy == "cancel_unstored" and not run.stored):
+            run.cancel_reason = "disconnected"
+            run.task.cancel()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        self._accepting = True
+        interrupted = await self.store.fail_interrupted_runs("The run was interrupted by a server restart.")
+        if interrupted:
+            logger.warning("marked %d runs left in progress by an earlier process as failed", interrupted)
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop accepting runs, give live ones `grace` seconds, then end them ``incomplete``."""
+        self._accepting = False
+        tasks = [run.task for run in self._live.values() if run.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for run in list(self._live.values()):
+                if run.task is not None and run.task in pending:
+                    run.cancel_reason = "shutdown"
+                    run.task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+
+def _replace_id(item: Item, new_id: str) -> Item:
+    if isinstance(item, Message):
+        return Message(item.role, item.parts, id=new_id)
+    if isinstance(item, FunctionCall):
+        return FunctionCall(item.call_id, item.name, item.arguments, id=new_id)
+    if isinstance(item, FunctionResult):
+        return FunctionResult(item.call_id, item.output, id=new_id)
+    return Reasoning(item.text, id=new_id)
+
+
+class _OutputBuilder:
+    """Groups an agent's updates into output items and emits their events."""
+
+    def __init__(self, run: Run, engine: RunEngine, owner: str) -> None:
+        self.run = run
+        self.engine = engine
+        self.owner = owner
+        self.output: list[Item] = []
+        self.usage: Usage | None = None
+        self._open_kind: type[TextDelta] | type[ReasoningDelta] | None = None
+        self._open_id = ""
+        self._open_text: list[str] = []
+
+    def _new_id(self, kind: str) -> str:
+        return self.engine.new_id(kind, owner=self.owner, hint=self.run.id)
+
+    def add(self, update: Update | str) -> None:
+        if isinstance(update, str):
+            update = TextDelta(update)
+        if isinstance(update, TextDelta | ReasoningDelta):
+            if not update.text:
+                return
+            if self._open_kind is not type(update):
+                self.close_open_item()
+                self._open(type(update))
+            self._open_text.append(update.text)
+            index = len(self.output)
+            delta_type = OutputTextDelta if isinstance(update, TextDelta) else ReasoningTextDelta
+            self.run.emit(delta_type(index, self._open_id, update.text))
+        elif isinstance(update, Usage):
+            self.usage = update if self.usage is None else self.usage + update
+        elif isinstance(update, ItemBreak):
+            self.close_open_item()
+        elif isinstance(update, Message | FunctionCall | FunctionResult | Reasoning):
+            self.close_open_item()
+            self._add_whole(update)
+        else:
+            raise TypeError(f"an agent yielded {type(update).__name__}, which is not an update")
+
+    def _open(self, kind: type[TextDelta] | type[ReasoningDelta]) -> None:
+        self._open_kind = kind
+        self._open_text = []
+        if kind is TextDelta:
+            self._open_id = self._new_id("message")
+            started: Item = Message("assistant", (), id=self._open_id)
+        else:
+            self._open_id = self._new_id("reasoning")
+            started = Reasoning("", id=self._open_id)
+        self.run.emit(OutputItemAdded(len(self.output), started))
+
+    def close_open_item(self) -> None:
+        if self._open_kind is None:
+            return
+        text = "".join(self._open_text)
+        item: Item = (
+            Message("assistant", (TextPart(text),), id=self._open_id)
+            if self._open_kind is TextDelta
+            else Reasoning(text, id=self._open_id)
+        )
+        self.run.emit(OutputItemDone(len(self.output), item))
+        self.output.append(item)
+        self._open_kind = None
+        self._open_text = []
+
+    def _add_whole(self, item: Item) -> None:
+        index = len(self.output)
+        if isinstance(item, Message):
+            item_id = item.id or self._new_id("message")
+            self.run.emit(OutputItemAdded(index, Message(item.role, (), id=item_id)))
+            if item.text:
+                self.run.emit(OutputTextDelta(index, item_id, item.text))
+            item = Message(item.role, item.parts, id=item_id)
+        elif isinstance(item, FunctionCall):
+            item_id = item.id or self._new_id("function_call")
+            call_id = item.call_id or f"call_{item_id.partition('_')[2][:24]}"
+            self.run.emit(OutputItemAdded(index, FunctionCall(call_id, item.name, "", id=item_id)))
+            if item.arguments:
+                self.run.emit(FunctionArgumentsDelta(index, item_id, item.arguments))
+            item = FunctionCall(call_id, item.name, item.arguments, id=item_id)
+        elif isinstance(item, Reasoning):
+            item_id = item.id or self._new_id("reasoning")
+            self.run.emit(OutputItemAdded(index, Reasoning("", id=item_id)))
+            if item.text:
+                self.run.emit(ReasoningTextDelta(index, item_id, item.text))
+            item = Reasoning(item.text, id=item_id)
+        else:
+            item = _replace_id(item, item.id or self._new_id("function_result"))
+            self.run.emit(OutputItemAdded(index, item))
+        self.run.emit(OutputItemDone(index, item))
+        self.output.append(item)
+

@@ -1,0 +1,308 @@
+"""The Host: agents + channels + store, as one ASGI app.
+
+    host = Host(my_agent, channels=[ResponsesChannel()])
+    # uvicorn module:host   -- or mount it: Mount("/agents", app=host)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._agent import Agent, agent_name, as_agent
+from ._auth import Authenticator
+from ._channel import Callback, Channel, ChannelIdentity, Command, Delivery, DeliveryReport, DeliveryTarget
+from ._context import ChannelContext, push_all
+from ._engine import DisconnectPolicy, RunEngine, RunHook, UpdateHook
+from ._exceptions import ConfigurationError, RequestError
+from ._ids import IdFactory, RandomIdFactory
+from ._isolation import IsolationKeys, get_current_isolation_keys
+from ._middleware import ErrorRenderer, IsolationMiddleware
+from ._store import default_store
+from ._store._base import Store
+from ._types import Item
+
+logger = logging.getLogger("hosting.core")
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def error_envelope(error: RequestError) -> Response:
+    """The default error shape (the OpenAI envelope, which most HTTP clients of agents expect)."""
+    body = {"error": {"message": error.message, "type": error.error_type, "param": error.param, "code": error.code}}
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers or None)
+
+
+class Host:
+    """Serves one agent (or several, by name) over channels, as an ASGI app.
+
+    Args:
+        agent_or_agents: an `Agent`, an async function, or a mapping of name -> agent
+            (the first is the default; clients pick one by name, e.g. the Responses ``model``).
+        channels: the wire protocols to serve.
+        store: where responses, conversations and session state live; the default is the
+            embedded SQLite store under ``HOSTING_DATA_DIR`` (``.hosting/`` by default).
+        authenticator: resolves the caller; None serves a single anonymous user.
+        trust_isolation_headers: take isolation keys from ``x-agent-*-isolation-key`` headers.
+        id_factory: makes response, conversation and item ids.
+        run_hooks / update_hooks: see `RunHook` / `UpdateHook`.
+        run_timeout: seconds a run may take (None: no limit).
+        disconnect_policy: what a dropped stream does to its run.
+        shutdown_grace: seconds in-flight runs get at shutdown before they end ``incomplete``.
+        retention_interval: seconds between purges of expired data.
+    """
+
+    def __init__(
+        self,
+        agent_or_agents: Agent | Callable[..., Any] | Mapping[str, Agent | Callable[..., Any]],
+        /,
+        *,
+        channels: Sequence[Channel],
+        store: Store | None = None,
+        authenticator: Authenticator | None = None,
+        trust_isolation_headers: bool = False,
+        id_factory: IdFactory | None = None,
+        run_hooks: Sequence[RunHook] = (),
+        update_hooks: Sequence[UpdateHook] = (),
+        run_timeout: float | None = None,
+        disconnect_policy: DisconnectPolicy = "cancel_unstored",
+        shutdown_grace: float = 10.0,
+        retention_interval: float = 300.0,
+    ) -> None:
+        if isinstance(agent_or_agents, Mapping):
+            agents = {name: as_agent(target) for name, target in agent_or_agents.items()}
+        else:
+            single = as_agent(agent_or_agents)
+            agents = {agent_name(single): single}
+        if not agents:
+            raise ConfigurationError("Host needs at least one agent")
+        if not channels:
+            raise ConfigurationError("Host needs at least one channel")
+        names = [channel.name for channel in channels]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(f"channel names must be unique, got {names}")
+
+        self.store: Store = store if store is not None else default_store()
+        self.authenticator = authenticator
+        self.shutdown_grace = shutdown_grace
+        self.retention_interval = retention_interval
+        self.engine = RunEngine(
+            agents,
+            store=self.store,
+            ids=id_factory or RandomIdFactory(),
+            run_hooks=run_hooks,
+            update_hooks=update_hooks,
+            run_timeout=run_timeout,
+            disconnect_policy=disconnect_policy,
+        )
+        self.channels = list(channels)
+        self.contexts: dict[str, ChannelContext] = {}
+        self.pushes: dict[str, Any] = {}
+        self.commands: dict[tuple[str, str], Command] = {}
+        self._on_startup: list[Callback] = []
+        self._on_shutdown: list[Callback] = []
+        self._error_renderers: list[tuple[str, ErrorRenderer]] = []
+        routes: list[Any] = [Route("/healthz", self._healthz), Route("/readyz", self._readyz)]
+        for channel in self.channels:
+            context = ChannelContext(self, channel.name)
+            self.contexts[channel.name] = context
+            contribution = channel.contribute(context)
+            routes.extend(contribution.routes)
+            self._on_startup.extend(contribution.on_startup)
+            self._on_shutdown.extend(contribution.on_shutdown)
+            if contribution.push is not None:
+                self.pushes[channel.name] = contribution.push
+            for command in contribution.commands:
+                self.commands[(channel.name, command.name)] = command
+            if contribution.error_prefix is not None and contribution.render_error is not None:
+                self._error_renderers.append((contribution.error_prefix, contribution.render_error))
+        self._error_renderers.sort(key=lambda pair: len(pair[0]), reverse=True)
+
+        self._started = False
+        self._starting_lock = asyncio.Lock()
+        self._retention_task: asyncio.Task[None] | None = None
+        self.router = Starlette(routes=routes)
+        self.app: ASGIApp = IsolationMiddleware(
+            self.router,
+            authenticator=authenticator,
+            trust_isolation_headers=trust_isolation_headers,
+            public_paths=PUBLIC_PATHS,
+            render_error=self.error_renderer_for,
+        )
+
+    # -- ASGI --------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._serve_lifespan(receive, send)
+            return
+        if not self._started:
+            # Mounted inside another app whose lifespan does not reach us: start on first use.
+            async with self._starting_lock:
+                if not self._started:
+                    await self.startup()
+        await self.app(scope, receive, send)
+
+    def error_renderer_for(self, path: str) -> ErrorRenderer:
+        for prefix, renderer in self._error_renderers:
+            if path.startswith(prefix):
+                return renderer
+        return error_envelope
+
+    async def _serve_lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "lifespan.startup":  # pragma: no cover - protocol guard
+            return
+        try:
+            await self.startup()
+        except BaseException as error:
+            await send({"type": "lifespan.startup.failed", "message": f"{type(error).__name__}: {error}"})
+            raise
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        try:
+            await self.shutdown()
+        except BaseException as error:
+            await send({"type": "lifespan.shutdown.failed", "message": f"{type(error).__name__}: {error}"})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """For a parent app: ``Starlette(routes=[Mount("/x", host)], lifespan=host.lifespan)``."""
+        await self.startup()
+        try:
+            yield
+        finally:
+            await self.shutdown()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Open the store, recover interrupted runs, run every channel's start-up callbacks.
+
+        Every callback runs even when one fails; each failure is logged with the callback's
+        name and the first is raised afterwards, so the boot aborts.
+        """
+        if self._started:
+            return
+        await self.store.open()
+        await self.engine.startup()
+        if self.authenticator is None:
+            logger.warning("no authenticator configured: serving a single anonymous user")
+        await _run_all(self._on_startup, "start-up")
+        if self.retention_interval > 0:
+            self._retention_task = asyncio.create_task(self._retention_loop(), name="hosting-retention")
+        self._started = True
+
+    async def shutdown(self) -> None:
+        """Let in-flight runs finish (within the grace period), then run every shutdown callback."""
+        if not self._started:
+            return
+        self._started = False
+        await self.engine.shutdown(self.shutdown_grace)
+        if self._retention_task is not None:
+            self._retention_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention_task
+            self._retention_task = None
+        try:
+            await _run_all(self._on_shutdown, "shutdown")
+        finally:
+            await self.store.close()
+
+    async def _retention_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.retention_interval)
+            try:
+                removed = await self.store.purge_expired()
+                if removed:
+                    logger.info("retention removed %d expired records", removed)
+            except Exception:
+                logger.exception("retention purge failed")
+
+    # -- health ------------------------------------------------------------------------------------
+
+    async def _healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def _readyz(self, request: Request) -> Response:
+        ready = self._started and self.engine._accepting
+        return JSONResponse({"status": "ready" if ready else "starting"}, status_code=200 if ready else 503)
+
+    # -- sessions and delivery ---------------------------------------------------------------------
+
+    async def reset_session(self, session_key: str, *, keys: IsolationKeys | None = None) -> str:
+        """Start a fresh conversation for a session key (of `keys`, or the current caller);
+        the stored history of the old one is kept. Returns the new conversation id."""
+        owner = (keys or get_current_isolation_keys() or IsolationKeys()).user
+        return await self.engine.reset_session(owner, session_key)
+
+    async def link_identity(self, channel: str, address: str, *, keys: IsolationKeys | None = None) -> None:
+        """Record that the user is reachable on `channel` at `address` (for ``target="linked"``)."""
+        owner = (keys or get_current_isolation_keys() or IsolationKeys()).user
+        await self.store.link_identity(owner, channel, address)
+
+    async def deliver(
+        self,
+        items: Sequence[Item],
+        *,
+        target: DeliveryTarget = "origin",
+        origin: ChannelIdentity | None = None,
+        keys: IsolationKeys | None = None,
+    ) -> DeliveryReport:
+        """Push items to channels; see `ChannelContext.deliver`."""
+        keys = keys or get_current_isolation_keys() or IsolationKeys()
+        if target is None:
+            return DeliveryReport()
+        links = await self.store.get_identity_links(keys.user)
+        if target == "origin":
+            names = [origin.channel] if origin is not None else []
+            if origin is not None:
+                links = {**links, origin.channel: origin.address}
+        elif target == "linked":
+            names = list(links)
+        else:
+            names = list(target)
+        deliveries: list[tuple[str, Delivery | None]] = []
+        for name in names:
+            address = links.get(name)
+            deliveries.append(
+                (name, Delivery(name, address, tuple(items), keys) if address is not None else None)
+            )
+        return await push_all(self.pushes, deliveries)
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def serve(self, *, host: str = "127.0.0.1", port: int = 8000, **uvicorn_options: Any) -> None:
+        """Run this app under uvicorn (blocking)."""
+        import uvicorn
+
+        uvicorn_options.setdefault("timeout_graceful_shutdown", max(1, int(self.shutdown_grace)))
+        uvicorn.run(self, host=host, port=port, **uvicorn_options)
+
+
+async def _run_all(callbacks: Sequence[Callback], phase: str) -> None:
+    first: BaseException | None = None
+    for callback in callbacks:
+        try:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        except Exception as error:
+            name = getattr(callback, "__qualname__", repr(callback))
+            logger.exception("%s callback %s failed", phase, name)
+            if first is None:
+                first = error
+    if first is not None:
+        raise first

@@ -1,0 +1,83 @@
+"""Pure-ASGI middleware that authenticates a request and sets its isolation keys.
+
+Written against ASGI directly (not `BaseHTTPMiddleware`) so the ContextVar it
+sets is the one the route sees, and is reset when the request ends, also when
+the agent raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._auth import Authenticator
+from ._exceptions import RequestError
+from ._isolation import IsolationKeys, reset_current_isolation_keys, set_current_isolation_keys
+
+USER_HEADER = "x-agent-user-isolation-key"
+CHAT_HEADER = "x-agent-chat-isolation-key"
+
+ErrorRenderer = Callable[[RequestError], Response]
+
+
+class IsolationMiddleware:
+    """Sets `IsolationKeys` for every HTTP request.
+
+    Args:
+        app: the wrapped app.
+        authenticator: resolves the user; None serves a single anonymous user.
+        trust_isolation_headers: take the keys from the ``x-agent-*-isolation-key`` headers
+            (only behind a gateway that sets them and strips them from outside requests).
+        public_paths: paths served without authentication (health checks).
+        render_error: renders an authentication failure for a path (each channel's own shape).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator | None,
+        trust_isolation_headers: bool,
+        public_paths: frozenset[str],
+        render_error: Callable[[str], ErrorRenderer],
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.trust_isolation_headers = trust_isolation_headers
+        self.public_paths = public_paths
+        self.render_error = render_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        relative = path[len(scope.get("root_path", "")):] if path.startswith(scope.get("root_path", "")) else path
+        keys = IsolationKeys()
+        if relative not in self.public_paths:
+            try:
+                keys = await self._resolve(scope)
+            except RequestError as error:
+                response = self.render_error(relative)(error)
+                await response(scope, receive, send)
+                return
+        token = set_current_isolation_keys(keys)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            reset_current_isolation_keys(token)
+
+    async def _resolve(self, scope: Scope) -> IsolationKeys:
+        connection = HTTPConnection(scope)
+        keys = IsolationKeys()
+        if self.authenticator is not None:
+            keys = await self.authenticator.authenticate(connection)
+        if self.trust_isolation_headers:
+            user = connection.headers.get(USER_HEADER)
+            chat = connection.headers.get(CHAT_HEADER)
+            if user or chat:
+                keys = IsolationKeys(user=user or keys.user, chat=chat or keys.chat)
+        return keys

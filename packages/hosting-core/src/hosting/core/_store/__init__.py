@@ -1,0 +1,11 @@
+"""Stores: the contract and the built-in backends."""
+
+from __future__ import annotations
+
+from ._base import Store
+from ._memory import MemoryStore
+
+
+def default_store() -> Store:
+    """The store a `Host` uses when given none."""
+    return MemoryStore()

@@ -1,0 +1,214 @@
+"""The Store contract: everything stateful the host keeps, behind one interface.
+
+Every method takes the caller's `owner` (the user isolation key) first and
+never returns or changes another owner's data: an id that belongs to someone
+else behaves exactly like an unknown id. Backends are proven equivalent by the
+conformance suite in `hosting.testing`.
+
+Responses are immutable snapshots once finished (a `previous_response_id` can
+branch from any of them); conversations are mutable heads whose appends are
+serialized by the backend.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+
+from .._types import Item, Usage
+
+ResponseStatus: TypeAlias = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "incomplete", "cancelled"})
+Order: TypeAlias = Literal["asc", "desc"]
+
+
+def now() -> float:
+    """Seconds since the epoch; one place so tests can reason about timestamps."""
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    """Why a run failed, safe to show to the caller."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    """One run of an agent: what was asked, what came out, and how it ended.
+
+    `attributes` holds channel-specific, JSON-serializable details of the
+    request (the Responses channel keeps instructions, tools, metadata, ... there
+    so it can render the stored response again exactly).
+    """
+
+    id: str
+    owner: str
+    created_at: float
+    status: ResponseStatus
+    channel: str = ""
+    agent: str | None = None
+    input_items: tuple[Item, ...] = ()
+    output_items: tuple[Item, ...] = ()
+    previous_response_id: str | None = None
+    conversation_id: str | None = None
+    usage: Usage | None = None
+    error: RunError | None = None
+    incomplete_reason: str | None = None
+    completed_at: float | None = None
+    background: bool = False
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def evolve(self, **changes: Any) -> ResponseRecord:
+        """A copy with `changes` applied."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    id: str
+    owner: str
+    created_at: float
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """A page of items; `has_more` tells whether a further page exists in the same order."""
+
+    items: tuple[Item, ...]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """The response a key is bound to, and the fingerprint of the request that bound it."""
+
+    response_id: str
+    fingerprint: str
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One numbered event of a run's log, in its JSON-ready form."""
+
+    number: int
+    data: Mapping[str, Any]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Durable state of the host. See the module docstring for the rules every backend keeps."""
+
+    async def open(self) -> None:
+        """Prepare the backend (create files, run migrations). Called once at host start-up."""
+
+    async def close(self) -> None:
+        """Release resources. Called once at shutdown."""
+
+    # -- responses ---------------------------------------------------------------------------------
+
+    async def create_response(self, record: ResponseRecord) -> None:
+        """Insert a new response (usually `queued` or `in_progress`)."""
+
+    async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
+        """Replace a stored response with `record` (same id and owner). False if it is gone.
+
+        With `append_to_conversation`, the record's input and output items are appended to its
+        conversation in the same transaction, so a turn is recorded wholly or not at all.
+        """
+
+    async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None: ...
+
+    async def delete_response(self, owner: str, response_id: str) -> bool:
+        """Delete a response with its items, events and session state. Its children keep their own data."""
+
+    async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
+        """The context after `response_id`: input then output of every response of its
+        `previous_response_id` chain, oldest first, in one round trip. None if unknown."""
+
+    async def fail_interrupted_runs(self, message: str) -> int:
+        """Mark every `queued` / `in_progress` response (of every owner) `failed` with code
+        ``interrupted``. Called at start-up, before any run of this process exists."""
+
+    # -- conversations -----------------------------------------------------------------------------
+
+    async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None: ...
+
+    async def get_conversation(self, owner: str, conversation_id: str) -> ConversationRecord | None: ...
+
+    async def update_conversation(
+        self, owner: str, conversation_id: str, metadata: Mapping[str, str]
+    ) -> ConversationRecord | None: ...
+
+    async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
+        """Delete a conversation, its items and its session state."""
+
+    async def append_conversation_items(
+        self, owner: str, conversation_id: str, items: Sequence[Item]
+    ) -> bool:
+        """Append items (which carry their ids) at the end, atomically. False if the conversation is gone."""
+
+    async def list_conversation_items(
+        self,
+        owner: str,
+        conversation_id: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "asc",
+    ) -> ItemPage | None:
+        """Items in `order`, starting after the item with id `after`; None if the conversation is unknown."""
+
+    async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None: ...
+
+    async def delete_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> bool: ...
+
+    # -- sessions ----------------------------------------------------------------------------------
+
+    async def get_session_state(self, owner: str, key: str) -> dict[str, Any] | None: ...
+
+    async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None: ...
+
+    async def bind_session(self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False) -> str:
+        """Bind a channel's session key (a chat, say) to a conversation and return the bound id.
+
+        Without `replace`, an existing binding wins and is returned (so two racing first
+        requests agree on one conversation); with it, the key moves to `conversation_id`.
+        """
+
+    async def get_session_binding(self, owner: str, session_key: str) -> str | None: ...
+
+    # -- run event logs ----------------------------------------------------------------------------
+
+    async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None: ...
+
+    async def read_run_events(self, owner: str, response_id: str, *, after: int = -1) -> tuple[StoredEvent, ...]:
+        """Events numbered above `after`, in order."""
+
+    # -- idempotency -------------------------------------------------------------------------------
+
+    async def claim_idempotency_key(
+        self, owner: str, key: str, fingerprint: str, response_id: str
+    ) -> IdempotencyClaim:
+        """Bind `key` to `response_id` unless it is bound already; return the binding that holds."""
+
+    # -- identity links (for delivery to every channel a user is reachable on) ---------------------
+
+    async def link_identity(self, owner: str, channel: str, address: str) -> None: ...
+
+    async def get_identity_links(self, owner: str) -> dict[str, str]: ...
+
+    # -- retention ---------------------------------------------------------------------------------
+
+    async def purge_expired(self) -> int:
+        """Remove data older than the backend's time-to-live; return how many records went."""

@@ -1,0 +1,1 @@
+"""hosting.responses: the OpenAI Responses API as a channel."""

@@ -1,0 +1,1 @@
+"""hosting.testing: the test kit."""
