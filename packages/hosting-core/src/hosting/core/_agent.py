@@ -65,7 +65,9 @@ class RunContext:
     @property
     def input_text(self) -> str:
         """The text of the new input's user messages, joined by newlines."""
-        return "\n".join(item.text for item in self.input if isinstance(item, Message) and item.role == "user")
+        return "\n".join(
+            item.text for item in self.input if isinstance(item, Message) and item.role == "user"
+        )
 
 
 AgentOutput: TypeAlias = AsyncIterator[Update | str]
@@ -97,7 +99,7 @@ class FunctionAgent:
 
     async def run(self, context: RunContext) -> AgentOutput:
         if inspect.isasyncgenfunction(self.function):
-            async for update in self.function(context):  # type: ignore[attr-defined]
+            async for update in self.function(context):
                 yield update
             return
         result = await self.function(context)  # type: ignore[misc]
@@ -129,7 +131,9 @@ def as_agent(target: Any) -> Agent:
         return target
     if callable(target):
         return FunctionAgent(target)
-    raise ConfigurationError(f"{target!r} is not an agent: it needs a run(context) method or to be a function")
+    raise ConfigurationError(
+        f"{target!r} is not an agent: it needs a run(context) method or to be a function"
+    )
 
 
 def agent_name(target: Agent, default: str = "agent") -> str:

@@ -68,7 +68,8 @@ class ApiKeyAuthenticator:
         token = bearer_token(connection)
         if token is None:
             raise AuthenticationError(
-                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code="missing_api_key"
+                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+                code="missing_api_key",
             )
         presented = token.encode()
         user: str | None = None

@@ -112,7 +112,9 @@ class HostedRunResult:
     def text(self) -> str:
         """The text of the assistant's output messages."""
         return "".join(
-            item.text for item in self.record.output_items if isinstance(item, Message) and item.role == "assistant"
+            item.text
+            for item in self.record.output_items
+            if isinstance(item, Message) and item.role == "assistant"
         )
 
 

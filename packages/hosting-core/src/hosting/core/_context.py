@@ -11,7 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._agent import Agent
-from ._channel import ChannelIdentity, ChannelRequest, Delivery, DeliveryReport, DeliveryTarget, HostedRunResult
+from ._channel import (
+    ChannelIdentity,
+    ChannelRequest,
+    Delivery,
+    DeliveryReport,
+    DeliveryTarget,
+    HostedRunResult,
+)
 from ._exceptions import NotFoundError
 from ._isolation import IsolationKeys
 from ._run import Run
@@ -62,7 +69,12 @@ class ScopedStore:
         return await self._store.append_conversation_items(self.owner, conversation_id, items)
 
     async def list_conversation_items(
-        self, conversation_id: str, *, after: str | None = None, limit: int | None = None, order: Order = "asc"
+        self,
+        conversation_id: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "asc",
     ) -> ItemPage | None:
         return await self._store.list_conversation_items(
             self.owner, conversation_id, after=after, limit=limit, order=order

@@ -35,7 +35,15 @@ from ._exceptions import ConflictError, InvalidRequestError, NotFoundError, Requ
 from ._ids import IdFactory, is_well_formed_id
 from ._isolation import IsolationKeys, get_current_isolation_keys
 from ._run import Run
-from ._store._base import ConversationRecord, ResponseRecord, ResponseStatus, RunError, Store, StoredEvent, now
+from ._store._base import (
+    ConversationRecord,
+    ResponseRecord,
+    ResponseStatus,
+    RunError,
+    Store,
+    StoredEvent,
+    now,
+)
 from ._types import (
     ErrorUpdate,
     FunctionCall,
@@ -53,11 +61,11 @@ from ._types import (
 
 logger = logging.getLogger("hosting.core")
 
-RunHook: TypeAlias = Callable[[ChannelRequest], ChannelRequest | None | Awaitable[ChannelRequest | None]]
+RunHook: TypeAlias = Callable[[ChannelRequest], ChannelRequest | Awaitable[ChannelRequest | None] | None]
 """Called before the agent runs. Return a changed request, or None to keep it; raise
 `RejectedError` to refuse it (the channel shows the error's message and status)."""
 
-UpdateHook: TypeAlias = Callable[[Update, RunContext], Update | None | Awaitable[Update | None]]
+UpdateHook: TypeAlias = Callable[[Update, RunContext], Update | Awaitable[Update | None] | None]
 """Called on each update the agent yields. Return it (changed or not), or None to drop it."""
 
 DisconnectPolicy: TypeAlias = Literal["cancel_unstored", "never_cancel", "always_cancel"]
@@ -121,7 +129,9 @@ class RunEngine:
     def new_id(self, kind: str, *, owner: str, hint: str | None = None) -> str:
         return self.ids.new_id(kind, owner=owner, hint=hint)
 
-    def check_id(self, identifier: str, *, owner: str, param: str | None = None, what: str = "response") -> None:
+    def check_id(
+        self, identifier: str, *, owner: str, param: str | None = None, what: str = "response"
+    ) -> None:
         """404 for an id that is malformed or cannot be the caller's, before any lookup."""
         if not is_well_formed_id(identifier) or not self.ids.owns(identifier, owner=owner):
             raise NotFoundError(f"No {what} found with id '{identifier[:128]}'.", param=param)
@@ -148,7 +158,9 @@ class RunEngine:
                 "Use either conversation or previous_response_id, not both.", param="previous_response_id"
             )
         if request.conversation_id and not request.store:
-            raise InvalidRequestError("A response in a conversation requires store to be true.", param="store")
+            raise InvalidRequestError(
+                "A response in a conversation requires store to be true.", param="store"
+            )
 
         response_id = self.new_id(
             "response", owner=owner, hint=request.previous_response_id or request.conversation_id
@@ -162,7 +174,9 @@ class RunEngine:
         except BaseException as error:
             starting = self._starting.pop(response_id, None)
             if starting is not None and not starting.done():
-                starting.set_exception(error if isinstance(error, Exception) else RuntimeError("start aborted"))
+                starting.set_exception(
+                    error if isinstance(error, Exception) else RuntimeError("start aborted")
+                )
                 starting.exception()  # mark retrieved: the retry that waits on it re-raises on its own
             raise
         starting = self._starting.pop(response_id, None)
@@ -222,21 +236,29 @@ class RunEngine:
         """History, conversation id and session state for a request."""
         store = self.store
         conversation_id = request.conversation_id
-        if request.session_key is not None and conversation_id is None and request.previous_response_id is None:
+        if (
+            request.session_key is not None
+            and conversation_id is None
+            and request.previous_response_id is None
+        ):
             conversation_id = await self.conversation_for_session(owner, request.session_key)
         if request.previous_response_id is not None:
             previous = request.previous_response_id
             self.check_id(previous, owner=owner, param="previous_response_id")
             history = await store.get_history(owner, previous)
             if history is None:
-                raise NotFoundError(f"Previous response with id '{previous}' not found.", param="previous_response_id")
+                raise NotFoundError(
+                    f"Previous response with id '{previous}' not found.", param="previous_response_id"
+                )
             state = await store.get_session_state(owner, _session_key_for_response(previous))
             return history, None, state or {}
         if conversation_id is not None:
             self.check_id(conversation_id, owner=owner, param="conversation", what="conversation")
             page = await store.list_conversation_items(owner, conversation_id)
             if page is None:
-                raise NotFoundError(f"Conversation with id '{conversation_id}' not found.", param="conversation")
+                raise NotFoundError(
+                    f"Conversation with id '{conversation_id}' not found.", param="conversation"
+                )
             state = await store.get_session_state(owner, _session_key_for_conversation(conversation_id))
             return page.items, conversation_id, state or {}
         return (), None, {}
@@ -246,9 +268,11 @@ class RunEngine:
         result: list[Item] = []
         for item in items:
             if item.id is None:
-                kind = {Message: "message", FunctionCall: "function_call", FunctionResult: "function_result"}.get(
-                    type(item), "reasoning"
-                )
+                kind = {
+                    Message: "message",
+                    FunctionCall: "function_call",
+                    FunctionResult: "function_result",
+                }.get(type(item), "reasoning")
                 item = _replace_id(item, self.new_id(kind, owner=owner))
             result.append(item)
         return tuple(result)
@@ -335,11 +359,12 @@ class RunEngine:
             async with asyncio.timeout(self.run_timeout):
                 stream = agent.run(context)
                 try:
-                    async for update in stream:
+                    async for raw in stream:
+                        update: Update | str | None = raw
                         if self.update_hooks:
-                            update = await self._apply_update_hooks(update, context)
-                            if update is None:
-                                continue
+                            update = await self._apply_update_hooks(raw, context)
+                        if update is None:
+                            continue
                         if isinstance(update, ErrorUpdate):
                             status, error = "failed", RunError(update.code, update.message)
                             break
@@ -401,9 +426,13 @@ class RunEngine:
         owner = final.owner
         completed = final.status == "completed"
         await self.store.append_run_events(
-            owner, run.id, [StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)]
+            owner,
+            run.id,
+            [StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)],
         )
-        await self.store.update_response(final, append_to_conversation=completed and bool(final.conversation_id))
+        await self.store.update_response(
+            final, append_to_conversation=completed and bool(final.conversation_id)
+        )
         if completed:
             key = (
                 _session_key_for_conversation(final.conversation_id)
@@ -583,4 +612,3 @@ class _OutputBuilder:
             self.run.emit(OutputItemAdded(index, item))
         self.run.emit(OutputItemDone(index, item))
         self.output.append(item)
-

@@ -91,10 +91,17 @@ def event_to_dict(event: RunEvent) -> dict[str, Any]:
         kind = "item_added" if isinstance(event, OutputItemAdded) else "item_done"
         return {"type": kind, "output_index": event.output_index, "item": item_to_dict(event.item)}
     if isinstance(event, OutputTextDelta | ReasoningTextDelta | FunctionArgumentsDelta):
-        kind = {OutputTextDelta: "text", ReasoningTextDelta: "reasoning", FunctionArgumentsDelta: "arguments"}[
-            type(event)
-        ]
-        return {"type": kind, "output_index": event.output_index, "item_id": event.item_id, "delta": event.delta}
+        kind = {
+            OutputTextDelta: "text",
+            ReasoningTextDelta: "reasoning",
+            FunctionArgumentsDelta: "arguments",
+        }[type(event)]
+        return {
+            "type": kind,
+            "output_index": event.output_index,
+            "item_id": event.item_id,
+            "delta": event.delta,
+        }
     return {
         "type": "finished",
         "status": event.status,

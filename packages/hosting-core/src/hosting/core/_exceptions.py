@@ -1,15 +1,15 @@
 """Errors raised by hosting.core.
 
-    HostingError
-    ├── ConfigurationError         the host or a channel was set up wrongly (raised at start)
-    └── RequestError               a caller's request cannot be served; carries an HTTP status and code
-        ├── AuthenticationError    401: no or bad credentials
-        ├── NotFoundError          404: unknown id, or one that belongs to another user
-        ├── ConflictError          409: e.g. an idempotency key reused with another body
-        ├── RejectedError          400 (or the hook's status): a run hook refused the request
-        ├── InvalidRequestError    400: the request is well-formed but not acceptable
-        └── LimitExceededError     413 / 429: a configured limit was exceeded
-    AgentError                     the agent failed; shown to callers only as a generic message
+HostingError
+├── ConfigurationError         the host or a channel was set up wrongly (raised at start)
+└── RequestError               a caller's request cannot be served; carries an HTTP status and code
+    ├── AuthenticationError    401: no or bad credentials
+    ├── NotFoundError          404: unknown id, or one that belongs to another user
+    ├── ConflictError          409: e.g. an idempotency key reused with another body
+    ├── RejectedError          400 (or the hook's status): a run hook refused the request
+    ├── InvalidRequestError    400: the request is well-formed but not acceptable
+    └── LimitExceededError     413 / 429: a configured limit was exceeded
+AgentError                     the agent failed; shown to callers only as a generic message
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Host: agents + channels + store, as one ASGI app.
 
-    host = Host(my_agent, channels=[ResponsesChannel()])
-    # uvicorn module:host   -- or mount it: Mount("/agents", app=host)
+host = Host(my_agent, channels=[ResponsesChannel()])
+# uvicorn module:host   -- or mount it: Mount("/agents", app=host)
 """
 
 from __future__ import annotations
@@ -39,7 +39,14 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 
 def error_envelope(error: RequestError) -> Response:
     """The default error shape (the OpenAI envelope, which most HTTP clients of agents expect)."""
-    body = {"error": {"message": error.message, "type": error.error_type, "param": error.param, "code": error.code}}
+    body = {
+        "error": {
+            "message": error.message,
+            "type": error.error_type,
+            "param": error.param,
+            "code": error.code,
+        }
+    }
     return JSONResponse(body, status_code=error.status_code, headers=error.headers or None)
 
 

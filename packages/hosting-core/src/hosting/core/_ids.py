@@ -14,8 +14,15 @@ import re
 import secrets
 from typing import Protocol, runtime_checkable
 
-PREFIXES = {"response": "resp", "conversation": "conv", "message": "msg", "item": "item", "function_call": "fc",
-            "reasoning": "rs", "function_result": "fco"}
+PREFIXES = {
+    "response": "resp",
+    "conversation": "conv",
+    "message": "msg",
+    "item": "item",
+    "function_call": "fc",
+    "reasoning": "rs",
+    "function_result": "fco",
+}
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 

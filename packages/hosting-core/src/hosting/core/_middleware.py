@@ -55,7 +55,9 @@ class IsolationMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        relative = path[len(scope.get("root_path", "")):] if path.startswith(scope.get("root_path", "")) else path
+        relative = (
+            path[len(scope.get("root_path", "")) :] if path.startswith(scope.get("root_path", "")) else path
+        )
         keys = IsolationKeys()
         if relative not in self.public_paths:
             try:

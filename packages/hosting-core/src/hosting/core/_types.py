@@ -176,7 +176,15 @@ class ItemBreak:
 # An agent yields any of these. A plain `str` is a text delta; a whole `Message`,
 # `FunctionCall`, `FunctionResult` or `Reasoning` is emitted as one complete output item.
 Update: TypeAlias = (
-    TextDelta | ReasoningDelta | Usage | ErrorUpdate | ItemBreak | Message | FunctionCall | FunctionResult | Reasoning
+    TextDelta
+    | ReasoningDelta
+    | Usage
+    | ErrorUpdate
+    | ItemBreak
+    | Message
+    | FunctionCall
+    | FunctionResult
+    | Reasoning
 )
 
 
@@ -188,7 +196,13 @@ def _part_to_dict(part: Part) -> dict[str, Any]:
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):
         return {"type": "image", "url": part.url, "file_id": part.file_id, "detail": part.detail}
-    return {"type": "file", "file_id": part.file_id, "url": part.url, "data": part.data, "filename": part.filename}
+    return {
+        "type": "file",
+        "file_id": part.file_id,
+        "url": part.url,
+        "data": part.data,
+        "filename": part.filename,
+    }
 
 
 def _part_from_dict(data: Mapping[str, Any]) -> Part:
@@ -196,7 +210,9 @@ def _part_from_dict(data: Mapping[str, Any]) -> Part:
     if kind == "text":
         return TextPart(data["text"])
     if kind == "image":
-        return ImagePart(url=data.get("url"), file_id=data.get("file_id"), detail=data.get("detail") or "auto")
+        return ImagePart(
+            url=data.get("url"), file_id=data.get("file_id"), detail=data.get("detail") or "auto"
+        )
     return FilePart(
         file_id=data.get("file_id"), url=data.get("url"), data=data.get("data"), filename=data.get("filename")
     )
@@ -205,7 +221,12 @@ def _part_from_dict(data: Mapping[str, Any]) -> Part:
 def item_to_dict(item: Item) -> dict[str, Any]:
     """A JSON-ready dict for an item (the stores' storage format)."""
     if isinstance(item, Message):
-        return {"type": "message", "id": item.id, "role": item.role, "parts": [_part_to_dict(p) for p in item.parts]}
+        return {
+            "type": "message",
+            "id": item.id,
+            "role": item.role,
+            "parts": [_part_to_dict(p) for p in item.parts],
+        }
     if isinstance(item, FunctionCall):
         return {
             "type": "function_call",
@@ -253,4 +274,3 @@ def usage_from_dict(data: Mapping[str, Any]) -> Usage:
         reasoning_tokens=int(data.get("reasoning_tokens", 0)),
         cached_tokens=int(data.get("cached_tokens", 0)),
     )
-

@@ -31,7 +31,7 @@ def openai_client(
     """
     http_client = TestClient(app, base_url="http://hosting.test", raise_server_exceptions=False)
     options.setdefault("max_retries", 0)
-    return OpenAI(api_key=api_key, base_url=f"http://hosting.test{prefix}", http_client=http_client, **options)  # type: ignore[arg-type]
+    return OpenAI(api_key=api_key, base_url=f"http://hosting.test{prefix}", http_client=http_client, **options)
 
 
 def async_openai_client(

@@ -179,7 +179,9 @@ class Store(Protocol):
 
     async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None: ...
 
-    async def bind_session(self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False) -> str:
+    async def bind_session(
+        self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False
+    ) -> str:
         """Bind a channel's session key (a chat, say) to a conversation and return the bound id.
 
         Without `replace`, an existing binding wins and is returned (so two racing first
@@ -190,9 +192,13 @@ class Store(Protocol):
 
     # -- run event logs ----------------------------------------------------------------------------
 
-    async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None: ...
+    async def append_run_events(
+        self, owner: str, response_id: str, events: Sequence[StoredEvent]
+    ) -> None: ...
 
-    async def read_run_events(self, owner: str, response_id: str, *, after: int = -1) -> tuple[StoredEvent, ...]:
+    async def read_run_events(
+        self, owner: str, response_id: str, *, after: int = -1
+    ) -> tuple[StoredEvent, ...]:
         """Events numbered above `after`, in order."""
 
     # -- idempotency -------------------------------------------------------------------------------

@@ -165,7 +165,9 @@ class MemoryStore:
         self._session_state.pop((owner, f"conversation:{conversation_id}"), None)
         return True
 
-    async def append_conversation_items(self, owner: str, conversation_id: str, items: Sequence[Item]) -> bool:
+    async def append_conversation_items(
+        self, owner: str, conversation_id: str, items: Sequence[Item]
+    ) -> bool:
         conversation = self._own_conversation(owner, conversation_id)
         if conversation is None:
             return False
@@ -221,7 +223,9 @@ class MemoryStore:
     async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None:
         self._session_state[(owner, key)] = copy.deepcopy(dict(state))
 
-    async def bind_session(self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False) -> str:
+    async def bind_session(
+        self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False
+    ) -> str:
         if replace:
             self._bindings[(owner, session_key)] = conversation_id
             return conversation_id
@@ -237,7 +241,9 @@ class MemoryStore:
             return
         self._events.setdefault(response_id, []).extend(events)
 
-    async def read_run_events(self, owner: str, response_id: str, *, after: int = -1) -> tuple[StoredEvent, ...]:
+    async def read_run_events(
+        self, owner: str, response_id: str, *, after: int = -1
+    ) -> tuple[StoredEvent, ...]:
         if await self.get_response(owner, response_id) is None:
             return ()
         return tuple(event for event in self._events.get(response_id, ()) if event.number > after)
