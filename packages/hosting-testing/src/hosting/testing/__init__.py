@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, StepFunction
 from ._clients import DEFAULT_API_KEY, async_openai_client, openai_client
 from ._server import serve, serving
 
@@ -17,6 +18,13 @@ except PackageNotFoundError:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_API_KEY",
+    "Delay",
+    "EchoAgent",
+    "Fail",
+    "RecordedRun",
+    "ScriptedAgent",
+    "Step",
+    "StepFunction",
     "__version__",
     "async_openai_client",
     "openai_client",
