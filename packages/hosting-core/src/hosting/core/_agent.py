@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, Protocol, TypeAlias, overload, runtime_checkable
 
 from ._exceptions import ConfigurationError
 from ._isolation import IsolationKeys
@@ -115,13 +115,27 @@ class FunctionAgent:
         return f"FunctionAgent({self.name!r})"
 
 
-def agent(function: AgentFunction | None = None, /, *, name: str | None = None) -> Any:
+@overload
+def agent(function: AgentFunction, /) -> FunctionAgent: ...
+
+
+@overload
+def agent(*, name: str | None = None) -> Callable[[AgentFunction], FunctionAgent]: ...
+
+
+def agent(
+    function: AgentFunction | None = None, /, *, name: str | None = None
+) -> FunctionAgent | Callable[[AgentFunction], FunctionAgent]:
     """Decorator: make an async generator (or coroutine) function an `Agent`.
 
     Usable bare (``@agent``) or with a name (``@agent(name="helper")``).
     """
     if function is None:
-        return lambda inner: FunctionAgent(inner, name=name)
+
+        def decorate(inner: AgentFunction) -> FunctionAgent:
+            return FunctionAgent(inner, name=name)
+
+        return decorate
     return FunctionAgent(function, name=name)
 
 

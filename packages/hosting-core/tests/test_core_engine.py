@@ -1,0 +1,492 @@
+"""The run engine: item grouping, statuses, hooks, sessions, cancellation, idempotency, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hosting.core import (
+    ChannelRequest,
+    ConflictError,
+    ErrorUpdate,
+    FunctionArgumentsDelta,
+    FunctionCall,
+    FunctionResult,
+    Host,
+    InvalidRequestError,
+    ItemBreak,
+    MemoryStore,
+    Message,
+    NotFoundError,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputTextDelta,
+    Reasoning,
+    ReasoningDelta,
+    ReasoningTextDelta,
+    RejectedError,
+    RunContext,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+    Update,
+    Usage,
+    agent,
+    user_message,
+)
+
+from .conftest import InvokeChannel
+
+
+def make_host(target: object, store: MemoryStore | None = None, **options: object) -> Host:
+    return Host(target, channels=[InvokeChannel()], store=store or MemoryStore(), **options)  # type: ignore[arg-type]
+
+
+def ask(text: str, **fields: object) -> ChannelRequest:
+    return ChannelRequest(channel="invoke", input=(user_message(text),), **fields)  # type: ignore[arg-type]
+
+
+async def test_text_deltas_become_one_message_with_usage_added_up() -> None:
+    @agent
+    async def talker(context: RunContext) -> AsyncIterator[Update | str]:
+        yield "Hel"
+        yield TextDelta("lo")
+        yield Usage(input_tokens=3, output_tokens=1)
+        yield Usage(input_tokens=0, output_tokens=2)
+
+    host = make_host(talker)
+    await host.startup()
+    run = await host.engine.start(ask("hi"))
+    result = await run.wait()
+    assert result.status == "completed"
+    assert result.text == "Hello"
+    assert result.usage == Usage(input_tokens=3, output_tokens=3)
+    kinds = [type(event) for event in run.events]
+    assert kinds == [
+        RunStarted,
+        OutputItemAdded,
+        OutputTextDelta,
+        OutputTextDelta,
+        OutputItemDone,
+        RunFinished,
+    ]
+    done = run.events[4]
+    assert isinstance(done, OutputItemDone) and isinstance(done.item, Message)
+    assert done.item.id is not None and done.item.id.startswith("msg_")
+    await host.shutdown()
+
+
+async def test_reasoning_function_calls_and_breaks_make_separate_items() -> None:
+    @agent
+    async def thinker(context: RunContext) -> AsyncIterator[Update | str]:
+        yield ReasoningDelta("think ")
+        yield ReasoningDelta("hard")
+        yield "first"
+        yield ItemBreak()
+        yield "second"
+        yield FunctionCall(call_id="", name="lookup", arguments='{"q": 1}')
+        yield FunctionResult(call_id="c1", output="42")
+        yield Reasoning("whole")
+
+    host = make_host(thinker)
+    run = await host.engine.start(ask("hi"))
+    result = await run.wait()
+    output = result.output
+    assert [type(item) for item in output] == [
+        Reasoning,
+        Message,
+        Message,
+        FunctionCall,
+        FunctionResult,
+        Reasoning,
+    ]
+    assert isinstance(output[0], Reasoning) and output[0].text == "think hard"
+    assert isinstance(output[1], Message) and output[1].text == "first"
+    assert isinstance(output[2], Message) and output[2].text == "second"
+    call = output[3]
+    assert (
+        isinstance(call, FunctionCall) and call.call_id.startswith("call_") and call.arguments == '{"q": 1}'
+    )
+    assert len({item.id for item in output}) == len(output)
+    assert any(isinstance(event, ReasoningTextDelta) for event in run.events)
+    arguments = [event for event in run.events if isinstance(event, FunctionArgumentsDelta)]
+    assert [event.delta for event in arguments] == ['{"q": 1}']
+    indexes = [event.output_index for event in run.events if isinstance(event, OutputItemDone)]
+    assert indexes == [0, 1, 2, 3, 4, 5]
+    await host.shutdown()
+
+
+async def test_agent_exception_fails_with_a_generic_error_and_keeps_partial_output() -> None:
+    @agent
+    async def broken(context: RunContext) -> AsyncIterator[str]:
+        yield "partial"
+        raise RuntimeError("secret internals: db password")
+
+    host = make_host(broken)
+    result = await host.engine.run(ask("hi"))
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "secret" not in result.error.message
+    assert result.error.code == "server_error"
+    assert result.text == "partial"
+    await host.shutdown()
+
+
+async def test_error_update_fails_with_its_own_message() -> None:
+    @agent
+    async def refuses(context: RunContext) -> AsyncIterator[Update]:
+        yield ErrorUpdate("quota exhausted", code="quota")
+        yield TextDelta("never")
+
+    host = make_host(refuses)
+    result = await host.engine.run(ask("hi"))
+    assert result.status == "failed"
+    assert result.error is not None and (result.error.code, result.error.message) == (
+        "quota",
+        "quota exhausted",
+    )
+    assert result.text == ""
+    await host.shutdown()
+
+
+async def test_coroutine_agent_result_is_the_answer() -> None:
+    async def hello(context: RunContext) -> str:
+        return f"hello {context.input_text}"
+
+    host = make_host(hello)
+    result = await host.engine.run(ask("bob"))
+    assert result.text == "hello bob"
+    assert list(host.engine.agents) == ["hello"]
+    await host.shutdown()
+
+
+async def test_previous_response_chain_and_branches_do_not_see_each_other() -> None:
+    seen: list[list[str]] = []
+
+    @agent
+    async def recorder(context: RunContext) -> AsyncIterator[str]:
+        seen.append([item.text for item in context.messages if isinstance(item, Message)])
+        yield f"re:{context.input_text}"
+
+    host = make_host(recorder)
+    first = await host.engine.run(ask("one"))
+    second = await host.engine.run(ask("two", previous_response_id=first.response_id))
+    await host.engine.run(ask("three", previous_response_id=second.response_id))
+    await host.engine.run(ask("branch", previous_response_id=first.response_id))
+    assert seen[2] == ["one", "re:one", "two", "re:two", "three"]
+    assert seen[3] == ["one", "re:one", "branch"]
+    await host.shutdown()
+
+
+async def test_session_state_follows_conversations_and_chains() -> None:
+    @agent
+    async def counter(context: RunContext) -> AsyncIterator[str]:
+        context.session_state["count"] = context.session_state.get("count", 0) + 1
+        yield str(context.session_state["count"])
+
+    host = make_host(counter)
+    first = await host.engine.run(ask("a"))
+    second = await host.engine.run(ask("b", previous_response_id=first.response_id))
+    branch = await host.engine.run(ask("c", previous_response_id=first.response_id))
+    assert (first.text, second.text, branch.text) == ("1", "2", "2")
+    conversation = await host.engine.conversation_for_session("anonymous", "chat-1")
+    texts = [(await host.engine.run(ask("x", conversation_id=conversation))).text for _ in range(3)]
+    assert texts == ["1", "2", "3"]
+    await host.shutdown()
+
+
+async def test_failed_run_leaves_no_half_written_turn_in_the_conversation() -> None:
+    calls = 0
+
+    @agent
+    async def flaky(context: RunContext) -> AsyncIterator[str]:
+        nonlocal calls
+        calls += 1
+        yield f"seen {len(context.history)}"
+        if calls == 2:
+            raise RuntimeError("boom")
+
+    store = MemoryStore()
+    host = make_host(flaky, store)
+    conversation = await host.engine.conversation_for_session("anonymous", "s")
+    assert (await host.engine.run(ask("1", conversation_id=conversation))).text == "seen 0"
+    assert (await host.engine.run(ask("2", conversation_id=conversation))).status == "failed"
+    third = await host.engine.run(ask("3", conversation_id=conversation))
+    assert third.text == "seen 2"  # the failed turn's input and output are not in the history
+    page = await store.list_conversation_items("anonymous", conversation)
+    assert page is not None and len(page.items) == 4
+    await host.shutdown()
+
+
+async def test_store_false_writes_nothing() -> None:
+    store = MemoryStore()
+    host = make_host(echo_agent(), store)
+    result = await host.engine.run(ask("secret", store=False))
+    assert result.status == "completed"
+    assert await store.get_response("anonymous", result.response_id) is None
+    with pytest.raises(NotFoundError):
+        await host.engine.attach("anonymous", result.response_id)
+    await host.shutdown()
+
+
+def echo_agent() -> object:
+    @agent
+    async def echo(context: RunContext) -> AsyncIterator[str]:
+        yield context.input_text
+
+    return echo
+
+
+async def test_bad_combinations_and_unknown_ids_are_request_errors() -> None:
+    host = make_host(echo_agent())
+    with pytest.raises(InvalidRequestError) as background:
+        await host.engine.start(ask("x", background=True, store=False))
+    assert background.value.param == "background"
+    with pytest.raises(InvalidRequestError):
+        await host.engine.start(ask("x", conversation_id="conv_1", previous_response_id="resp_1"))
+    with pytest.raises(NotFoundError) as missing:
+        await host.engine.start(ask("x", previous_response_id="resp_unknown"))
+    assert missing.value.param == "previous_response_id"
+    with pytest.raises(NotFoundError):
+        await host.engine.start(ask("x", previous_response_id="not an id; drop table"))
+    with pytest.raises(NotFoundError) as conversation:
+        await host.engine.start(ask("x", conversation_id="conv_missing"))
+    assert conversation.value.param == "conversation"
+    await host.shutdown()
+
+
+async def test_model_selects_among_several_agents() -> None:
+    @agent
+    async def first(context: RunContext) -> AsyncIterator[str]:
+        yield "first"
+
+    @agent
+    async def second(context: RunContext) -> AsyncIterator[str]:
+        yield "second"
+
+    host = Host({"a": first, "b": second}, channels=[InvokeChannel()], store=MemoryStore())
+    assert (await host.engine.run(ask("x"))).text == "first"
+    result = await host.engine.run(ask("x", agent="b"))
+    assert (result.text, result.record.agent) == ("second", "b")
+    with pytest.raises(InvalidRequestError) as unknown:
+        await host.engine.run(ask("x", agent="c"))
+    assert unknown.value.param == "model"
+    await host.shutdown()
+
+
+async def test_run_hooks_sync_async_and_rejection() -> None:
+    seen: list[str] = []
+
+    @agent
+    async def recorder(context: RunContext) -> AsyncIterator[str]:
+        seen.append(context.instructions or "")
+        yield "ok"
+
+    def sync_hook(request: ChannelRequest) -> ChannelRequest:
+        return ChannelRequest(channel=request.channel, input=request.input, instructions="sync")
+
+    async def async_hook(request: ChannelRequest) -> ChannelRequest | None:
+        if request.input and isinstance(request.input[0], Message) and request.input[0].text == "forbidden":
+            raise RejectedError("This request is not allowed.", status_code=403)
+        return None
+
+    host = make_host(recorder, run_hooks=[sync_hook, async_hook])
+    assert (await host.engine.run(ask("x"))).text == "ok"
+    assert seen == ["sync"]
+    with pytest.raises(RejectedError) as rejected:
+        await host.engine.run(ask("forbidden"))
+    assert rejected.value.status_code == 403
+    assert seen == ["sync"]  # the agent never ran
+    await host.shutdown()
+
+
+async def test_update_hooks_transform_and_drop() -> None:
+    @agent
+    async def talker(context: RunContext) -> AsyncIterator[str]:
+        yield "keep "
+        yield "drop "
+        yield "shout"
+
+    def drop(update: Update, context: RunContext) -> Update | None:
+        return None if isinstance(update, TextDelta) and update.text == "drop " else update
+
+    async def upper(update: Update, context: RunContext) -> Update | None:
+        return TextDelta(update.text.upper()) if isinstance(update, TextDelta) else update
+
+    host = make_host(talker, update_hooks=[drop, upper])
+    assert (await host.engine.run(ask("x"))).text == "KEEP SHOUT"
+    await host.shutdown()
+
+
+async def test_cancel_stops_the_agent_and_keeps_partial_output() -> None:
+    cancelled = asyncio.Event()
+
+    @agent
+    async def slow(context: RunContext) -> AsyncIterator[str]:
+        yield "partial"
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        yield "never"
+
+    store = MemoryStore()
+    host = make_host(slow, store)
+    run = await host.engine.start(ask("x", background=True))
+    assert run.created.status == "queued"
+    async for event in run.follow():
+        if isinstance(event, OutputTextDelta):
+            break
+    record = await asyncio.wait_for(host.engine.cancel("anonymous", run.id), timeout=5)
+    assert record.status == "cancelled"
+    assert cancelled.is_set()
+    stored = await store.get_response("anonymous", run.id)
+    assert stored is not None and stored.status == "cancelled"
+    assert isinstance(stored.output_items[0], Message) and stored.output_items[0].text == "partial"
+    again = await host.engine.cancel("anonymous", run.id)
+    assert again == stored  # cancelling a finished response returns it unchanged
+    await host.shutdown()
+
+
+async def test_run_timeout_ends_incomplete() -> None:
+    @agent
+    async def slow(context: RunContext) -> AsyncIterator[str]:
+        yield "start"
+        await asyncio.sleep(30)
+
+    host = make_host(slow, run_timeout=0.05)
+    result = await asyncio.wait_for(host.engine.run(ask("x")), timeout=5)
+    assert (result.status, result.record.incomplete_reason, result.text) == (
+        "incomplete",
+        "run_timeout",
+        "start",
+    )
+    await host.shutdown()
+
+
+async def test_disconnect_cancels_unstored_runs_but_not_stored_ones() -> None:
+    release = asyncio.Event()
+
+    @agent
+    async def waits(context: RunContext) -> AsyncIterator[str]:
+        yield "a"
+        await release.wait()
+        yield "b"
+
+    host = make_host(waits)
+    unstored = await host.engine.start(ask("x", store=False))
+    stored = await host.engine.start(ask("x"))
+    for run in (unstored, stored):
+        follower = run.follow()
+        await anext(follower)
+        await follower.aclose()  # the client went away
+    release.set()
+    assert (await asyncio.wait_for(unstored.wait(), 5)).status == "cancelled"
+    result = await asyncio.wait_for(stored.wait(), 5)
+    assert (result.status, result.text) == ("completed", "ab")
+    await host.shutdown()
+
+
+async def test_resume_replays_a_finished_run_identically_from_the_store() -> None:
+    host = make_host(echo_agent())
+    live = await host.engine.start(ask("replay me"))
+    events = [event async for event in live.follow()]
+    replay = await host.engine.attach("anonymous", live.id)
+    assert replay.done
+    assert [event async for event in replay.follow()] == events
+    assert replay.created.status == live.created.status
+    assert replay.created.created_at == live.created.created_at
+    assert [event async for event in replay.follow(3)] == events[3:]
+    await host.shutdown()
+
+
+async def test_idempotency_key_runs_the_agent_once_and_conflicts_on_another_body() -> None:
+    runs = 0
+
+    @agent
+    async def counted(context: RunContext) -> AsyncIterator[str]:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.01)
+        yield "once"
+
+    host = make_host(counted)
+    first, second = await asyncio.gather(
+        host.engine.start(ask("x", idempotency_key="k1", fingerprint="f1")),
+        host.engine.start(ask("x", idempotency_key="k1", fingerprint="f1")),
+    )
+    assert first.id == second.id
+    assert (await second.wait()).text == "once"
+    later = await host.engine.start(ask("x", idempotency_key="k1", fingerprint="f1"))
+    assert later.id == first.id
+    assert runs == 1
+    with pytest.raises(ConflictError):
+        await host.engine.start(ask("y", idempotency_key="k1", fingerprint="f2"))
+    await host.shutdown()
+
+
+async def test_many_concurrent_first_requests_on_one_session_key_share_one_conversation() -> None:
+    store = MemoryStore()
+    host = make_host(echo_agent(), store)
+    results = await asyncio.gather(*(host.engine.run(ask(str(n), session_key="chat-7")) for n in range(20)))
+    conversations = {result.conversation_id for result in results}
+    assert len(conversations) == 1
+    (conversation,) = conversations
+    assert conversation is not None
+    page = await store.list_conversation_items("anonymous", conversation)
+    assert page is not None and len(page.items) == 40  # every turn recorded once, none lost
+    await host.shutdown()
+
+
+async def test_reset_session_starts_fresh_and_keeps_history() -> None:
+    store = MemoryStore()
+    host = make_host(echo_agent(), store)
+    before = await host.engine.run(ask("old", session_key="chat"))
+    fresh = await host.reset_session("chat")
+    after = await host.engine.run(ask("new", session_key="chat"))
+    assert after.conversation_id == fresh != before.conversation_id
+    assert before.conversation_id is not None
+    old = await store.list_conversation_items("anonymous", before.conversation_id)
+    assert old is not None and len(old.items) == 2
+    await host.shutdown()
+
+
+async def test_shutdown_lets_runs_finish_within_grace_then_ends_them_incomplete() -> None:
+    @agent
+    async def slow(context: RunContext) -> AsyncIterator[str]:
+        yield "begun"
+        await asyncio.sleep(0.05 if context.input_text == "quick" else 30)
+        yield " done"
+
+    store = MemoryStore()
+    host = make_host(slow, store, shutdown_grace=0.5)
+    await host.startup()
+    quick = await host.engine.start(ask("quick"))
+    stuck = await host.engine.start(ask("stuck"))
+    await asyncio.wait_for(host.shutdown(), timeout=10)
+    assert (await quick.wait()).status == "completed"
+    stuck_result = await stuck.wait()
+    assert (stuck_result.status, stuck_result.record.incomplete_reason) == ("incomplete", "shutdown")
+    with pytest.raises(Exception) as refused:
+        await host.engine.start(ask("late"))
+    assert getattr(refused.value, "status_code", None) == 503
+
+
+async def test_startup_marks_runs_left_in_progress_as_interrupted() -> None:
+    store = MemoryStore()
+    crashed = make_host(echo_agent(), store)
+    # Simulate a process that died mid-run: a record left in progress with no task behind it.
+    run = await crashed.engine.start(ask("x", background=True))
+    await run.wait()
+    record = await store.get_response("anonymous", run.id)
+    assert record is not None
+    await store.update_response(record.evolve(status="in_progress", completed_at=None))
+    restarted = make_host(echo_agent(), store)
+    await restarted.startup()
+    after = await store.get_response("anonymous", run.id)
+    assert after is not None and after.status == "failed"
+    assert after.error is not None and after.error.code == "interrupted"
+    await restarted.shutdown()

@@ -1,0 +1,213 @@
+"""The Host as an ASGI app: lifespan, health, mounting, channel neutrality, delivery, commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.testclient import TestClient
+
+from hosting.core import (
+    ChannelContext,
+    ChannelContribution,
+    ChannelIdentity,
+    ConfigurationError,
+    Host,
+    MemoryStore,
+    RunContext,
+    agent,
+    user_message,
+)
+
+from .conftest import InvokeChannel, echo_history
+
+
+class CallbackChannel:
+    """A channel whose start-up/shutdown callbacks are given by the test."""
+
+    def __init__(self, name: str, on_startup: list[object], on_shutdown: list[object] | None = None) -> None:
+        self.name = name
+        self._startup = on_startup
+        self._shutdown = on_shutdown or []
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        return ChannelContribution(on_startup=self._startup, on_shutdown=self._shutdown)  # type: ignore[arg-type]
+
+
+def test_health_and_readiness() -> None:
+    host = Host(echo_history, channels=[InvokeChannel()], store=MemoryStore())
+    with TestClient(host) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+async def test_readyz_is_503_before_start_up() -> None:
+    host = Host(echo_history, channels=[InvokeChannel()], store=MemoryStore())
+    response = await host._readyz(None)  # type: ignore[arg-type]
+    assert response.status_code == 503
+
+
+def test_every_startup_callback_runs_and_the_first_error_aborts_boot(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ran: list[str] = []
+
+    def first() -> None:
+        ran.append("first")
+        raise RuntimeError("first failure")
+
+    async def second() -> None:
+        ran.append("second")
+        raise ValueError("second failure")
+
+    def third() -> None:
+        ran.append("third")
+
+    host = Host(
+        echo_history,
+        channels=[CallbackChannel("a", [first, second]), CallbackChannel("b", [third])],
+        store=MemoryStore(),
+    )
+    caplog.set_level(logging.ERROR, logger="hosting.core")
+    with pytest.raises(RuntimeError, match="first failure"), TestClient(host):
+        pass
+    assert ran == ["first", "second", "third"]
+    logged = caplog.text
+    assert "test_every_startup_callback_runs_and_the_first_error_aborts_boot.<locals>.first" in logged
+    assert "second" in logged
+
+
+async def test_every_shutdown_callback_runs_and_the_first_error_is_raised() -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        ran.append("broken")
+        raise RuntimeError("shutdown failure")
+
+    def fine() -> None:
+        ran.append("fine")
+
+    store = MemoryStore()
+    host = Host(echo_history, channels=[CallbackChannel("a", [], [broken, fine])], store=store)
+    await host.startup()
+    with pytest.raises(RuntimeError, match="shutdown failure"):
+        await host.shutdown()
+    assert ran == ["broken", "fine"]
+
+
+def test_channel_callbacks_run_through_the_lifespan() -> None:
+    channel = InvokeChannel()
+    host = Host(echo_history, channels=[channel], store=MemoryStore())
+    with TestClient(host):
+        assert (channel.started, channel.stopped) == (1, 0)
+    assert (channel.started, channel.stopped) == (1, 1)
+
+
+def test_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError):
+        Host(echo_history, channels=[], store=MemoryStore())
+    with pytest.raises(ConfigurationError):
+        Host(echo_history, channels=[InvokeChannel(), InvokeChannel()], store=MemoryStore())
+    with pytest.raises(ConfigurationError):
+        Host(object(), channels=[InvokeChannel()], store=MemoryStore())
+    with pytest.raises(ConfigurationError):
+        Host({}, channels=[InvokeChannel()], store=MemoryStore())
+
+    def not_async(context: RunContext) -> str:
+        return "x"
+
+    with pytest.raises(ConfigurationError):
+        Host(not_async, channels=[InvokeChannel()], store=MemoryStore())
+
+
+def test_mounted_inside_a_parent_starlette_app() -> None:
+    channel = InvokeChannel()
+    host = Host(echo_history, channels=[channel], store=MemoryStore())
+    parent = Starlette(routes=[Mount("/agents", app=host)], lifespan=host.lifespan)
+    with TestClient(parent) as client:
+        assert client.get("/agents/healthz").json() == {"status": "ok"}
+        answer = client.post("/agents/invoke", json={"text": "mounted"})
+        assert answer.json()["text"] == "mounted"
+        assert channel.started == 1
+
+
+def test_mounted_without_lifespan_starts_on_first_request() -> None:
+    host = Host(echo_history, channels=[InvokeChannel()], store=MemoryStore())
+    parent = Starlette(routes=[Mount("/x", app=host)])
+    with TestClient(parent) as client:
+        assert client.post("/x/invoke", json={"text": "lazy"}).json()["text"] == "lazy"
+        assert client.get("/x/readyz").status_code == 200
+
+
+async def test_a_conversation_started_on_one_channel_continues_on_another(
+    make_invoke_channel: type[InvokeChannel],
+) -> None:
+    first, second = make_invoke_channel("first", prefix="/one"), make_invoke_channel("second", prefix="/two")
+    host = Host(echo_history, channels=[first, second], store=MemoryStore())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://t") as client:
+        opened = (await client.post("/one/invoke", json={"text": "hello", "session": "s1"})).json()
+        conversation = opened["conversation"]
+        assert conversation and opened["text"] == "hello"
+        continued = (
+            await client.post("/two/invoke", json={"text": "again", "conversation": conversation})
+        ).json()
+        assert continued["text"] == "hello | again"
+        assert continued["conversation"] == conversation
+    await host.shutdown()
+
+
+async def test_commands_are_run_by_name(client: httpx.AsyncClient) -> None:
+    first = (await client.post("/invoke", json={"text": "one", "session": "s"})).json()
+    new_conversation = (await client.post("/reset", json={"session": "s"})).text
+    assert new_conversation.startswith("conv_") and new_conversation != first["conversation"]
+    after = (await client.post("/invoke", json={"text": "two", "session": "s"})).json()
+    assert (after["text"], after["conversation"]) == ("two", new_conversation)
+
+
+async def test_delivery_reports_pushed_skipped_and_failed(make_invoke_channel: type[InvokeChannel]) -> None:
+    reachable, broken = (
+        make_invoke_channel("reachable", prefix="/a"),
+        make_invoke_channel("broken", prefix="/b"),
+    )
+    quiet = CallbackChannel("quiet", [])
+    broken.fail_push = True
+    host = Host(echo_history, channels=[reachable, broken, quiet], store=MemoryStore())
+    items = (user_message("ping"),)
+    origin = ChannelIdentity("reachable", "chat-42")
+
+    report = await host.deliver(items, target="origin", origin=origin)
+    assert (report.pushed, report.skipped, dict(report.failed)) == (("reachable",), (), {})
+    assert reachable.pushed[-1].address == "chat-42" and reachable.pushed[-1].items == items
+
+    await host.link_identity("reachable", "chat-42")
+    await host.link_identity("broken", "b-1")
+    await host.link_identity("quiet", "q-1")
+    report = await host.deliver(items, target="linked")
+    assert report.pushed == ("reachable",)
+    assert report.skipped == ("quiet",)  # no push function
+    assert list(report.failed) == ["broken"] and "push service down" in report.failed["broken"]
+    assert not report.ok
+
+    report = await host.deliver(items, target=["reachable", "nowhere"])
+    assert (report.pushed, report.skipped) == (("reachable",), ("nowhere",))
+    assert await host.deliver(items, target=None) == type(report)()
+    await host.shutdown()
+
+
+async def test_several_agents_by_name_on_one_host() -> None:
+    @agent(name="upper")
+    async def upper(context: RunContext) -> AsyncIterator[str]:
+        yield context.input_text.upper()
+
+    host = Host({"echo": echo_history, "upper": upper}, channels=[InvokeChannel()], store=MemoryStore())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://t") as client:
+        assert (await client.post("/invoke", json={"text": "a"})).json()["text"] == "a"
+        assert (await client.post("/invoke", json={"text": "a", "agent": "upper"})).json()["text"] == "A"
+        unknown = await client.post("/invoke", json={"text": "a", "agent": "nope"})
+        assert unknown.status_code == 400 and unknown.json()["param"] == "model"
+    await host.shutdown()
