@@ -1,0 +1,1 @@
+"""hosting.agent_framework: serve Microsoft Agent Framework agents and workflows."""
