@@ -54,7 +54,9 @@ from ._isolation import (
     reset_current_isolation_keys,
     set_current_isolation_keys,
 )
+from ._limits import BodyLimitMiddleware, Limits, json_depth
 from ._middleware import CHAT_HEADER, USER_HEADER, IsolationMiddleware
+from ._request_id import REQUEST_ID_HEADER, RequestIdLogFilter, RequestIdMiddleware, get_current_request_id
 from ._run import Run
 from ._store import MemoryStore, default_store
 from ._store._base import (
@@ -105,6 +107,7 @@ __all__ = [
     "ANONYMOUS_USER",
     "CHAT_HEADER",
     "GENERIC_AGENT_ERROR",
+    "REQUEST_ID_HEADER",
     "ROLES",
     "TERMINAL_STATUSES",
     "USER_HEADER",
@@ -114,6 +117,7 @@ __all__ = [
     "ApiKeyAuthenticator",
     "AuthenticationError",
     "Authenticator",
+    "BodyLimitMiddleware",
     "Channel",
     "ChannelContext",
     "ChannelContribution",
@@ -146,6 +150,7 @@ __all__ = [
     "ItemBreak",
     "ItemPage",
     "LimitExceededError",
+    "Limits",
     "MemoryStore",
     "Message",
     "NotFoundError",
@@ -162,6 +167,8 @@ __all__ = [
     "ReasoningTextDelta",
     "RejectedError",
     "RequestError",
+    "RequestIdLogFilter",
+    "RequestIdMiddleware",
     "ResponseRecord",
     "ResponseStatus",
     "Role",
@@ -192,10 +199,12 @@ __all__ = [
     "event_from_dict",
     "event_to_dict",
     "get_current_isolation_keys",
+    "get_current_request_id",
     "is_well_formed_id",
     "isolation_scope",
     "item_from_dict",
     "item_to_dict",
+    "json_depth",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",
     "usage_from_dict",

@@ -21,6 +21,7 @@ from ._channel import (
 )
 from ._exceptions import NotFoundError
 from ._isolation import IsolationKeys
+from ._limits import Limits
 from ._run import Run
 from ._store._base import ConversationRecord, ItemPage, Order, ResponseRecord, Store, now
 from ._types import Item
@@ -117,6 +118,11 @@ class ChannelContext:
     def store(self) -> ScopedStore:
         """The store, scoped to the current caller."""
         return ScopedStore(self._host.store, self.isolation.user)
+
+    @property
+    def limits(self) -> Limits:
+        """The host's request limits; channels check the parse-level ones (items, text, depth, metadata)."""
+        return self._host.limits
 
     @property
     def agents(self) -> Mapping[str, Agent]:

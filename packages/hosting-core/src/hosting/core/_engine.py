@@ -31,7 +31,7 @@ from ._events import (
     event_from_dict,
     event_to_dict,
 )
-from ._exceptions import ConflictError, InvalidRequestError, NotFoundError, RequestError
+from ._exceptions import ConflictError, InvalidRequestError, LimitExceededError, NotFoundError, RequestError
 from ._ids import IdFactory, is_well_formed_id
 from ._isolation import IsolationKeys, get_current_isolation_keys
 from ._run import Run
@@ -92,6 +92,8 @@ class RunEngine:
         run_timeout: seconds a run may take before it ends ``incomplete`` (None: no limit).
         disconnect_policy: what a dropped stream does to its run: by default a stored run goes on
             (a client can resume it) and an unstored one is cancelled, since nobody could fetch it.
+        max_concurrent_runs_per_user: runs one user may have going at once; beyond, 429.
+        retry_after_seconds: the ``Retry-After`` of that 429.
     """
 
     def __init__(
@@ -104,6 +106,8 @@ class RunEngine:
         update_hooks: Sequence[UpdateHook] = (),
         run_timeout: float | None = None,
         disconnect_policy: DisconnectPolicy = "cancel_unstored",
+        max_concurrent_runs_per_user: int | None = None,
+        retry_after_seconds: int = 1,
     ) -> None:
         if not agents:
             raise ValueError("at least one agent is needed")
@@ -115,7 +119,10 @@ class RunEngine:
         self.update_hooks = list(update_hooks)
         self.run_timeout = run_timeout
         self.disconnect_policy = disconnect_policy
+        self.max_concurrent_runs_per_user = max_concurrent_runs_per_user
+        self.retry_after_seconds = retry_after_seconds
         self._live: dict[str, Run] = {}
+        self._runs_per_user: dict[str, int] = {}
         self._starting: dict[str, asyncio.Future[Run]] = {}
         self._session_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._accepting = True
@@ -148,6 +155,14 @@ class RunEngine:
             raise RequestError("The server is shutting down.", status_code=503, code="shutting_down")
         keys = self.current_keys()
         owner = keys.user
+        limit = self.max_concurrent_runs_per_user
+        if limit is not None and self._runs_per_user.get(owner, 0) >= limit:
+            raise LimitExceededError(
+                f"Too many runs in progress for this user (limit {limit}). Retry later.",
+                status_code=429,
+                code="rate_limit_exceeded",
+                headers={"Retry-After": str(self.retry_after_seconds)},
+            )
         request = await self._apply_run_hooks(request)
         name, agent = self._select_agent(request.agent)
 
@@ -315,6 +330,7 @@ class RunEngine:
         )
         run = Run(record, stored=request.store, on_follower_left=self._follower_left)
         self._live[response_id] = run
+        self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
         run.task = asyncio.create_task(self._execute(run, agent, context), name=f"hosting-run-{response_id}")
         return run
 
@@ -412,6 +428,11 @@ class RunEngine:
         finally:
             run.finish(final)
             self._live.pop(run.id, None)
+            remaining = self._runs_per_user.get(final.owner, 1) - 1
+            if remaining > 0:
+                self._runs_per_user[final.owner] = remaining
+            else:
+                self._runs_per_user.pop(final.owner, None)
 
     async def _apply_update_hooks(self, update: Update | str, context: RunContext) -> Update | None:
         current: Update | None = TextDelta(update) if isinstance(update, str) else update

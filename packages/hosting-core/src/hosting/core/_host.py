@@ -27,7 +27,9 @@ from ._engine import DisconnectPolicy, RunEngine, RunHook, UpdateHook
 from ._exceptions import ConfigurationError, RequestError
 from ._ids import IdFactory, RandomIdFactory
 from ._isolation import IsolationKeys, get_current_isolation_keys
+from ._limits import BodyLimitMiddleware, Limits
 from ._middleware import ErrorRenderer, IsolationMiddleware
+from ._request_id import RequestIdLogFilter, RequestIdMiddleware
 from ._store import default_store
 from ._store._base import Store
 from ._types import Item
@@ -67,6 +69,7 @@ class Host:
         disconnect_policy: what a dropped stream does to its run.
         shutdown_grace: seconds in-flight runs get at shutdown before they end ``incomplete``.
         retention_interval: seconds between purges of expired data.
+        limits: request limits (body size and time, input size, runs per user); see `Limits`.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class Host:
         disconnect_policy: DisconnectPolicy = "cancel_unstored",
         shutdown_grace: float = 10.0,
         retention_interval: float = 300.0,
+        limits: Limits | None = None,
     ) -> None:
         if isinstance(agent_or_agents, Mapping):
             agents = {name: as_agent(target) for name, target in agent_or_agents.items()}
@@ -100,6 +104,7 @@ class Host:
             raise ConfigurationError(f"channel names must be unique, got {names}")
 
         self.store: Store = store if store is not None else default_store()
+        self.limits = limits or Limits()
         self.authenticator = authenticator
         self.shutdown_grace = shutdown_grace
         self.retention_interval = retention_interval
@@ -111,6 +116,8 @@ class Host:
             update_hooks=update_hooks,
             run_timeout=run_timeout,
             disconnect_policy=disconnect_policy,
+            max_concurrent_runs_per_user=self.limits.max_concurrent_runs_per_user,
+            retry_after_seconds=self.limits.retry_after_seconds,
         )
         self.channels = list(channels)
         self.contexts: dict[str, ChannelContext] = {}
@@ -139,13 +146,19 @@ class Host:
         self._starting_lock = asyncio.Lock()
         self._retention_task: asyncio.Task[None] | None = None
         self.router = Starlette(routes=routes)
-        self.app: ASGIApp = IsolationMiddleware(
+        isolated = IsolationMiddleware(
             self.router,
             authenticator=authenticator,
             trust_isolation_headers=trust_isolation_headers,
             public_paths=PUBLIC_PATHS,
             render_error=self.error_renderer_for,
         )
+        bounded = BodyLimitMiddleware(isolated, limits=self.limits, render_error=self.error_renderer_for)
+        self.app: ASGIApp = RequestIdMiddleware(bounded)
+        for logger_name in ("hosting.core", *(f"hosting.{channel.name}" for channel in self.channels)):
+            target = logging.getLogger(logger_name)
+            if not any(isinstance(existing, RequestIdLogFilter) for existing in target.filters):
+                target.addFilter(RequestIdLogFilter())
 
     # -- ASGI --------------------------------------------------------------------------------------
 

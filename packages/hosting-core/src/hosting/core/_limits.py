@@ -1,0 +1,146 @@
+"""Limits on what one request may ask, and the middleware that enforces the body limits.
+
+Every limit is configurable on the `Host` (``Host(..., limits=Limits(...))``). The
+body limits are enforced for every channel here, before any route runs: the body
+is read once, bounded in size and in time, then replayed to the app. The other
+limits (items, text, nesting, metadata) are checked by channels while parsing,
+and the per-user run limit by the run engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._exceptions import LimitExceededError, RequestError
+from ._middleware import ErrorRenderer
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one request may ask.
+
+    Attributes:
+        max_body_bytes: request bodies above this are refused with 413.
+        body_timeout: seconds a client may take to send its whole body (slow bodies get 408).
+        max_input_items: items in one request's input.
+        max_text_chars: characters in one text part (or one string input).
+        max_json_depth: nesting depth of a JSON body.
+        max_metadata_keys / max_metadata_key_chars / max_metadata_value_chars: the ``metadata`` map.
+        max_concurrent_runs_per_user: runs one user may have going at once (429 beyond).
+        retry_after_seconds: the ``Retry-After`` sent with a 429.
+    """
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    body_timeout: float = 30.0
+    max_input_items: int = 1_000
+    max_text_chars: int = 1_000_000
+    max_json_depth: int = 64
+    max_metadata_keys: int = 16
+    max_metadata_key_chars: int = 64
+    max_metadata_value_chars: int = 512
+    max_concurrent_runs_per_user: int = 64
+    retry_after_seconds: int = 1
+
+
+def json_depth(value: Any, *, limit: int) -> int:
+    """The nesting depth of a parsed JSON value (a scalar is 0); counting stops past `limit`."""
+    depth = 0
+    level: list[Any] = [value]
+    while depth <= limit:
+        containers = [node for node in level if isinstance(node, dict | list)]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            child for node in containers for child in (node.values() if isinstance(node, dict) else node)
+        ]
+    return depth
+
+
+class BodyLimitMiddleware:
+    """Reads request bodies up front, refusing ones too large (413) or too slow (408)."""
+
+    def __init__(self, app: ASGIApp, *, limits: Limits, render_error: Callable[[str], ErrorRenderer]) -> None:
+        self.app = app
+        self.limits = limits
+        self.render_error = render_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await asyncio.wait_for(self._read(scope, receive), timeout=self.limits.body_timeout)
+        except TimeoutError:
+            await self._refuse(
+                RequestError(
+                    "The request body was not received in time.", status_code=408, code="request_timeout"
+                ),
+                scope,
+                receive,
+                send,
+            )
+            return
+        except RequestError as error:
+            await self._refuse(error, scope, receive, send)
+            return
+        if body is None:
+            return  # the client went away while sending
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _read(self, scope: Scope, receive: Receive) -> bytes | None:
+        limit = self.limits.max_body_bytes
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise RequestError("Content-Length is not a number.", code="invalid_request") from None
+                if declared > limit:
+                    raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        relative = path[len(root) :] if root and path.startswith(root) else path
+        response = self.render_error(relative)(error)
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
+
+
+def _too_large(limit: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"The request body is larger than the limit of {limit} bytes.",
+        status_code=413,
+        code="request_too_large",
+    )
