@@ -44,4 +44,4 @@ class Invoke:
 host = Host(echo, channels=[Invoke()], store=MemoryStore(), shutdown_grace=1.0)
 
 if __name__ == "__main__":
-    host.serve(port=int(sys.argv[1]), log_level="warning")
+    host.serve(port=int(sys.argv[1]), log_level="info")
