@@ -2,12 +2,31 @@
 
 Every method takes the caller's `owner` (the user isolation key) first and
 never returns or changes another owner's data: an id that belongs to someone
-else behaves exactly like an unknown id. Backends are proven equivalent by the
-conformance suite in `hosting.testing`.
+else behaves exactly like an unknown id. A backend checks the owner it stored
+with each record, never what an id looks like (an id factory may encode a
+partition, but that is a routing hint, not a proof of ownership). Backends are
+proven equivalent by the conformance suite in `hosting.testing`.
 
 Responses are immutable snapshots once finished (a `previous_response_id` can
 branch from any of them); conversations are mutable heads whose appends are
 serialized by the backend.
+
+Retention, on every backend that supports it:
+
+- a finished response expires `ttl` seconds after it finished (or was created,
+  when it has no `completed_at`); a `queued` or `in_progress` one never does;
+- a conversation expires `ttl` seconds after its last activity (creation, an
+  append, a recorded turn or a metadata update);
+- session state expires `ttl` seconds after it was last written, unless the
+  response or conversation it belongs to still exists; idempotency keys expire
+  `ttl` seconds after their claim;
+- beyond a size bound, the least recent finished responses (by creation) and
+  the least recently active conversations go first.
+
+Whatever removes a response also removes its run events, its
+``response:<id>`` session state and the idempotency keys bound to it; whatever
+removes a conversation also removes its items, its ``conversation:<id>``
+session state and the session bindings that point at it.
 """
 
 from __future__ import annotations
@@ -27,6 +46,16 @@ Order: TypeAlias = Literal["asc", "desc"]
 def now() -> float:
     """Seconds since the epoch; one place so tests can reason about timestamps."""
     return time.time()
+
+
+def response_session_key(response_id: str) -> str:
+    """The session-state key of the state saved after a response (cascades with it)."""
+    return f"response:{response_id}"
+
+
+def conversation_session_key(conversation_id: str) -> str:
+    """The session-state key of a conversation's state (cascades with it)."""
+    return f"conversation:{conversation_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +103,11 @@ class ResponseRecord:
 
 @dataclass(frozen=True, slots=True)
 class ConversationRecord:
+    """A conversation's head: who owns it, when it began, and the caller's metadata.
+
+    Its items are kept apart (`Store.list_conversation_items`), in the order they were appended.
+    """
+
     id: str
     owner: str
     created_at: float
@@ -107,10 +141,17 @@ class StoredEvent:
 
 @runtime_checkable
 class Store(Protocol):
-    """Durable state of the host. See the module docstring for the rules every backend keeps."""
+    """Durable state of the host. See the module docstring for the rules every backend keeps.
+
+    Writes that need several steps (a response and its conversation turn, say) are atomic:
+    after a crash, either all of it is stored or none of it.
+    """
 
     async def open(self) -> None:
-        """Prepare the backend (create files, run migrations). Called once at host start-up."""
+        """Prepare the backend (create files, run migrations). Called once at host start-up.
+
+        Opening an open store does nothing; a closed store can be opened again.
+        """
 
     async def close(self) -> None:
         """Release resources. Called once at shutdown."""
@@ -118,45 +159,71 @@ class Store(Protocol):
     # -- responses ---------------------------------------------------------------------------------
 
     async def create_response(self, record: ResponseRecord) -> None:
-        """Insert a new response (usually `queued` or `in_progress`)."""
+        """Insert a new response (usually `queued` or `in_progress`).
+
+        Raises:
+            ValueError: a response with this id exists already (of any owner).
+        """
 
     async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
         """Replace a stored response with `record` (same id and owner). False if it is gone.
 
         With `append_to_conversation`, the record's input and output items are appended to its
-        conversation in the same transaction, so a turn is recorded wholly or not at all.
+        conversation in the same transaction, so a turn is recorded wholly or not at all (a
+        conversation that is gone, or is another owner's, gets nothing; the record is still saved).
         """
 
-    async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None: ...
+    async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
+        """The response, or None when it is unknown or another owner's."""
 
     async def delete_response(self, owner: str, response_id: str) -> bool:
-        """Delete a response with its items, events and session state. Its children keep their own data."""
+        """Delete a response with its events, session state and idempotency keys.
+
+        Its children keep their own data; their history then starts after the deleted response.
+        """
 
     async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
         """The context after `response_id`: input then output of every response of its
-        `previous_response_id` chain, oldest first, in one round trip. None if unknown."""
+        `previous_response_id` chain, oldest first, in one round trip. None if unknown.
+
+        The chain stops at an ancestor that is gone (deleted or expired) or another owner's.
+        """
 
     async def fail_interrupted_runs(self, message: str) -> int:
         """Mark every `queued` / `in_progress` response (of every owner) `failed` with code
-        ``interrupted``. Called at start-up, before any run of this process exists."""
+        ``interrupted`` and `message`; return how many. Called at start-up, before any run of
+        this process exists."""
 
     # -- conversations -----------------------------------------------------------------------------
 
-    async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None: ...
+    async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None:
+        """Insert a conversation with its first items.
 
-    async def get_conversation(self, owner: str, conversation_id: str) -> ConversationRecord | None: ...
+        Raises:
+            ValueError: a conversation with this id exists already (of any owner).
+        """
+
+    async def get_conversation(self, owner: str, conversation_id: str) -> ConversationRecord | None:
+        """The conversation, or None when it is unknown or another owner's."""
 
     async def update_conversation(
         self, owner: str, conversation_id: str, metadata: Mapping[str, str]
-    ) -> ConversationRecord | None: ...
+    ) -> ConversationRecord | None:
+        """Replace the conversation's metadata as a whole; None when it is unknown."""
 
     async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
-        """Delete a conversation, its items and its session state."""
+        """Delete a conversation, its items, its session state and the session bindings to it.
+
+        Responses recorded in it stay (they are snapshots of their own).
+        """
 
     async def append_conversation_items(
         self, owner: str, conversation_id: str, items: Sequence[Item]
     ) -> bool:
-        """Append items (which carry their ids) at the end, atomically. False if the conversation is gone."""
+        """Append items (which carry their ids) at the end, atomically. False if the conversation is gone.
+
+        Concurrent appends never interleave: each call's items end up next to each other.
+        """
 
     async def list_conversation_items(
         self,
@@ -167,17 +234,24 @@ class Store(Protocol):
         limit: int | None = None,
         order: Order = "asc",
     ) -> ItemPage | None:
-        """Items in `order`, starting after the item with id `after`; None if the conversation is unknown."""
+        """Up to `limit` items (None: all) in `order`, starting after the item with id `after`.
 
-    async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None: ...
+        None if the conversation is unknown; an empty page if `after` is not one of its items.
+        """
 
-    async def delete_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> bool: ...
+    async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
+        """The item with this id (the earliest, should an id repeat), or None."""
+
+    async def delete_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
+        """Delete the item with this id (the earliest, should an id repeat). False if there is none."""
 
     # -- sessions ----------------------------------------------------------------------------------
 
-    async def get_session_state(self, owner: str, key: str) -> dict[str, Any] | None: ...
+    async def get_session_state(self, owner: str, key: str) -> dict[str, Any] | None:
+        """A copy of the state stored under `key` (changing it changes nothing stored)."""
 
-    async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None: ...
+    async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None:
+        """Store a JSON-serializable mapping under `key`, replacing what was there."""
 
     async def bind_session(
         self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False
@@ -188,33 +262,40 @@ class Store(Protocol):
         requests agree on one conversation); with it, the key moves to `conversation_id`.
         """
 
-    async def get_session_binding(self, owner: str, session_key: str) -> str | None: ...
+    async def get_session_binding(self, owner: str, session_key: str) -> str | None:
+        """The conversation a session key is bound to, or None."""
 
     # -- run event logs ----------------------------------------------------------------------------
 
-    async def append_run_events(
-        self, owner: str, response_id: str, events: Sequence[StoredEvent]
-    ) -> None: ...
+    async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
+        """Add events to a response's log. Numbers already stored keep their first event; events
+        of a response that is unknown (or another owner's) are dropped."""
 
     async def read_run_events(
         self, owner: str, response_id: str, *, after: int = -1
     ) -> tuple[StoredEvent, ...]:
-        """Events numbered above `after`, in order."""
+        """Events numbered above `after`, in order; () for an unknown response."""
 
     # -- idempotency -------------------------------------------------------------------------------
 
     async def claim_idempotency_key(
         self, owner: str, key: str, fingerprint: str, response_id: str
     ) -> IdempotencyClaim:
-        """Bind `key` to `response_id` unless it is bound already; return the binding that holds."""
+        """Bind `key` to `response_id` unless it is bound already; return the binding that holds.
+
+        Of any number of concurrent claims of one key, exactly one has ``created=True``.
+        """
 
     # -- identity links (for delivery to every channel a user is reachable on) ---------------------
 
-    async def link_identity(self, owner: str, channel: str, address: str) -> None: ...
+    async def link_identity(self, owner: str, channel: str, address: str) -> None:
+        """Record the owner's address on `channel` (one per channel; a new one replaces the old)."""
 
-    async def get_identity_links(self, owner: str) -> dict[str, str]: ...
+    async def get_identity_links(self, owner: str) -> dict[str, str]:
+        """The owner's addresses by channel name."""
 
     # -- retention ---------------------------------------------------------------------------------
 
     async def purge_expired(self) -> int:
-        """Remove data older than the backend's time-to-live; return how many records went."""
+        """Remove what the backend's time-to-live and size bounds no longer allow (see the module
+        docstring); return how many responses and conversations went."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -18,42 +17,49 @@ from ._base import (
     ResponseRecord,
     RunError,
     StoredEvent,
+    conversation_session_key,
     now,
+    response_session_key,
 )
 
 
 @dataclass
 class _Conversation:
     record: ConversationRecord
+    active_at: float
     items: list[Item] = field(default_factory=list)
 
 
 class MemoryStore:
-    """Keeps everything in dicts.
+    """Keeps everything in dicts, within bounds.
+
+    Every method is synchronous under the hood (no await between reading and writing), so
+    concurrent calls on one event loop cannot interleave and need no lock.
 
     Args:
-        max_responses: the oldest responses (with their events and session state) are
-            dropped beyond this many, so a long-running test server cannot grow without bound.
-        max_conversations: likewise for conversations.
+        max_responses: beyond this many responses, the oldest finished ones (with their
+            events and session state) are dropped, so a long-running test server cannot
+            grow without bound.
+        max_conversations: likewise for conversations, least recently active first.
         ttl: seconds after which data is removed by `purge_expired`; None keeps it.
     """
 
     def __init__(
         self, *, max_responses: int = 10_000, max_conversations: int = 10_000, ttl: float | None = None
     ) -> None:
+        if max_responses < 1 or max_conversations < 1:
+            raise ValueError("max_responses and max_conversations must be at least 1")
         self.max_responses = max_responses
         self.max_conversations = max_conversations
         self.ttl = ttl
         self._responses: OrderedDict[str, ResponseRecord] = OrderedDict()
+        # Least recently active first: appends move a conversation to the end.
         self._conversations: OrderedDict[str, _Conversation] = OrderedDict()
-        self._session_state: dict[tuple[str, str], dict[str, Any]] = {}
+        self._session_state: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
         self._bindings: dict[tuple[str, str], str] = {}
-        self._events: dict[str, list[StoredEvent]] = {}
+        self._events: dict[str, dict[int, StoredEvent]] = {}
         self._idempotency: dict[tuple[str, str], tuple[IdempotencyClaim, float]] = {}
         self._links: dict[str, dict[str, str]] = {}
-        # Appends are synchronous dict operations, so a lock is only needed where a
-        # method awaits between reading and writing; none does. Kept for subclass hooks.
-        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         return None
@@ -67,9 +73,16 @@ class MemoryStore:
         if record.id in self._responses:
             raise ValueError(f"response {record.id!r} exists already")
         self._responses[record.id] = record
-        while len(self._responses) > self.max_responses:
-            oldest, _ = self._responses.popitem(last=False)
-            self._forget_response(oldest)
+        self._enforce_response_bound()
+
+    def _enforce_response_bound(self) -> None:
+        excess = len(self._responses) - self.max_responses
+        if excess <= 0:
+            return
+        # Oldest first; runs still going are skipped, since their engine will write them again.
+        doomed = [response_id for response_id, record in self._responses.items() if record.finished][:excess]
+        for response_id in doomed:
+            self._forget_response(response_id)
 
     async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
         current = self._responses.get(record.id)
@@ -81,6 +94,7 @@ class MemoryStore:
             if conversation is not None:
                 conversation.items.extend(record.input_items)
                 conversation.items.extend(record.output_items)
+                self._touch(conversation)
         return True
 
     async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
@@ -90,19 +104,21 @@ class MemoryStore:
     async def delete_response(self, owner: str, response_id: str) -> bool:
         if await self.get_response(owner, response_id) is None:
             return False
-        del self._responses[response_id]
         self._forget_response(response_id)
         return True
 
     def _forget_response(self, response_id: str) -> None:
+        record = self._responses.pop(response_id)
         self._events.pop(response_id, None)
-        for key in [key for key in self._session_state if key[1] == f"response:{response_id}"]:
-            del self._session_state[key]
+        self._session_state.pop((record.owner, response_session_key(response_id)), None)
+        for key, (claim, _) in list(self._idempotency.items()):
+            if key[0] == record.owner and claim.response_id == response_id:
+                del self._idempotency[key]
 
     async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
         chain: list[ResponseRecord] = []
         current: str | None = response_id
-        while current is not None:
+        while current is not None and len(chain) <= len(self._responses):
             record = self._responses.get(current)
             if record is None or record.owner != owner:
                 if not chain:
@@ -132,13 +148,24 @@ class MemoryStore:
         conversation = self._conversations.get(conversation_id)
         return conversation if conversation is not None and conversation.record.owner == owner else None
 
+    def _touch(self, conversation: _Conversation) -> None:
+        conversation.active_at = now()
+        self._conversations.move_to_end(conversation.record.id)
+
+    def _forget_conversation(self, conversation_id: str) -> None:
+        conversation = self._conversations.pop(conversation_id)
+        owner = conversation.record.owner
+        self._session_state.pop((owner, conversation_session_key(conversation_id)), None)
+        for key, bound in list(self._bindings.items()):
+            if key[0] == owner and bound == conversation_id:
+                del self._bindings[key]
+
     async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None:
         if record.id in self._conversations:
             raise ValueError(f"conversation {record.id!r} exists already")
-        self._conversations[record.id] = _Conversation(record, list(items))
+        self._conversations[record.id] = _Conversation(record, record.created_at, list(items))
         while len(self._conversations) > self.max_conversations:
-            oldest, dropped = self._conversations.popitem(last=False)
-            self._session_state.pop((dropped.record.owner, f"conversation:{oldest}"), None)
+            self._forget_conversation(next(iter(self._conversations)))
 
     async def get_conversation(self, owner: str, conversation_id: str) -> ConversationRecord | None:
         conversation = self._own_conversation(owner, conversation_id)
@@ -156,13 +183,13 @@ class MemoryStore:
             created_at=conversation.record.created_at,
             metadata=dict(metadata),
         )
+        self._touch(conversation)
         return conversation.record
 
     async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
         if self._own_conversation(owner, conversation_id) is None:
             return False
-        del self._conversations[conversation_id]
-        self._session_state.pop((owner, f"conversation:{conversation_id}"), None)
+        self._forget_conversation(conversation_id)
         return True
 
     async def append_conversation_items(
@@ -172,6 +199,7 @@ class MemoryStore:
         if conversation is None:
             return False
         conversation.items.extend(items)
+        self._touch(conversation)
         return True
 
     async def list_conversation_items(
@@ -186,42 +214,43 @@ class MemoryStore:
         conversation = self._own_conversation(owner, conversation_id)
         if conversation is None:
             return None
-        items = conversation.items if order == "asc" else conversation.items[::-1]
+        items = conversation.items
         start = 0
         if after is not None:
-            for index, item in enumerate(items):
-                if item.id == after:
-                    start = index + 1
-                    break
-            else:
+            position = _first_index(items, after)
+            if position is None:
                 return ItemPage(items=(), has_more=False)
-        end = len(items) if limit is None else start + limit
-        return ItemPage(items=tuple(items[start:end]), has_more=end < len(items))
+            start = position + 1
+        ordered = items[start:] if order == "asc" else items[: start - 1 if after is not None else None][::-1]
+        end = len(ordered) if limit is None else min(limit, len(ordered))
+        return ItemPage(items=tuple(ordered[:end]), has_more=end < len(ordered))
 
     async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
         conversation = self._own_conversation(owner, conversation_id)
         if conversation is None:
             return None
-        return next((item for item in conversation.items if item.id == item_id), None)
+        index = _first_index(conversation.items, item_id)
+        return conversation.items[index] if index is not None else None
 
     async def delete_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
         conversation = self._own_conversation(owner, conversation_id)
         if conversation is None:
             return False
-        for index, item in enumerate(conversation.items):
-            if item.id == item_id:
-                del conversation.items[index]
-                return True
-        return False
+        index = _first_index(conversation.items, item_id)
+        if index is None:
+            return False
+        del conversation.items[index]
+        self._touch(conversation)
+        return True
 
     # -- sessions ----------------------------------------------------------------------------------
 
     async def get_session_state(self, owner: str, key: str) -> dict[str, Any] | None:
-        state = self._session_state.get((owner, key))
-        return copy.deepcopy(state) if state is not None else None
+        held = self._session_state.get((owner, key))
+        return copy.deepcopy(held[0]) if held is not None else None
 
     async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None:
-        self._session_state[(owner, key)] = copy.deepcopy(dict(state))
+        self._session_state[(owner, key)] = (copy.deepcopy(dict(state)), now())
 
     async def bind_session(
         self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False
@@ -239,14 +268,17 @@ class MemoryStore:
     async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
         if await self.get_response(owner, response_id) is None:
             return
-        self._events.setdefault(response_id, []).extend(events)
+        log = self._events.setdefault(response_id, {})
+        for event in events:
+            log.setdefault(event.number, StoredEvent(event.number, copy.deepcopy(dict(event.data))))
 
     async def read_run_events(
         self, owner: str, response_id: str, *, after: int = -1
     ) -> tuple[StoredEvent, ...]:
         if await self.get_response(owner, response_id) is None:
             return ()
-        return tuple(event for event in self._events.get(response_id, ()) if event.number > after)
+        log = self._events.get(response_id, {})
+        return tuple(log[number] for number in sorted(log) if number > after)
 
     # -- idempotency -------------------------------------------------------------------------------
 
@@ -261,6 +293,16 @@ class MemoryStore:
         self._idempotency[(owner, key)] = (claim, now())
         return claim
 
+    def _state_has_parent(self, owner: str, key: str) -> bool:
+        """Session state of a response or conversation that exists lives as long as it does."""
+        kind, _, parent_id = key.partition(":")
+        if kind == "response":
+            record = self._responses.get(parent_id)
+            return record is not None and record.owner == owner
+        if kind == "conversation":
+            return self._own_conversation(owner, parent_id) is not None
+        return False
+
     # -- identity links ----------------------------------------------------------------------------
 
     async def link_identity(self, owner: str, channel: str, address: str) -> None:
@@ -272,20 +314,30 @@ class MemoryStore:
     # -- retention ---------------------------------------------------------------------------------
 
     async def purge_expired(self) -> int:
-        if self.ttl is None:
-            return 0
-        cutoff = now() - self.ttl
         removed = 0
-        for response_id, record in list(self._responses.items()):
-            if record.created_at < cutoff and record.finished:
-                del self._responses[response_id]
-                self._forget_response(response_id)
-                removed += 1
-        for conversation_id, conversation in list(self._conversations.items()):
-            if conversation.record.created_at < cutoff:
-                await self.delete_conversation(conversation.record.owner, conversation_id)
-                removed += 1
-        for key, (_, created) in list(self._idempotency.items()):
-            if created < cutoff:
-                del self._idempotency[key]
-        return removed
+        if self.ttl is not None:
+            cutoff = now() - self.ttl
+            for response_id, record in list(self._responses.items()):
+                finished_at = record.completed_at if record.completed_at is not None else record.created_at
+                if record.finished and finished_at < cutoff:
+                    self._forget_response(response_id)
+                    removed += 1
+            for conversation_id, conversation in list(self._conversations.items()):
+                if conversation.active_at < cutoff:
+                    self._forget_conversation(conversation_id)
+                    removed += 1
+            for state_key, (_, written_at) in list(self._session_state.items()):
+                if written_at < cutoff and not self._state_has_parent(*state_key):
+                    del self._session_state[state_key]
+            for claim_key, (_, claimed_at) in list(self._idempotency.items()):
+                if claimed_at < cutoff:
+                    del self._idempotency[claim_key]
+        before = len(self._responses) + len(self._conversations)
+        self._enforce_response_bound()
+        while len(self._conversations) > self.max_conversations:
+            self._forget_conversation(next(iter(self._conversations)))
+        return removed + before - len(self._responses) - len(self._conversations)
+
+
+def _first_index(items: Sequence[Item], item_id: str) -> int | None:
+    return next((index for index, item in enumerate(items) if item.id == item_id), None)

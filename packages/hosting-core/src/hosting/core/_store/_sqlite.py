@@ -1,0 +1,282 @@
+"""The embedded default store: one SQLite file, written from one worker thread.
+
+Why one thread: `sqlite3` calls block, so none may run on the event loop. A
+single thread owning a single connection is the simplest arrangement that is
+correct: SQLite allows one writer at a time anyway, every operation is a short
+transaction, and queueing them on one thread serializes writers without lock
+contention or ``database is locked`` retries inside the process. WAL mode lets
+readers in other processes (a backup, ``sqlite3`` on the command line) read
+while the server writes.
+
+One server process per file: start-up marks every run left in progress as
+failed (`fail_interrupted_runs`), which is only right when no other live
+process shares the file. For several replicas, use a networked backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from .._exceptions import ConfigurationError
+from .._types import Item
+from . import _sqlite_queries as queries
+from ._base import (
+    ConversationRecord,
+    IdempotencyClaim,
+    ItemPage,
+    Order,
+    ResponseRecord,
+    StoredEvent,
+)
+from ._migrations import migrate
+from ._sqlite_retention import RetentionPolicy, purge_batch, purge_loose_ends
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DATA_DIR_ENV = "HOSTING_DATA_DIR"
+DEFAULT_DATA_DIR = ".hosting"
+DEFAULT_TTL = 30 * 24 * 3600.0
+_SYNCHRONOUS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+
+
+class SQLiteStore:
+    """Keeps everything in one SQLite database file, created on first `open()`.
+
+    Args:
+        directory: where the file lives; created (mode 0700) if missing. Default: the
+            ``HOSTING_DATA_DIR`` environment variable, else ``.hosting/`` under the
+            working directory at construction time.
+        filename: the database file's name within `directory`.
+        ttl: seconds finished responses and idle conversations are kept (see the
+            retention rules of `Store`); 30 days by default, None keeps them forever.
+        max_responses: keep at most this many finished responses (None: no bound).
+        max_conversations: keep at most this many conversations (None: no bound).
+        synchronous: SQLite's ``PRAGMA synchronous``. ``NORMAL`` (the default) survives a
+            crash or kill of the process; ``FULL`` also survives power loss, at the cost
+            of an fsync per write.
+        busy_timeout: seconds to wait for another process's write lock before failing.
+        purge_batch: rows removed per transaction by `purge_expired`.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        filename: str = "hosting.db",
+        ttl: float | None = DEFAULT_TTL,
+        max_responses: int | None = None,
+        max_conversations: int | None = None,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = 5.0,
+        purge_batch: int = 500,
+    ) -> None:
+        if directory is None:
+            directory = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+        if ttl is not None and ttl <= 0:
+            raise ConfigurationError("ttl must be positive (or None to keep data forever)")
+        for name, bound in (("max_responses", max_responses), ("max_conversations", max_conversations)):
+            if bound is not None and bound < 1:
+                raise ConfigurationError(f"{name} must be at least 1 (or None for no bound)")
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ConfigurationError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}")
+        if purge_batch < 1:
+            raise ConfigurationError("purge_batch must be at least 1")
+        if not filename or Path(filename).name != filename:
+            raise ConfigurationError("filename must be a plain file name; put the path in directory")
+        self.directory = Path(directory).expanduser().absolute()
+        self.path = self.directory / filename
+        self.ttl = ttl
+        self.max_responses = max_responses
+        self.max_conversations = max_conversations
+        self.synchronous = synchronous.upper()
+        self.busy_timeout = busy_timeout
+        self._policy = RetentionPolicy(ttl, max_responses, max_conversations, purge_batch)
+        self._executor: ThreadPoolExecutor | None = None
+        # Touched only on the worker thread.
+        self._connection: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # -- the worker thread -------------------------------------------------------------------------
+
+    async def _call(
+        self, operation: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `operation(connection, ...)` on the worker thread and await its result."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hosting-sqlite")
+        call = functools.partial(self._in_worker, operation, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def _in_worker(
+        self, operation: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        # Connecting lazily here, on the only thread that uses the connection, means the
+        # first call of any kind opens the store and no two calls can race to do it.
+        connection = self._connection if self._connection is not None else self._connect()
+        return operation(connection, *args, **kwargs)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            connection.row_factory = sqlite3.Row
+            mode = str(connection.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+            if mode.lower() != "wal":
+                raise ConfigurationError(
+                    f"SQLite could not use WAL mode for {self.path} (got {mode!r}); "
+                    "put the data directory on a local file system"
+                )
+            connection.execute(f"PRAGMA synchronous={self.synchronous}")
+            migrate(connection, path=str(self.path))
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
+
+    def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.execute("PRAGMA optimize")
+            finally:
+                connection.close()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the directory and the file if needed, switch to WAL and apply migrations."""
+        await self._call(lambda connection: None)
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread; a later call opens them again."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            # Queued behind every call already submitted, so those finish first.
+            await asyncio.get_running_loop().run_in_executor(executor, self._disconnect)
+        finally:
+            executor.shutdown(wait=False)
+
+    # -- responses ---------------------------------------------------------------------------------
+
+    async def create_response(self, record: ResponseRecord) -> None:
+        await self._call(queries.create_response, record)
+
+    async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
+        return await self._call(queries.update_response, record, append_to_conversation)
+
+    async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
+        return await self._call(queries.get_response, owner, response_id)
+
+    async def delete_response(self, owner: str, response_id: str) -> bool:
+        return await self._call(queries.delete_response, owner, response_id)
+
+    async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
+        return await self._call(queries.get_history, owner, response_id)
+
+    async def fail_interrupted_runs(self, message: str) -> int:
+        return await self._call(queries.fail_interrupted_runs, message)
+
+    # -- conversations -----------------------------------------------------------------------------
+
+    async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None:
+        await self._call(queries.create_conversation, record, tuple(items))
+
+    async def get_conversation(self, owner: str, conversation_id: str) -> ConversationRecord | None:
+        return await self._call(queries.get_conversation, owner, conversation_id)
+
+    async def update_conversation(
+        self, owner: str, conversation_id: str, metadata: Mapping[str, str]
+    ) -> ConversationRecord | None:
+        return await self._call(queries.update_conversation, owner, conversation_id, dict(metadata))
+
+    async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
+        return await self._call(queries.delete_conversation, owner, conversation_id)
+
+    async def append_conversation_items(
+        self, owner: str, conversation_id: str, items: Sequence[Item]
+    ) -> bool:
+        return await self._call(queries.append_conversation_items, owner, conversation_id, tuple(items))
+
+    async def list_conversation_items(
+        self,
+        owner: str,
+        conversation_id: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "asc",
+    ) -> ItemPage | None:
+        return await self._call(queries.list_conversation_items, owner, conversation_id, after, limit, order)
+
+    async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
+        return await self._call(queries.get_conversation_item, owner, conversation_id, item_id)
+
+    async def delete_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
+        return await self._call(queries.delete_conversation_item, owner, conversation_id, item_id)
+
+    # -- sessions ----------------------------------------------------------------------------------
+
+    async def get_session_state(self, owner: str, key: str) -> dict[str, Any] | None:
+        return await self._call(queries.get_session_state, owner, key)
+
+    async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None:
+        await self._call(queries.put_session_state, owner, key, dict(state))
+
+    async def bind_session(
+        self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False
+    ) -> str:
+        return await self._call(queries.bind_session, owner, session_key, conversation_id, replace)
+
+    async def get_session_binding(self, owner: str, session_key: str) -> str | None:
+        return await self._call(queries.get_session_binding, owner, session_key)
+
+    # -- run event logs ----------------------------------------------------------------------------
+
+    async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
+        await self._call(queries.append_run_events, owner, response_id, tuple(events))
+
+    async def read_run_events(
+        self, owner: str, response_id: str, *, after: int = -1
+    ) -> tuple[StoredEvent, ...]:
+        return await self._call(queries.read_run_events, owner, response_id, after)
+
+    # -- idempotency -------------------------------------------------------------------------------
+
+    async def claim_idempotency_key(
+        self, owner: str, key: str, fingerprint: str, response_id: str
+    ) -> IdempotencyClaim:
+        return await self._call(queries.claim_idempotency_key, owner, key, fingerprint, response_id)
+
+    # -- identity links ----------------------------------------------------------------------------
+
+    async def link_identity(self, owner: str, channel: str, address: str) -> None:
+        await self._call(queries.link_identity, owner, channel, address)
+
+    async def get_identity_links(self, owner: str) -> dict[str, str]:
+        return await self._call(queries.get_identity_links, owner)
+
+    # -- retention ---------------------------------------------------------------------------------
+
+    async def purge_expired(self) -> int:
+        """Remove expired and excess data, one batch per transaction; return how many records went."""
+        removed = 0
+        while True:
+            batch = await self._call(purge_batch, self._policy)
+            if batch == 0:
+                break
+            removed += batch
+        await self._call(purge_loose_ends, self._policy)
+        return removed

@@ -1,0 +1,404 @@
+"""The SQLite store's operations, as plain functions of a connection.
+
+They run on the store's worker thread (see `_sqlite.py`), never on the event
+loop. Each is one transaction: writes take ``BEGIN IMMEDIATE`` (the write lock
+up front, so two writers never deadlock on an upgrade), reads that need more
+than one statement take a deferred ``BEGIN`` so they see one snapshot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .._types import Item
+from ._base import (
+    ConversationRecord,
+    IdempotencyClaim,
+    ItemPage,
+    Order,
+    ResponseRecord,
+    RunError,
+    StoredEvent,
+    conversation_session_key,
+    now,
+    response_session_key,
+)
+from ._codec import (
+    dumps,
+    item_from_json,
+    item_to_json,
+    items_from_json,
+    loads,
+    response_from_row,
+    response_row,
+)
+
+# A chain longer than this is a cycle (ids are fresh, so a real chain cannot loop); stop there.
+MAX_CHAIN_DEPTH = 1_000_000
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, *, write: bool = True) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+# -- responses -------------------------------------------------------------------------------------
+
+
+def create_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
+    with transaction(db):
+        try:
+            db.execute(
+                "INSERT INTO responses (id, owner, created_at, status, finished, previous_response_id,"
+                " conversation_id, completed_at, input_items, output_items, details) VALUES (:id, :owner,"
+                " :created_at, :status, :finished, :previous_response_id, :conversation_id, :completed_at,"
+                " :input_items, :output_items, :details)",
+                response_row(record),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"response {record.id!r} exists already") from None
+
+
+def _write_response(db: sqlite3.Connection, record: ResponseRecord) -> bool:
+    cursor = db.execute(
+        "UPDATE responses SET created_at = :created_at, status = :status, finished = :finished,"
+        " previous_response_id = :previous_response_id, conversation_id = :conversation_id,"
+        " completed_at = :completed_at, input_items = :input_items, output_items = :output_items,"
+        " details = :details WHERE id = :id AND owner = :owner",
+        response_row(record),
+    )
+    return cursor.rowcount == 1
+
+
+def update_response(db: sqlite3.Connection, record: ResponseRecord, append_to_conversation: bool) -> bool:
+    with transaction(db):
+        if not _write_response(db, record):
+            return False
+        if append_to_conversation and record.conversation_id:
+            _append_items(db, record.owner, record.conversation_id, record.input_items + record.output_items)
+        return True
+
+
+def get_response(db: sqlite3.Connection, owner: str, response_id: str) -> ResponseRecord | None:
+    row = db.execute("SELECT * FROM responses WHERE id = ? AND owner = ?", (response_id, owner)).fetchone()
+    return response_from_row(row) if row is not None else None
+
+
+def delete_response(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
+    with transaction(db):
+        cursor = db.execute("DELETE FROM responses WHERE id = ? AND owner = ?", (response_id, owner))
+        if cursor.rowcount != 1:
+            return False
+        forget_responses(db, [(response_id, owner)])
+        return True
+
+
+def forget_responses(db: sqlite3.Connection, doomed: Sequence[tuple[str, str]]) -> None:
+    """Remove what hangs off responses already deleted from the ``responses`` table."""
+    db.executemany("DELETE FROM run_events WHERE response_id = ?", [(rid,) for rid, _ in doomed])
+    db.executemany(
+        "DELETE FROM session_state WHERE owner = ? AND key = ?",
+        [(owner, response_session_key(rid)) for rid, owner in doomed],
+    )
+    db.executemany(
+        "DELETE FROM idempotency_keys WHERE owner = ? AND response_id = ?", [(o, r) for r, o in doomed]
+    )
+
+
+def get_history(db: sqlite3.Connection, owner: str, response_id: str) -> tuple[Item, ...] | None:
+    # One statement however long the chain: each recursive step is a primary-key lookup
+    # inside SQLite, not a round trip from Python.
+    rows = db.execute(
+        """
+        WITH RECURSIVE chain (previous_response_id, depth, input_items, output_items) AS (
+            SELECT previous_response_id, 0, input_items, output_items
+            FROM responses WHERE id = :id AND owner = :owner
+            UNION ALL
+            SELECT r.previous_response_id, chain.depth + 1, r.input_items, r.output_items
+            FROM chain JOIN responses AS r ON r.id = chain.previous_response_id
+            WHERE r.owner = :owner AND chain.depth < :max_depth
+        )
+        SELECT input_items, output_items FROM chain ORDER BY depth DESC
+        """,
+        {"id": response_id, "owner": owner, "max_depth": MAX_CHAIN_DEPTH},
+    ).fetchall()
+    if not rows:
+        return None
+    items: list[Item] = []
+    for input_items, output_items in rows:
+        items.extend(items_from_json(input_items))
+        items.extend(items_from_json(output_items))
+    return tuple(items)
+
+
+def fail_interrupted_runs(db: sqlite3.Connection, message: str) -> int:
+    with transaction(db):
+        rows = db.execute("SELECT * FROM responses WHERE finished = 0").fetchall()
+        at = now()
+        for row in rows:
+            record = response_from_row(row)
+            _write_response(
+                db, record.evolve(status="failed", error=RunError("interrupted", message), completed_at=at)
+            )
+        return len(rows)
+
+
+# -- conversations ---------------------------------------------------------------------------------
+
+
+def _append_items(db: sqlite3.Connection, owner: str, conversation_id: str, items: Sequence[Item]) -> bool:
+    """Append within the caller's write transaction; positions continue the conversation's counter."""
+    row = db.execute(
+        "SELECT next_position FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner)
+    ).fetchone()
+    if row is None:
+        return False
+    start = int(row[0])
+    db.executemany(
+        "INSERT INTO conversation_items (conversation_id, position, item_id, item) VALUES (?, ?, ?, ?)",
+        [(conversation_id, start + offset, item.id, item_to_json(item)) for offset, item in enumerate(items)],
+    )
+    db.execute(
+        "UPDATE conversations SET next_position = ?, active_at = ? WHERE id = ?",
+        (start + len(items), now(), conversation_id),
+    )
+    return True
+
+
+def _conversation_from_row(row: sqlite3.Row) -> ConversationRecord:
+    return ConversationRecord(row["id"], row["owner"], row["created_at"], loads(row["metadata"]))
+
+
+def create_conversation(db: sqlite3.Connection, record: ConversationRecord, items: Sequence[Item]) -> None:
+    with transaction(db):
+        try:
+            db.execute(
+                "INSERT INTO conversations (id, owner, created_at, active_at, metadata) VALUES (?, ?, ?, ?, ?)",
+                (record.id, record.owner, record.created_at, record.created_at, dumps(dict(record.metadata))),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"conversation {record.id!r} exists already") from None
+        if items:
+            _append_items(db, record.owner, record.id, items)
+            # Creation is the activity that counts; the append above must not make it younger.
+            db.execute("UPDATE conversations SET active_at = created_at WHERE id = ?", (record.id,))
+
+
+def get_conversation(db: sqlite3.Connection, owner: str, conversation_id: str) -> ConversationRecord | None:
+    row = db.execute(
+        "SELECT id, owner, created_at, metadata FROM conversations WHERE id = ? AND owner = ?",
+        (conversation_id, owner),
+    ).fetchone()
+    return _conversation_from_row(row) if row is not None else None
+
+
+def update_conversation(
+    db: sqlite3.Connection, owner: str, conversation_id: str, metadata: Mapping[str, str]
+) -> ConversationRecord | None:
+    with transaction(db):
+        cursor = db.execute(
+            "UPDATE conversations SET metadata = ?, active_at = ? WHERE id = ? AND owner = ?",
+            (dumps(dict(metadata)), now(), conversation_id, owner),
+        )
+        if cursor.rowcount != 1:
+            return None
+        return get_conversation(db, owner, conversation_id)
+
+
+def delete_conversation(db: sqlite3.Connection, owner: str, conversation_id: str) -> bool:
+    with transaction(db):
+        cursor = db.execute("DELETE FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner))
+        if cursor.rowcount != 1:
+            return False
+        forget_conversations(db, [(conversation_id, owner)])
+        return True
+
+
+def forget_conversations(db: sqlite3.Connection, doomed: Sequence[tuple[str, str]]) -> None:
+    """Remove what hangs off conversations already deleted from the ``conversations`` table."""
+    db.executemany("DELETE FROM conversation_items WHERE conversation_id = ?", [(cid,) for cid, _ in doomed])
+    db.executemany(
+        "DELETE FROM session_state WHERE owner = ? AND key = ?",
+        [(owner, conversation_session_key(cid)) for cid, owner in doomed],
+    )
+    db.executemany(
+        "DELETE FROM session_bindings WHERE owner = ? AND conversation_id = ?", [(o, c) for c, o in doomed]
+    )
+
+
+def append_conversation_items(
+    db: sqlite3.Connection, owner: str, conversation_id: str, items: Sequence[Item]
+) -> bool:
+    with transaction(db):
+        return _append_items(db, owner, conversation_id, items)
+
+
+def _owns_conversation(db: sqlite3.Connection, owner: str, conversation_id: str) -> bool:
+    row = db.execute("SELECT 1 FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner))
+    return row.fetchone() is not None
+
+
+def _position_of(db: sqlite3.Connection, conversation_id: str, item_id: str) -> int | None:
+    row = db.execute(
+        "SELECT MIN(position) FROM conversation_items WHERE conversation_id = ? AND item_id = ?",
+        (conversation_id, item_id),
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def list_conversation_items(
+    db: sqlite3.Connection,
+    owner: str,
+    conversation_id: str,
+    after: str | None,
+    limit: int | None,
+    order: Order,
+) -> ItemPage | None:
+    with transaction(db, write=False):
+        if not _owns_conversation(db, owner, conversation_id):
+            return None
+        bound = -1 if order == "asc" else None
+        if after is not None:
+            bound = _position_of(db, conversation_id, after)
+            if bound is None:
+                return ItemPage(items=(), has_more=False)
+        clause, direction = (">", "ASC") if order == "asc" else ("<", "DESC")
+        where = "conversation_id = ?" + (f" AND position {clause} ?" if bound is not None else "")
+        parameters: tuple[Any, ...] = (conversation_id,) if bound is None else (conversation_id, bound)
+        # One more than asked tells whether another page exists.
+        fetch = -1 if limit is None else limit + 1
+        rows = db.execute(
+            f"SELECT item FROM conversation_items WHERE {where} ORDER BY position {direction} LIMIT ?",
+            (*parameters, fetch),
+        ).fetchall()
+    items = tuple(item_from_json(row[0]) for row in rows)
+    if limit is not None and len(items) > limit:
+        return ItemPage(items=items[:limit], has_more=True)
+    return ItemPage(items=items, has_more=False)
+
+
+def get_conversation_item(
+    db: sqlite3.Connection, owner: str, conversation_id: str, item_id: str
+) -> Item | None:
+    row = db.execute(
+        "SELECT i.item FROM conversation_items AS i JOIN conversations AS c ON c.id = i.conversation_id"
+        " WHERE c.id = ? AND c.owner = ? AND i.item_id = ? ORDER BY i.position LIMIT 1",
+        (conversation_id, owner, item_id),
+    ).fetchone()
+    return item_from_json(row[0]) if row is not None else None
+
+
+def delete_conversation_item(db: sqlite3.Connection, owner: str, conversation_id: str, item_id: str) -> bool:
+    with transaction(db):
+        if not _owns_conversation(db, owner, conversation_id):
+            return False
+        position = _position_of(db, conversation_id, item_id)
+        if position is None:
+            return False
+        db.execute(
+            "DELETE FROM conversation_items WHERE conversation_id = ? AND position = ?",
+            (conversation_id, position),
+        )
+        db.execute("UPDATE conversations SET active_at = ? WHERE id = ?", (now(), conversation_id))
+        return True
+
+
+# -- sessions, events, idempotency, links ----------------------------------------------------------
+
+
+def get_session_state(db: sqlite3.Connection, owner: str, key: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT state FROM session_state WHERE owner = ? AND key = ?", (owner, key)).fetchone()
+    return dict(loads(row[0])) if row is not None else None
+
+
+def put_session_state(db: sqlite3.Connection, owner: str, key: str, state: Mapping[str, Any]) -> None:
+    with transaction(db):
+        db.execute(
+            "INSERT OR REPLACE INTO session_state (owner, key, state, updated_at) VALUES (?, ?, ?, ?)",
+            (owner, key, dumps(dict(state)), now()),
+        )
+
+
+def bind_session(
+    db: sqlite3.Connection, owner: str, session_key: str, conversation_id: str, replace: bool
+) -> str:
+    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+    with transaction(db):
+        db.execute(
+            f"{verb} INTO session_bindings (owner, session_key, conversation_id) VALUES (?, ?, ?)",
+            (owner, session_key, conversation_id),
+        )
+        return str(get_session_binding(db, owner, session_key))
+
+
+def get_session_binding(db: sqlite3.Connection, owner: str, session_key: str) -> str | None:
+    row = db.execute(
+        "SELECT conversation_id FROM session_bindings WHERE owner = ? AND session_key = ?",
+        (owner, session_key),
+    ).fetchone()
+    return str(row[0]) if row is not None else None
+
+
+def append_run_events(
+    db: sqlite3.Connection, owner: str, response_id: str, events: Sequence[StoredEvent]
+) -> None:
+    with transaction(db):
+        if get_response_exists(db, owner, response_id):
+            db.executemany(
+                "INSERT OR IGNORE INTO run_events (response_id, number, data) VALUES (?, ?, ?)",
+                [(response_id, event.number, dumps(dict(event.data))) for event in events],
+            )
+
+
+def get_response_exists(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
+    row = db.execute("SELECT 1 FROM responses WHERE id = ? AND owner = ?", (response_id, owner)).fetchone()
+    return row is not None
+
+
+def read_run_events(
+    db: sqlite3.Connection, owner: str, response_id: str, after: int
+) -> tuple[StoredEvent, ...]:
+    rows = db.execute(
+        "SELECT e.number, e.data FROM run_events AS e JOIN responses AS r ON r.id = e.response_id"
+        " WHERE r.id = ? AND r.owner = ? AND e.number > ? ORDER BY e.number",
+        (response_id, owner, after),
+    ).fetchall()
+    return tuple(StoredEvent(int(number), loads(data)) for number, data in rows)
+
+
+def claim_idempotency_key(
+    db: sqlite3.Connection, owner: str, key: str, fingerprint: str, response_id: str
+) -> IdempotencyClaim:
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO idempotency_keys (owner, key, fingerprint, response_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (owner, key, fingerprint, response_id, now()),
+        )
+        created = cursor.rowcount == 1
+        row = db.execute(
+            "SELECT response_id, fingerprint FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, key)
+        ).fetchone()
+    return IdempotencyClaim(str(row[0]), str(row[1]), created=created)
+
+
+def link_identity(db: sqlite3.Connection, owner: str, channel: str, address: str) -> None:
+    with transaction(db):
+        db.execute(
+            "INSERT OR REPLACE INTO identity_links (owner, channel, address) VALUES (?, ?, ?)",
+            (owner, channel, address),
+        )
+
+
+def get_identity_links(db: sqlite3.Connection, owner: str) -> dict[str, str]:
+    rows = db.execute("SELECT channel, address FROM identity_links WHERE owner = ?", (owner,)).fetchall()
+    return {str(channel): str(address) for channel, address in rows}
