@@ -58,7 +58,7 @@ from ._limits import BodyLimitMiddleware, Limits, json_depth
 from ._middleware import CHAT_HEADER, USER_HEADER, IsolationMiddleware
 from ._request_id import REQUEST_ID_HEADER, RequestIdLogFilter, RequestIdMiddleware, get_current_request_id
 from ._run import Run
-from ._store import MemoryStore, default_store
+from ._store import MemoryStore, SQLiteStore, default_store
 from ._store._base import (
     TERMINAL_STATUSES,
     ConversationRecord,
@@ -180,6 +180,7 @@ __all__ = [
     "RunFinished",
     "RunHook",
     "RunStarted",
+    "SQLiteStore",
     "ScopedStore",
     "Store",
     "StoredEvent",
