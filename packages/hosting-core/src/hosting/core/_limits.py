@@ -45,7 +45,7 @@ class Limits:
     max_metadata_keys: int = 16
     max_metadata_key_chars: int = 64
     max_metadata_value_chars: int = 512
-    max_concurrent_runs_per_user: int = 64
+    max_concurrent_runs_per_user: int = 256
     retry_after_seconds: int = 1
 
 

@@ -1,0 +1,80 @@
+"""The servers the benchmark compares, chosen by the BENCH_APP environment variable.
+
+- ``baseline``: a bare Starlette app that answers ``POST /v1/responses`` with precomputed bytes
+  (the JSON Response, or the SSE stream split into its events), captured from the hosting app.
+- ``hosting``: the real host (Responses channel) with an agent that answers instantly.
+  BENCH_STORE selects ``memory`` or ``sqlite`` (in BENCH_DATA_DIR).
+- BENCH_SLOW=1 makes both stream one event, then wait (for the memory-per-stream case).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+DELTAS = 32
+SLOW = os.environ.get("BENCH_SLOW") == "1"
+SLOW_SECONDS = 120.0
+
+
+def build_baseline() -> Starlette:
+    captured = Path(os.environ["BENCH_CAPTURE_DIR"])
+    body = (captured / "response.json").read_bytes()
+    events = [
+        chunk + b"\n\n" for chunk in (captured / "stream.sse").read_bytes().split(b"\n\n") if chunk.strip()
+    ]
+
+    async def responses(request: Request) -> Response:
+        payload = json.loads(await request.body())
+        if not payload.get("stream"):
+            return Response(body, media_type="application/json")
+
+        async def stream() -> AsyncIterator[bytes]:
+            if SLOW:
+                yield events[0]
+                await asyncio.sleep(SLOW_SECONDS)
+                return
+            for event in events:
+                yield event
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/responses", responses, methods=["POST"])])
+
+
+def build_hosting() -> object:
+    from hosting.core import Host, Limits, MemoryStore, RunContext, SQLiteStore, Store, agent
+    from hosting.responses import ResponsesChannel
+
+    @agent
+    async def instant(context: RunContext) -> AsyncIterator[str]:
+        if SLOW:
+            yield "tok "
+            await asyncio.sleep(SLOW_SECONDS)
+            return
+        for index in range(DELTAS):
+            yield f"tok{index} "
+
+    store: Store
+    if os.environ.get("BENCH_STORE", "memory") == "sqlite":
+        store = SQLiteStore(os.environ["BENCH_DATA_DIR"])
+    else:
+        store = MemoryStore()
+    return Host(
+        instant,
+        channels=[ResponsesChannel()],
+        store=store,
+        retention_interval=0,
+        limits=Limits(max_concurrent_runs_per_user=1_000_000),
+    )
+
+
+app = build_baseline() if os.environ.get("BENCH_APP") == "baseline" else build_hosting()

@@ -1,0 +1,453 @@
+"""`make bench`: what the host costs, as ratios to a bare Starlette app measured in the same run.
+
+Each server runs alone under uvicorn, pinned to core 0; the load generator (wrk, installed from
+Debian's packages when missing) and the probes run on core 1. Every figure is reported beside the
+baseline's, and the ratio is what the targets in docs/benchmarks.md are about: absolute numbers
+move with the machine, ratios within one run do not (much).
+
+Usage: python benchmarks/run.py [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CORE = "0"
+CLIENT_CORE = "1"
+
+REQUEST = {"model": "agent", "input": "hello"}
+
+
+def body(**fields: Any) -> bytes:
+    return json.dumps({**REQUEST, **fields}).encode()
+
+
+# -- tools -----------------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk from Debian's packages ...", flush=True)
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*prefix, "apt-get", "update", "-qq"], check=False, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*prefix, "apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, stdout=subprocess.DEVNULL
+    )
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk could not be installed")
+    return found
+
+
+def pinned(core: str, command: list[str]) -> list[str]:
+    return (
+        ["taskset", "-c", core, *command]
+        if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1
+        else command
+    )  # type: ignore[operator]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- servers ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def server(app: str, **env: str) -> Iterator[tuple[int, int]]:
+    """Start `benchmarks.apps:app` with BENCH_APP=`app`; yield (port, pid)."""
+    port = free_port()
+    command = pinned(
+        SERVER_CORE,
+        [
+            sys.executable, "-m", "uvicorn", "benchmarks.apps:app",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        ],
+    )  # fmt: skip
+    environment = {**os.environ, "BENCH_APP": app, "PYTHONPATH": str(ROOT), **env}
+    process = subprocess.Popen(command, cwd=ROOT, env=environment)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"server {app} exited at start-up")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"server {app} did not start") from None
+                time.sleep(0.05)
+        yield port, process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def post(port: int, payload: bytes) -> bytes:
+    """One POST over a raw socket; returns the whole response body (de-chunked enough for SSE text)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request_bytes(payload, close=True))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        out = b""
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            if size == 0:
+                break
+            out += rest[:size]
+            rest = rest[size + 2 :]
+        return out
+    return rest
+
+
+def request_bytes(payload: bytes, *, close: bool) -> bytes:
+    connection = "close" if close else "keep-alive"
+    return (
+        b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(payload)}\r\nConnection: {connection}\r\n\r\n".encode()
+        + payload
+    )
+
+
+# -- measurements ----------------------------------------------------------------------------------
+
+
+def wrk(port: int, payload: bytes, *, seconds: int, connections: int) -> dict[str, float]:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(payload.decode())}\n"
+    )
+    command = pinned(
+        CLIENT_CORE,
+        [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}/v1/responses"],
+    )  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    script.unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise SystemExit(f"wrk saw {errors.group(1)} error responses:\n{output}")
+    return {"rps": rps, "p50_ms": latency(output, "50%"), "p99_ms": latency(output, "99%")}
+
+
+def latency(output: str, percentile: str) -> float:
+    match = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    if match is None:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def first_event_seconds(port: int, payload: bytes, *, samples: int) -> float:
+    """Median time from sending a streaming request to receiving its first SSE event."""
+    timings: list[float] = []
+    message = request_bytes(payload, close=True)
+    for _ in range(samples):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            started = time.perf_counter()
+            sock.sendall(message)
+            received = b""
+            while b"data:" not in received:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def open_streams(port: int, payload: bytes, count: int) -> list[asyncio.StreamWriter]:
+    message = request_bytes(payload, close=False)
+    writers: list[asyncio.StreamWriter] = []
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writers.append(writer)
+        writer.write(message)
+        await writer.drain()
+        received = b""
+        while b"data:" not in received:
+            chunk = await asyncio.wait_for(reader.read(65536), timeout=60)
+            if not chunk:
+                raise RuntimeError("stream closed early")
+            received += chunk
+
+    for start in range(0, count, 100):  # open in batches: the listen backlog is finite
+        await asyncio.gather(*(one() for _ in range(min(100, count - start))))
+    return writers
+
+
+def memory_per_stream(port: int, pid: int, payload: bytes, *, count: int) -> float:
+    """Bytes of server memory per open, idle stream."""
+    # Warm up: the first requests import and allocate what every later request shares.
+    for _ in range(3):
+        post(port, body(stream=False))
+    time.sleep(0.5)
+    before = rss_bytes(pid)
+
+    async def measure() -> int:
+        writers = await open_streams(port, payload, count)
+        await asyncio.sleep(1.0)
+        after = rss_bytes(pid)
+        for writer in writers:
+            writer.close()
+        return after
+
+    after = asyncio.run(measure())
+    return (after - before) / count
+
+
+def history_costs(turns: int, samples: int) -> dict[str, float]:
+    """Seconds to assemble the context of turn 1 and turn `turns` of a chain and of a conversation."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.apps import build_hosting  # noqa: F401  (checks the app still builds)
+
+    from hosting.core import ChannelRequest, Host, SQLiteStore, agent, user_message
+
+    @agent
+    async def instant(context: Any) -> Any:
+        yield "ok"
+
+    async def main() -> dict[str, float]:
+        with tempfile.TemporaryDirectory() as directory:
+            store = SQLiteStore(directory)
+            host = Host(instant, channels=[_NoChannel()], store=store, retention_interval=0)
+            await host.startup()
+            engine = host.engine
+            owner = "anonymous"
+            first = await engine.run(ChannelRequest(channel="bench", input=(user_message("turn 1"),)))
+            last = first
+            for index in range(2, turns + 1):
+                last = await engine.run(
+                    ChannelRequest(
+                        channel="bench",
+                        input=(user_message(f"turn {index}"),),
+                        previous_response_id=last.response_id,
+                    )
+                )
+            short_conversation = await engine.conversation_for_session(owner, "short")
+            long_conversation = await engine.conversation_for_session(owner, "long")
+            await engine.run(
+                ChannelRequest(
+                    channel="bench", input=(user_message("x"),), conversation_id=short_conversation
+                )
+            )
+            for index in range(turns):
+                await engine.run(
+                    ChannelRequest(
+                        channel="bench", input=(user_message(f"t{index}"),), conversation_id=long_conversation
+                    )
+                )
+
+            async def median_of(call: Any) -> float:
+                timings = []
+                for _ in range(samples):
+                    started = time.perf_counter()
+                    await call()
+                    timings.append(time.perf_counter() - started)
+                return statistics.median(timings)
+
+            results = {
+                "chain_turn_1_s": await median_of(lambda: store.get_history(owner, first.response_id)),
+                f"chain_turn_{turns}_s": await median_of(lambda: store.get_history(owner, last.response_id)),
+                "conversation_turn_1_s": await median_of(
+                    lambda: store.list_conversation_items(owner, short_conversation)
+                ),
+                f"conversation_turn_{turns}_s": await median_of(
+                    lambda: store.list_conversation_items(owner, long_conversation)
+                ),
+            }
+            await host.shutdown()
+            return results
+
+    return asyncio.run(main())
+
+
+class _NoChannel:
+    name = "bench"
+
+    def contribute(self, context: Any) -> Any:
+        from hosting.core import ChannelContribution
+
+        return ChannelContribution()
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+def capture(directory: Path) -> None:
+    """Capture the host's real answers, so the baseline serves the very same bytes."""
+    with server("hosting", BENCH_STORE="memory") as (port, _):
+        (directory / "response.json").write_bytes(post(port, body(store=False)))
+        (directory / "stream.sse").write_bytes(post(port, body(store=False, stream=True)))
+
+
+def ratio(value: float, baseline: float) -> float:
+    return value / baseline if baseline else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="shorter runs (for a smoke check)")
+    parser.add_argument(
+        "--json", default=str(ROOT / "bench-results" / "latest.json"), help="where to write JSON"
+    )
+    args = parser.parse_args()
+    seconds = 3 if args.quick else 10
+    streams = 200 if args.quick else 1000
+    samples = 50 if args.quick else 300
+    turns = 100 if args.quick else 500
+    ensure_wrk()
+    os.sched_setaffinity(0, {int(CLIENT_CORE)}) if hasattr(os, "sched_setaffinity") and (
+        os.cpu_count() or 1
+    ) > 1 else None
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+
+    with tempfile.TemporaryDirectory() as captured, tempfile.TemporaryDirectory() as data:
+        capture(Path(captured))
+        events_per_stream = (Path(captured) / "stream.sse").read_bytes().count(b"\ndata:") + 1
+        results["events_per_stream"] = events_per_stream
+        env = {"BENCH_CAPTURE_DIR": captured, "BENCH_DATA_DIR": data}
+        cases = {
+            "baseline": ("baseline", {}),
+            "store_false": ("hosting", {"BENCH_STORE": "memory"}),
+            "store_true_sqlite": ("hosting", {"BENCH_STORE": "sqlite"}),
+        }
+        for name, (app, extra) in cases.items():
+            with server(app, **env, **extra) as (port, _):
+                store = name == "store_true_sqlite"
+                post(port, body(store=store))  # warm up
+                results[f"json_{name}"] = wrk(port, body(store=store), seconds=seconds, connections=32)
+                if name != "store_true_sqlite":
+                    stream = wrk(port, body(store=False, stream=True), seconds=seconds, connections=32)
+                    stream["events_per_s"] = stream["rps"] * events_per_stream
+                    results[f"sse_{name}"] = stream
+                    results[f"first_event_{name}_ms"] = 1000 * first_event_seconds(
+                        port, body(store=False, stream=True), samples=samples
+                    )
+        for name, app in (("baseline", "baseline"), ("store_false", "hosting")):
+            with server(app, **env, BENCH_SLOW="1", BENCH_STORE="memory") as (port, pid):
+                results[f"memory_per_stream_{name}_bytes"] = memory_per_stream(
+                    port, pid, body(store=False, stream=True), count=streams
+                )
+    results["history"] = history_costs(turns, samples)
+    results["turns"] = turns
+    report(results)
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nJSON written to {path}")
+
+
+def report(results: dict[str, Any]) -> None:
+    base_json = results["json_baseline"]
+    base_sse = results["sse_baseline"]
+    rows = [
+        ("non-streaming, baseline", f"{base_json['rps']:.0f} req/s", f"p50 {base_json['p50_ms']:.2f} ms, p99 {base_json['p99_ms']:.2f} ms", "1.00", ""),
+    ]  # fmt: skip
+    for name, target in (("store_false", 0.6), ("store_true_sqlite", 0.35)):
+        row = results[f"json_{name}"]
+        value = ratio(row["rps"], base_json["rps"])
+        rows.append(
+            (f"non-streaming, {name}", f"{row['rps']:.0f} req/s", f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms",
+             f"{value:.2f}", f">= {target} {'ok' if value >= target else 'MISSED'}")
+        )  # fmt: skip
+    sse = results["sse_store_false"]
+    value = ratio(sse["events_per_s"], base_sse["events_per_s"])
+    rows.append(("SSE events/s, baseline", f"{base_sse['events_per_s']:.0f} ev/s", "", "1.00", ""))
+    rows.append(
+        (
+            "SSE events/s, host",
+            f"{sse['events_per_s']:.0f} ev/s",
+            "",
+            f"{value:.2f}",
+            f">= 0.6 {'ok' if value >= 0.6 else 'MISSED'}",
+        )
+    )
+    base_first, first = results["first_event_baseline_ms"], results["first_event_store_false_ms"]
+    gap = first - base_first
+    rows.append(("first event, baseline", f"{base_first:.3f} ms", "", "", ""))
+    rows.append(
+        (
+            "first event, host",
+            f"{first:.3f} ms",
+            f"+{gap:.3f} ms",
+            f"{ratio(first, base_first):.2f}",
+            f"<= +0.1 ms {'ok' if gap <= 0.1 else 'MISSED'}",
+        )
+    )
+    base_memory, memory = (
+        results["memory_per_stream_baseline_bytes"],
+        results["memory_per_stream_store_false_bytes"],
+    )
+    rows.append(("memory per idle stream, baseline", f"{base_memory / 1024:.1f} KiB", "", "", ""))
+    rows.append(
+        (
+            "memory per idle stream, host",
+            f"{memory / 1024:.1f} KiB",
+            "",
+            f"{ratio(memory, base_memory):.2f}",
+            f"<= 40 KiB {'ok' if memory <= 40 * 1024 else 'MISSED'}",
+        )
+    )
+    history = results["history"]
+    turns = results["turns"]
+    for kind in ("chain", "conversation"):
+        one, many = history[f"{kind}_turn_1_s"], history[f"{kind}_turn_{turns}_s"]
+        value = ratio(many, one)
+        rows.append((f"history, {kind}, turn 1", f"{one * 1e6:.0f} us", "", "", ""))
+        rows.append((f"history, {kind}, turn {turns}", f"{many * 1e6:.0f} us", "", f"{value:.2f}", f"<= 1.5 {'ok' if value <= 1.5 else 'MISSED'}"))  # fmt: skip
+    widths = [max(len(str(row[index])) for row in rows) for index in range(5)]
+    header = ("case", "value", "detail", "ratio", "target")
+    widths = [max(width, len(title)) for width, title in zip(widths, header, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
