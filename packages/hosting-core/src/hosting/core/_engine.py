@@ -329,6 +329,7 @@ class RunEngine:
             metadata=request.metadata,
         )
         run = Run(record, stored=request.store, on_follower_left=self._follower_left)
+        run.had_session_state = bool(state)
         self._live[response_id] = run
         self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
         run.task = asyncio.create_task(self._execute(run, agent, context), name=f"hosting-run-{response_id}")
@@ -454,7 +455,8 @@ class RunEngine:
         await self.store.update_response(
             final, append_to_conversation=completed and bool(final.conversation_id)
         )
-        if completed:
+        # Most agents keep no session state: an empty state that was empty is not written.
+        if completed and (context.session_state or run.had_session_state):
             key = (
                 _session_key_for_conversation(final.conversation_id)
                 if final.conversation_id

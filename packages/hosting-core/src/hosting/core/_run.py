@@ -35,6 +35,7 @@ class Run:
         self.final = final
         self.task: asyncio.Task[None] | None = None
         self.cancel_reason: str | None = None
+        self.had_session_state = False
         self._changed: asyncio.Event | None = None
         self._done = asyncio.Event()
         self._on_follower_left = on_follower_left
