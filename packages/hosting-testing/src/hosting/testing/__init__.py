@@ -8,8 +8,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, StepFunction
-from ._clients import DEFAULT_API_KEY, async_openai_client, openai_client
+from ._clients import DEFAULT_API_KEY, InProcessHTTPClient, async_openai_client, openai_client
 from ._server import serve, serving
+from ._upstream import FAKE_MODEL, FakeOpenAI, ScriptedReply, UpstreamRequest, fake_openai_server
+from ._upstream_wire import UpstreamError, UpstreamReply, UpstreamToolCall
 
 try:
     __version__ = version("hosting-testing")
@@ -18,15 +20,24 @@ except PackageNotFoundError:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_API_KEY",
+    "FAKE_MODEL",
     "Delay",
     "EchoAgent",
     "Fail",
+    "FakeOpenAI",
+    "InProcessHTTPClient",
     "RecordedRun",
     "ScriptedAgent",
+    "ScriptedReply",
     "Step",
     "StepFunction",
+    "UpstreamError",
+    "UpstreamReply",
+    "UpstreamRequest",
+    "UpstreamToolCall",
     "__version__",
     "async_openai_client",
+    "fake_openai_server",
     "openai_client",
     "serve",
     "serving",
