@@ -1,1 +1,33 @@
-"""hosting.responses: the OpenAI Responses API as a channel."""
+"""hosting.responses: the OpenAI Responses API as a channel.
+
+from hosting.core import Host
+from hosting.responses import ResponsesChannel
+
+host = Host(my_agent, channels=[ResponsesChannel()])   # then: uvicorn module:host
+# OpenAI(base_url="http://127.0.0.1:8000/v1", api_key=...) just works
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._channel import ResponsesChannel, encode_events
+from ._render import StreamRenderer, render_response
+from ._request import ALLOWED_OPTIONS, RequestLimits
+from ._sse import EventStreamResponse
+
+try:
+    __version__ = version("hosting-responses")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0.0.0"
+
+__all__ = [
+    "ALLOWED_OPTIONS",
+    "EventStreamResponse",
+    "RequestLimits",
+    "ResponsesChannel",
+    "StreamRenderer",
+    "__version__",
+    "encode_events",
+    "render_response",
+]

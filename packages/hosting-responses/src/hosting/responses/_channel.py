@@ -1,0 +1,330 @@
+"""`ResponsesChannel`: the OpenAI Responses API, so the official SDK pointed at ``base_url`` works.
+
+Routes, under the channel's prefix (``/v1`` by default):
+
+    POST   /responses                      create (JSON, or SSE when the body says ``stream: true``)
+    GET    /responses/{id}                 retrieve a stored response
+    DELETE /responses/{id}                 delete it
+    GET    /responses/{id}/input_items     its input items, paginated
+    GET    /models, /models/{id}           the hosted agents, as models
+
+Every route answers errors in OpenAI's envelope (also for a wrong method), and
+reads and writes state only through the `ChannelContext` (the run engine and the
+store scoped to the caller), never through state of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, cast
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from hosting.core import (
+    ChannelContext,
+    ChannelContribution,
+    Item,
+    LimitExceededError,
+    NotFoundError,
+    RequestError,
+    Run,
+    RunEvent,
+)
+
+from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
+from ._items import ItemReference, render_items, without_id
+from ._render import StreamRenderer, render_response
+from ._request import CreateRequest, RequestLimits, parse_create
+from ._sse import EventStreamResponse
+
+logger = logging.getLogger("hosting.responses")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+_JSON_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def encode_events(events: Sequence[dict[str, Any]], *, after: int = -1) -> bytes:
+    """SSE frames for wire events (``event:`` equal to the data's ``type``), skipping numbers <= `after`."""
+    frames = [
+        b"event: " + event["type"].encode() + b"\ndata: " + _JSON_DUMPS(event).encode() + b"\n\n"
+        for event in events
+        if event["sequence_number"] > after
+    ]
+    return b"".join(frames)
+
+
+class ResponsesChannel:
+    """The OpenAI Responses API as a channel.
+
+    Args:
+        prefix: where the routes live; the SDK's ``base_url`` is the host's URL plus this.
+        keepalive_interval: seconds a stream may stay silent before a keep-alive comment.
+        max_body_bytes: request bodies above this are refused with 413.
+        limits: bounds on input items, text and metadata.
+    """
+
+    name = "responses"
+
+    def __init__(
+        self,
+        prefix: str = "/v1",
+        *,
+        keepalive_interval: float = 15.0,
+        max_body_bytes: int = 8 * 1024 * 1024,
+        limits: RequestLimits | None = None,
+    ) -> None:
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ValueError(f"prefix must start with '/' and not end with one, got {prefix!r}")
+        if keepalive_interval <= 0:
+            raise ValueError("keepalive_interval must be positive")
+        self.prefix = prefix
+        self.keepalive_interval = keepalive_interval
+        self.max_body_bytes = max_body_bytes
+        self.limits = limits or RequestLimits()
+        self._context: ChannelContext | None = None
+        self._models_created = int(time.time())
+
+    @property
+    def context(self) -> ChannelContext:
+        if self._context is None:
+            raise RuntimeError("the channel is not part of a host yet")
+        return self._context
+
+    # -- the channel contract ----------------------------------------------------------------------
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        self._context = context
+        return ChannelContribution(
+            routes=self.routes(),
+            error_prefix=self.prefix or "/",
+            render_error=error_response,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        """Every route of the channel. Route groups (responses, models, conversations) join here."""
+        prefix = self.prefix
+        return [
+            _route(f"{prefix}/responses", {"POST": self.create}),
+            _route(f"{prefix}/responses/{{response_id}}", {"GET": self.retrieve, "DELETE": self.delete}),
+            _route(f"{prefix}/responses/{{response_id}}/input_items", {"GET": self.list_input_items}),
+            _route(f"{prefix}/models", {"GET": self.list_models}),
+            _route(f"{prefix}/models/{{model}}", {"GET": self.retrieve_model}),
+        ]
+
+    # -- POST /responses ---------------------------------------------------------------------------
+
+    async def create(self, request: Request) -> Response:
+        body = await self._read_json(request)
+        parsed = parse_create(body, channel=self.name, limits=self.limits)
+        channel_request = dataclasses.replace(parsed.request, input=tuple(await self._resolve_input(parsed)))
+        context = self.context
+        if channel_request.stream:
+            run = await context.run_stream(channel_request)
+            return self._stream(run)
+        result = await context.run(channel_request)
+        if result.status == "failed":
+            error = result.error
+            message = error.message if error is not None else "The agent failed to produce a response."
+            return server_error_response(message)
+        return json_response(render_response(result.record))
+
+    async def _read_json(self, request: Request) -> Any:
+        limit = self.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise invalid(
+                "We could not parse the JSON body of your request. Send a valid JSON object.",
+                None,
+                code="invalid_json",
+            ) from None
+
+    async def _resolve_input(self, parsed: CreateRequest) -> list[Item]:
+        """Replace each ``item_reference`` by the item it names, from the chain or conversation."""
+        if not parsed.references:
+            return [entry for entry in parsed.input if not isinstance(entry, ItemReference)]
+        context = self.context
+        request = parsed.request
+        history: dict[str, Item] = {}
+        if request.previous_response_id is not None:
+            context.check_id(request.previous_response_id, param="previous_response_id")
+            items = await context.store.get_history(request.previous_response_id)
+            if items is None:
+                raise NotFoundError(
+                    f"Previous response with id '{request.previous_response_id}' not found.",
+                    param="previous_response_id",
+                )
+            history = {item.id: item for item in items if item.id is not None}
+        elif request.conversation_id is not None:
+            context.check_id(request.conversation_id, param="conversation", what="conversation")
+        resolved: list[Item] = []
+        for entry in parsed.input:
+            if not isinstance(entry, ItemReference):
+                resolved.append(entry)
+                continue
+            found: Item | None = None
+            if request.previous_response_id is not None:
+                found = history.get(entry.id)
+            elif request.conversation_id is not None:
+                found = await context.store.get_conversation_item(request.conversation_id, entry.id)
+            else:
+                raise invalid(
+                    "An item_reference needs 'previous_response_id' or 'conversation' to resolve against.",
+                    entry.param,
+                )
+            if found is None:
+                raise NotFoundError(f"Item with id '{entry.id[:128]}' not found.", param=f"{entry.param}.id")
+            resolved.append(without_id(found))
+        return resolved
+
+    def _stream(self, run: Run, *, after: int = -1) -> Response:
+        return EventStreamResponse(
+            self._render_run(run, after=after), keepalive_interval=self.keepalive_interval
+        )
+
+    async def _render_run(self, run: Run, *, after: int) -> AsyncIterator[bytes]:
+        renderer = StreamRenderer(run.created)
+        chunk = encode_events(renderer.start(), after=after)
+        if chunk:
+            yield chunk
+        follower = cast(AsyncGenerator[RunEvent, None], run.follow())
+        async with contextlib.aclosing(follower) as events:
+            async for event in events:
+                chunk = encode_events(renderer.feed(event), after=after)
+                if chunk:
+                    yield chunk
+
+    # -- GET / DELETE /responses/{id} --------------------------------------------------------------
+
+    async def retrieve(self, request: Request) -> Response:
+        run = await self._attach(request.path_params["response_id"])
+        return json_response(render_response(run.record))
+
+    async def _attach(self, response_id: str) -> Run:
+        context = self.context
+        context.check_id(response_id)
+        run = await context.attach(response_id)
+        if not run.stored:
+            # An unstored response is live only for the request that made it; nobody else may see it.
+            raise NotFoundError(f"Response with id '{response_id}' not found.")
+        return run
+
+    async def delete(self, request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        context = self.context
+        context.check_id(response_id)
+        if not await context.store.delete_response(response_id):
+            raise NotFoundError(f"Response with id '{response_id}' not found.")
+        return json_response({"id": response_id, "object": "response", "deleted": True})
+
+    # -- GET /responses/{id}/input_items -----------------------------------------------------------
+
+    async def list_input_items(self, request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        query = request.query_params
+        limit = _limit(query.get("limit"))
+        order = query.get("order") or "desc"
+        if order not in ("asc", "desc"):
+            raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")
+        context = self.context
+        context.check_id(response_id)
+        record = await context.store.get_response(response_id)
+        if record is None:
+            raise NotFoundError(f"Response with id '{response_id}' not found.")
+        items = list(record.input_items if order == "asc" else reversed(record.input_items))
+        start = 0
+        after = query.get("after")
+        if after:
+            positions = [index for index, item in enumerate(items) if item.id == after]
+            start = positions[0] + 1 if positions else len(items)
+        page = items[start : start + limit]
+        return json_response(
+            {
+                "object": "list",
+                "data": render_items(page),
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None,
+                "has_more": start + limit < len(items),
+            }
+        )
+
+    # -- GET /models -------------------------------------------------------------------------------
+
+    def _model(self, name: str) -> dict[str, Any]:
+        return {"id": name, "object": "model", "created": self._models_created, "owned_by": "hosting"}
+
+    async def list_models(self, request: Request) -> Response:
+        return json_response({"object": "list", "data": [self._model(name) for name in self.context.agents]})
+
+    async def retrieve_model(self, request: Request) -> Response:
+        name = request.path_params["model"]
+        if name not in self.context.agents:
+            raise NotFoundError(
+                f"The model '{name[:128]}' does not exist.", param="model", code="model_not_found"
+            )
+        return json_response(self._model(name))
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 20
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(
+            "Invalid type for 'limit': expected an integer.", "limit", code="invalid_type"
+        ) from None
+    if not 1 <= value <= 100:
+        raise invalid("'limit' must be between 1 and 100.", "limit", code="invalid_value")
+    return value
+
+
+def _too_large(limit: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"The request body is larger than the limit of {limit} bytes.",
+        status_code=413,
+        code="request_too_large",
+    )
+
+
+def _route(path: str, handlers: dict[str, Handler]) -> Route:
+    """One path, its handlers by method; any other method is a 405 in OpenAI's envelope."""
+    allowed = tuple(handlers)
+
+    async def endpoint(request: Request) -> Response:
+        handler = handlers.get(request.method)
+        if handler is None:
+            return method_not_allowed(request.method, allowed)
+        try:
+            return await handler(request)
+        except RequestError as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("%s %s failed", request.method, path)
+            return server_error_response("The server had an error while processing your request.")
+
+    # Every method reaches `endpoint`, so a wrong one gets a 405 in OpenAI's envelope, not Starlette's text.
+    return Route(path, endpoint, methods=_ALL_METHODS)

@@ -1,0 +1,380 @@
+"""The Response object and its stream of events, rendered from the core's records and run events.
+
+Rendering is a pure function of the response record as it was created and the
+run's event log: every id and timestamp comes from them, none is made here. So
+rendering a finished run again (a ``GET ... ?stream=true`` after a reconnect)
+gives the very same wire events, sequence numbers included, and a client can
+resume after any number it saw.
+
+Statuses and reasons the SDK's types do not know are mapped onto ones they do
+(see `error_body` and `incomplete_body`), keeping the original where the types
+leave room for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hosting.core import (
+    FunctionArgumentsDelta,
+    FunctionCall,
+    FunctionResult,
+    Item,
+    Message,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputTextDelta,
+    Reasoning,
+    ReasoningTextDelta,
+    ResponseRecord,
+    RunError,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    Usage,
+)
+
+from ._items import output_text_part, render_output_item
+
+# The SDK's `ResponseError.code` and `IncompleteDetails.reason` are closed sets.
+ERROR_CODES = frozenset(
+    {
+        "server_error", "rate_limit_exceeded", "invalid_prompt", "data_residency_mismatch", "bio_policy",
+        "misalignment_policy_violation", "vector_store_timeout", "invalid_image", "invalid_image_format",
+        "invalid_base64_image", "invalid_image_url", "image_too_large", "image_too_small", "image_parse_error",
+        "image_content_policy_violation", "invalid_image_mode", "image_file_too_large",
+        "unsupported_image_media_type", "empty_image_file", "failed_to_download_image", "image_file_not_found",
+    }
+)  # fmt: skip
+INCOMPLETE_REASONS = frozenset({"max_output_tokens", "max_messages", "content_filter", "steered"})
+
+# Fields of the SDK's `Response` this channel has nothing to say about: present, as null.
+_ABSENT: dict[str, Any] = {
+    "access_programs": None,
+    "image": None,
+    "input_transformations": None,
+    "moderation": None,
+    "prompt": None,
+    "prompt_cache_diagnostics": None,
+    "prompt_cache_options": None,
+    "prompt_cache_retention": None,
+    "tool_usage": None,
+    "frequency_penalty": None,
+    "presence_penalty": None,
+}
+
+_TERMINAL_EVENTS = {
+    "completed": "response.completed",
+    "failed": "response.failed",
+    "incomplete": "response.incomplete",
+    # The SDK has no `response.cancelled` event: a cancelled run ends with `response.incomplete`
+    # whose response says `status: "cancelled"`.
+    "cancelled": "response.incomplete",
+}
+
+
+def usage_body(usage: Usage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {
+        "input_tokens": usage.input_tokens,
+        "input_tokens_details": {"cached_tokens": usage.cached_tokens, "cache_write_tokens": 0},
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def error_body(error: RunError | None) -> dict[str, Any] | None:
+    """A run's error; a code outside the SDK's set becomes ``server_error``, the original kept in ``type``."""
+    if error is None:
+        return None
+    code = error.code if error.code in ERROR_CODES else "server_error"
+    return {"code": code, "message": error.message, "param": None, "type": error.code}
+
+
+def incomplete_body(status: str, reason: str | None) -> dict[str, Any] | None:
+    """Why a run is incomplete. A reason outside the SDK's set (``run_timeout``, ``shutdown``) is
+    reported as ``reason: null`` with the original under ``cause``."""
+    if status != "incomplete":
+        return None
+    if reason in INCOMPLETE_REASONS:
+        return {"reason": reason}
+    return {"reason": None, "cause": reason}
+
+
+def response_body(
+    record: ResponseRecord,
+    *,
+    status: str | None = None,
+    output: list[dict[str, Any]] | None = None,
+    usage: Usage | None = None,
+    error: RunError | None = None,
+    incomplete_reason: str | None = None,
+    completed_at: float | None = None,
+) -> dict[str, Any]:
+    """The Response object for `record`, with every field of the SDK's type (null when unknown).
+
+    The keyword arguments override the record's outcome (the stream renders the final
+    response from the created record and the run's last event).
+    """
+    attributes: Mapping[str, Any] = record.attributes
+    status = status or record.status
+    body: dict[str, Any] = {
+        "id": record.id,
+        "object": "response",
+        "created_at": record.created_at,
+        "status": status,
+        "background": record.background,
+        "completed_at": completed_at,
+        "conversation": {"id": record.conversation_id} if record.conversation_id else None,
+        "error": error_body(error),
+        "incomplete_details": incomplete_body(status, incomplete_reason),
+        "instructions": attributes.get("instructions"),
+        "max_output_tokens": attributes.get("max_output_tokens"),
+        "max_tool_calls": attributes.get("max_tool_calls"),
+        "metadata": attributes.get("metadata") or {},
+        "model": record.agent or "",
+        "output": output if output is not None else [],
+        "parallel_tool_calls": attributes.get("parallel_tool_calls", True) is not False,
+        "previous_response_id": record.previous_response_id,
+        "prompt_cache_key": attributes.get("prompt_cache_key"),
+        "reasoning": attributes.get("reasoning"),
+        "safety_identifier": attributes.get("safety_identifier"),
+        "service_tier": attributes.get("service_tier"),
+        "store": attributes.get("store", True),
+        "temperature": attributes.get("temperature"),
+        "text": attributes.get("text") or {"format": {"type": "text"}},
+        "tool_choice": attributes.get("tool_choice") or "auto",
+        "tools": list(attributes.get("tools") or ()),
+        "top_logprobs": attributes.get("top_logprobs"),
+        "top_p": attributes.get("top_p"),
+        "truncation": attributes.get("truncation") or "disabled",
+        "usage": usage_body(usage),
+        "user": attributes.get("user"),
+    }
+    body.update(_ABSENT)
+    return body
+
+
+def render_response(record: ResponseRecord) -> dict[str, Any]:
+    """The Response object of a stored (or just finished) record."""
+    return response_body(
+        record,
+        output=[render_output_item(item) for item in record.output_items],
+        usage=record.usage,
+        error=record.error,
+        incomplete_reason=record.incomplete_reason,
+        completed_at=record.completed_at,
+    )
+
+
+def _added_item(item: Item) -> dict[str, Any]:
+    """An output item as it begins: empty content, ``in_progress``."""
+    if isinstance(item, Message):
+        return {"id": item.id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+    if isinstance(item, Reasoning):
+        return {"id": item.id, "type": "reasoning", "status": "in_progress", "summary": []}
+    return render_output_item(item, status="in_progress")
+
+
+class StreamRenderer:
+    """Turns a run's events into Responses stream events, one run event at a time.
+
+    Feed it `start()` first, then every `RunEvent` in order; each call returns the wire
+    events (dicts, ``sequence_number`` contiguous from 0) to send. The renderer keeps
+    only what the terminal event needs: the finished items and the text streamed so far.
+    """
+
+    def __init__(self, created: ResponseRecord) -> None:
+        self.created = created
+        self.sequence_number = 0
+        self._done: dict[int, dict[str, Any]] = {}
+        self._streamed: dict[int, list[str]] = {}
+        self._summary_open: set[int] = set()
+
+    def _event(self, events: list[dict[str, Any]], kind: str, **fields: Any) -> None:
+        fields["type"] = kind
+        fields["sequence_number"] = self.sequence_number
+        self.sequence_number += 1
+        events.append(fields)
+
+    def start(self) -> list[dict[str, Any]]:
+        """``response.created`` (and ``response.queued`` for a queued background run)."""
+        events: list[dict[str, Any]] = []
+        body = response_body(self.created)
+        self._event(events, "response.created", response=body)
+        if self.created.status == "queued":
+            self._event(events, "response.queued", response=body)
+        return events
+
+    def feed(self, event: RunEvent) -> list[dict[str, Any]]:
+        """The wire events for one run event."""
+        events: list[dict[str, Any]] = []
+        if isinstance(event, OutputTextDelta):
+            self._streamed[event.output_index].append(event.delta)
+            self._event(
+                events,
+                "response.output_text.delta",
+                item_id=event.item_id,
+                output_index=event.output_index,
+                content_index=0,
+                delta=event.delta,
+                logprobs=[],
+            )
+        elif isinstance(event, FunctionArgumentsDelta):
+            self._streamed[event.output_index].append(event.delta)
+            self._event(
+                events,
+                "response.function_call_arguments.delta",
+                item_id=event.item_id,
+                output_index=event.output_index,
+                delta=event.delta,
+            )
+        elif isinstance(event, ReasoningTextDelta):
+            self._reasoning_delta(events, event.output_index, event.item_id, event.delta)
+        elif isinstance(event, OutputItemAdded):
+            self._added(events, event)
+        elif isinstance(event, OutputItemDone):
+            self._finish_item(events, event)
+        elif isinstance(event, RunStarted):
+            body = response_body(self.created, status=event.status)
+            self._event(events, "response.in_progress", response=body)
+        elif isinstance(event, RunFinished):
+            body = response_body(
+                self.created,
+                status=event.status,
+                output=[self._done[index] for index in sorted(self._done)],
+                usage=event.usage,
+                error=event.error,
+                incomplete_reason=event.incomplete_reason,
+                completed_at=event.completed_at,
+            )
+            self._event(events, _TERMINAL_EVENTS[event.status], response=body)
+        return events
+
+    def _added(self, events: list[dict[str, Any]], event: OutputItemAdded) -> None:
+        index, item = event.output_index, event.item
+        self._streamed[index] = []
+        self._event(events, "response.output_item.added", output_index=index, item=_added_item(item))
+        if isinstance(item, Message):
+            self._event(
+                events,
+                "response.content_part.added",
+                item_id=item.id,
+                output_index=index,
+                content_index=0,
+                part=output_text_part(""),
+            )
+
+    def _reasoning_delta(self, events: list[dict[str, Any]], index: int, item_id: str, delta: str) -> None:
+        if index not in self._summary_open:
+            self._summary_open.add(index)
+            self._event(
+                events,
+                "response.reasoning_summary_part.added",
+                item_id=item_id,
+                output_index=index,
+                summary_index=0,
+                part={"type": "summary_text", "text": ""},
+            )
+        self._streamed[index].append(delta)
+        self._event(
+            events,
+            "response.reasoning_summary_text.delta",
+            item_id=item_id,
+            output_index=index,
+            summary_index=0,
+            delta=delta,
+        )
+
+    def _catch_up(self, events: list[dict[str, Any]], index: int, item: Item, final: str) -> None:
+        """Send what the deltas left out, so the deltas always add up to the final text."""
+        streamed = "".join(self._streamed.get(index, ()))
+        if final == streamed or not final.startswith(streamed):
+            return
+        rest = final[len(streamed) :]
+        if isinstance(item, Reasoning):
+            self._reasoning_delta(events, index, item.id or "", rest)
+        else:
+            self._streamed[index].append(rest)
+            self._event(
+                events,
+                "response.function_call_arguments.delta",
+                item_id=item.id,
+                output_index=index,
+                delta=rest,
+            )
+
+    def _finish_item(self, events: list[dict[str, Any]], event: OutputItemDone) -> None:
+        index, item = event.output_index, event.item
+        self._streamed.setdefault(index, [])
+        rendered = render_output_item(item)
+        if isinstance(item, Message):
+            text = item.text
+            streamed = "".join(self._streamed[index])
+            if text != streamed and text.startswith(streamed):
+                rest = text[len(streamed) :]
+                self._streamed[index].append(rest)
+                self._event(
+                    events,
+                    "response.output_text.delta",
+                    item_id=item.id,
+                    output_index=index,
+                    content_index=0,
+                    delta=rest,
+                    logprobs=[],
+                )
+            self._event(
+                events,
+                "response.output_text.done",
+                item_id=item.id,
+                output_index=index,
+                content_index=0,
+                text=text,
+                logprobs=[],
+            )
+            self._event(
+                events,
+                "response.content_part.done",
+                item_id=item.id,
+                output_index=index,
+                content_index=0,
+                part=output_text_part(text),
+            )
+        elif isinstance(item, Reasoning):
+            self._catch_up(events, index, item, item.text)
+            if index in self._summary_open:
+                part = {"type": "summary_text", "text": item.text}
+                self._event(
+                    events,
+                    "response.reasoning_summary_text.done",
+                    item_id=item.id,
+                    output_index=index,
+                    summary_index=0,
+                    text=item.text,
+                )
+                self._event(
+                    events,
+                    "response.reasoning_summary_part.done",
+                    item_id=item.id,
+                    output_index=index,
+                    summary_index=0,
+                    part=part,
+                )
+        elif isinstance(item, FunctionCall):
+            self._catch_up(events, index, item, item.arguments)
+            self._event(
+                events,
+                "response.function_call_arguments.done",
+                item_id=item.id,
+                output_index=index,
+                arguments=item.arguments,
+            )
+        elif not isinstance(item, FunctionResult):  # pragma: no cover - Item is a closed union
+            raise TypeError(f"unknown item {type(item).__name__}")
+        self._event(events, "response.output_item.done", output_index=index, item=rendered)
+        self._done[index] = rendered
+        self._streamed.pop(index, None)
+        self._summary_open.discard(index)

@@ -1,0 +1,384 @@
+"""``POST /responses`` bodies -> channel-neutral `ChannelRequest`s.
+
+Every field is checked for its type and range here, so a bad request is a 400
+naming its ``param`` before anything runs. Generation options reach the agent
+only through `ALLOWED_OPTIONS` (in ``RunContext.options``, under their wire
+names); fields the agent gets elsewhere (``input``, ``instructions``, ``tools``,
+``metadata``) have their own slots. Fields this channel does not know are
+accepted and ignored, as the SDK may send newer ones.
+
+What the Response object must echo back (instructions, tools, tool_choice, text,
+reasoning, ...) is normalized to the SDK's shapes and kept in
+``ChannelRequest.attributes``, which the engine stores with the response, so a
+later ``GET`` renders exactly what the create call answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hosting.core import ChannelRequest, Item, ToolSpec
+
+from ._errors import invalid
+from ._items import ItemReference, ParseLimits, parse_input
+
+ALLOWED_OPTIONS: tuple[str, ...] = (
+    "include",
+    "max_output_tokens",
+    "max_tool_calls",
+    "parallel_tool_calls",
+    "prompt_cache_key",
+    "reasoning",
+    "safety_identifier",
+    "service_tier",
+    "temperature",
+    "text",
+    "tool_choice",
+    "top_logprobs",
+    "top_p",
+    "truncation",
+    "user",
+)
+"""The request fields passed on to the agent as ``RunContext.options`` (when the client sent them)."""
+
+_TOOL_CHOICES = frozenset({"none", "auto", "required"})
+_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"})
+_SUMMARIES = frozenset({"auto", "concise", "detailed"})
+_VERBOSITIES = frozenset({"low", "medium", "high"})
+_SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLimits(ParseLimits):
+    """Bounds on one request (input items and text, plus the ``metadata`` map)."""
+
+    max_metadata_keys: int = 16
+    max_metadata_key_chars: int = 64
+    max_metadata_value_chars: int = 512
+
+
+@dataclass(slots=True)
+class CreateRequest:
+    """A parsed ``POST /responses``: the request, and its input before references are resolved."""
+
+    request: ChannelRequest
+    input: list[Item | ItemReference] = field(default_factory=list)
+
+    @property
+    def references(self) -> list[ItemReference]:
+        return [entry for entry in self.input if isinstance(entry, ItemReference)]
+
+
+# -- field checks ----------------------------------------------------------------------------------
+
+
+def _type_error(param: str, expected: str) -> Exception:
+    return invalid(f"Invalid type for '{param}': expected {expected}.", param, code="invalid_type")
+
+
+def _value_error(param: str, expected: str) -> Exception:
+    return invalid(f"Invalid value for '{param}': expected {expected}.", param, code="invalid_value")
+
+
+def _bool(body: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _type_error(name, "a boolean")
+    return value
+
+
+def _number(body: Mapping[str, Any], name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error(name, "a number")
+    if not low <= value <= high:
+        raise invalid(f"'{name}' must be between {low:g} and {high:g}.", name, code="invalid_value")
+    return float(value)
+
+
+def _integer(body: Mapping[str, Any], name: str, low: int, high: int | None = None) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(name, "an integer")
+    if value < low or (high is not None and value > high):
+        bound = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise invalid(f"'{name}' must be {bound}.", name, code="invalid_value")
+    return value
+
+
+def _string(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _type_error(name, "a string")
+    return value
+
+
+def _choice(body: Mapping[str, Any], name: str, allowed: frozenset[str]) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if value not in allowed:
+        raise _value_error(name, "one of " + ", ".join(sorted(allowed)))
+    return str(value)
+
+
+def _metadata(body: Mapping[str, Any], limits: RequestLimits) -> dict[str, str] | None:
+    value = body.get("metadata")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _type_error("metadata", "an object of string values")
+    if len(value) > limits.max_metadata_keys:
+        raise invalid(
+            f"'metadata' may hold at most {limits.max_metadata_keys} keys.", "metadata", code="invalid_value"
+        )
+    for key, entry in value.items():
+        if len(key) > limits.max_metadata_key_chars:
+            raise invalid(
+                f"Metadata keys may have at most {limits.max_metadata_key_chars} characters.",
+                "metadata",
+                code="invalid_value",
+            )
+        if not isinstance(entry, str):
+            raise _type_error(f"metadata.{key[:64]}", "a string")
+        if len(entry) > limits.max_metadata_value_chars:
+            raise invalid(
+                f"Metadata values may have at most {limits.max_metadata_value_chars} characters.",
+                f"metadata.{key[:64]}",
+                code="invalid_value",
+            )
+    return dict(value)
+
+
+def _tools(body: Mapping[str, Any]) -> tuple[tuple[ToolSpec, ...], list[dict[str, Any]]]:
+    value = body.get("tools")
+    if value is None:
+        return (), []
+    if not isinstance(value, list):
+        raise _type_error("tools", "an array")
+    specs: list[ToolSpec] = []
+    echoed: list[dict[str, Any]] = []
+    for index, tool in enumerate(value):
+        param = f"tools[{index}]"
+        if not isinstance(tool, dict):
+            raise _type_error(param, "an object")
+        if tool.get("type") != "function":
+            raise invalid(
+                f"Invalid value for '{param}.type': only function tools are supported "
+                f"(got {str(tool.get('type'))[:64]!r}).",
+                f"{param}.type",
+                code="invalid_value",
+            )
+        name = tool.get("name")
+        if not isinstance(name, str) or not name:
+            raise invalid(
+                f"Missing required parameter: '{param}.name'.",
+                f"{param}.name",
+                code="missing_required_parameter",
+            )
+        description = _string(tool, "description") if "description" in tool else None
+        parameters = tool.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise _type_error(f"{param}.parameters", "an object")
+        strict = tool.get("strict")
+        if strict is not None and not isinstance(strict, bool):
+            raise _type_error(f"{param}.strict", "a boolean")
+        specs.append(ToolSpec(name=name, description=description, parameters=parameters, strict=strict))
+        echoed.append(
+            {
+                "type": "function",
+                "name": name,
+                "description": description,
+                "parameters": parameters,
+                "strict": strict,
+            }
+        )
+    return tuple(specs), echoed
+
+
+def _tool_choice(body: Mapping[str, Any]) -> str | dict[str, Any] | None:
+    value = body.get("tool_choice")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in _TOOL_CHOICES:
+            raise _value_error("tool_choice", "none, auto, required or a tool")
+        return value
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if kind == "function":
+            name = value.get("name")
+            if not isinstance(name, str) or not name:
+                raise invalid(
+                    "Missing required parameter: 'tool_choice.name'.",
+                    "tool_choice.name",
+                    code="missing_required_parameter",
+                )
+            return {"type": "function", "name": name}
+        if kind == "allowed_tools":
+            mode = value.get("mode")
+            tools = value.get("tools")
+            if mode not in ("auto", "required") or not isinstance(tools, list):
+                raise _value_error("tool_choice", "allowed_tools with a mode (auto, required) and tools")
+            if not all(isinstance(tool, dict) for tool in tools):
+                raise _type_error("tool_choice.tools", "an array of objects")
+            return {"type": "allowed_tools", "mode": mode, "tools": tools}
+    raise _value_error("tool_choice", "none, auto, required, a function or allowed_tools")
+
+
+def _text(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    value = body.get("text")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _type_error("text", "an object")
+    result: dict[str, Any] = {}
+    fmt = value.get("format")
+    if fmt is not None:
+        if not isinstance(fmt, dict):
+            raise _type_error("text.format", "an object")
+        kind = fmt.get("type")
+        if kind in ("text", "json_object"):
+            result["format"] = {"type": kind}
+        elif kind == "json_schema":
+            name, schema = fmt.get("name"), fmt.get("schema")
+            if not isinstance(name, str) or not isinstance(schema, dict):
+                raise invalid(
+                    "'text.format' of type json_schema needs a 'name' and a 'schema' object.",
+                    "text.format",
+                    code="invalid_value",
+                )
+            description, strict = fmt.get("description"), fmt.get("strict")
+            if description is not None and not isinstance(description, str):
+                raise _type_error("text.format.description", "a string")
+            if strict is not None and not isinstance(strict, bool):
+                raise _type_error("text.format.strict", "a boolean")
+            result["format"] = {
+                "type": "json_schema",
+                "name": name,
+                "schema": schema,
+                "description": description,
+                "strict": strict,
+            }
+        else:
+            raise _value_error("text.format.type", "text, json_object or json_schema")
+    verbosity = _choice(value, "verbosity", _VERBOSITIES)
+    if verbosity is not None:
+        result["verbosity"] = verbosity
+    return result
+
+
+def _reasoning(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    value = body.get("reasoning")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _type_error("reasoning", "an object")
+    return {
+        "effort": _choice(value, "effort", _EFFORTS),
+        "summary": _choice(value, "summary", _SUMMARIES),
+        "generate_summary": _choice(value, "generate_summary", _SUMMARIES),
+    }
+
+
+def _include(body: Mapping[str, Any]) -> list[str] | None:
+    value = body.get("include")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        raise _type_error("include", "an array of strings")
+    return list(value)
+
+
+def _conversation(body: Mapping[str, Any]) -> str | None:
+    value = body.get("conversation")
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("id")
+    if not isinstance(value, str) or not value:
+        raise _type_error("conversation", "a conversation id or an object with an 'id'")
+    return value
+
+
+# -- the whole body --------------------------------------------------------------------------------
+
+
+def parse_create(body: Any, *, channel: str, limits: RequestLimits) -> CreateRequest:
+    """Check a ``POST /responses`` body and turn it into a `CreateRequest`."""
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object.", None, code="invalid_body")
+    if "input" not in body:
+        raise invalid("Missing required parameter: 'input'.", "input", code="missing_required_parameter")
+    items = parse_input(body["input"], limits=limits)
+
+    model = _string(body, "model")
+    instructions = _string(body, "instructions")
+    previous_response_id = _string(body, "previous_response_id")
+    conversation_id = _conversation(body)
+    if previous_response_id is not None and conversation_id is not None:
+        raise invalid(
+            "'previous_response_id' and 'conversation' cannot be used together.",
+            "previous_response_id",
+            code="mutually_exclusive_parameters",
+        )
+    tools, echoed_tools = _tools(body)
+    metadata = _metadata(body, limits)
+    stream = _bool(body, "stream", False)
+    store = _bool(body, "store", True)
+    background = _bool(body, "background", False)
+
+    given: dict[str, Any] = {
+        "include": _include(body),
+        "max_output_tokens": _integer(body, "max_output_tokens", 1),
+        "max_tool_calls": _integer(body, "max_tool_calls", 1),
+        "parallel_tool_calls": _bool(body, "parallel_tool_calls", True)
+        if "parallel_tool_calls" in body
+        else None,
+        "prompt_cache_key": _string(body, "prompt_cache_key"),
+        "reasoning": _reasoning(body),
+        "safety_identifier": _string(body, "safety_identifier"),
+        "service_tier": _choice(body, "service_tier", _SERVICE_TIERS),
+        "temperature": _number(body, "temperature", 0.0, 2.0),
+        "text": _text(body),
+        "tool_choice": _tool_choice(body),
+        "top_logprobs": _integer(body, "top_logprobs", 0, 20),
+        "top_p": _number(body, "top_p", 0.0, 1.0),
+        "truncation": _choice(body, "truncation", frozenset({"auto", "disabled"})),
+        "user": _string(body, "user"),
+    }
+    options = {name: given[name] for name in ALLOWED_OPTIONS if given[name] is not None}
+
+    attributes: dict[str, Any] = {name: value for name, value in given.items() if name != "include"}
+    attributes.update(
+        instructions=instructions,
+        tools=echoed_tools,
+        metadata=metadata,
+        store=store,
+    )
+    request = ChannelRequest(
+        channel=channel,
+        input=(),
+        agent=model,
+        instructions=instructions,
+        options=options,
+        tools=tools,
+        previous_response_id=previous_response_id,
+        conversation_id=conversation_id,
+        stream=stream,
+        store=store,
+        background=background,
+        metadata=metadata or {},
+        attributes=attributes,
+    )
+    return CreateRequest(request, items)
