@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._channel import ResponsesChannel, encode_events
+from ._channel import ResponsesChannel
+from ._encode import encode_events
 from ._render import StreamRenderer, render_response
 from ._request import ALLOWED_OPTIONS, RequestLimits
 from ._sse import EventStreamResponse

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 from starlette.requests import Request
@@ -38,6 +38,7 @@ from hosting.core import (
     RunEvent,
 )
 
+from ._encode import encode_events
 from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
 from ._items import ItemReference, render_items, without_id
 from ._render import StreamRenderer, render_response
@@ -48,19 +49,9 @@ logger = logging.getLogger("hosting.responses")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+_BATCH_BYTES = 64 * 1024
+
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-_JSON_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def encode_events(events: Sequence[dict[str, Any]], *, after: int = -1) -> bytes:
-    """SSE frames for wire events (``event:`` equal to the data's ``type``), skipping numbers <= `after`."""
-    frames = [
-        b"event: " + event["type"].encode() + b"\ndata: " + _JSON_DUMPS(event).encode() + b"\n\n"
-        for event in events
-        if event["sequence_number"] > after
-    ]
-    return b"".join(frames)
 
 
 class ResponsesChannel:
@@ -206,16 +197,30 @@ class ResponsesChannel:
         )
 
     async def _render_run(self, run: Run, *, after: int) -> AsyncIterator[bytes]:
+        """The run's wire events, from the start (numbers <= `after` skipped), as SSE chunks.
+
+        Events the run has already produced are rendered into one chunk before it is handed
+        on (up to `_BATCH_BYTES`), so a fast agent or a replay costs one write per burst.
+        """
         renderer = StreamRenderer(run.created)
-        chunk = encode_events(renderer.start(), after=after)
-        if chunk:
-            yield chunk
+        pending = [encode_events(renderer.start(), after=after)]
+        size = len(pending[0])
+        consumed = 0
         follower = cast(AsyncGenerator[RunEvent, None], run.follow())
         async with contextlib.aclosing(follower) as events:
             async for event in events:
+                consumed += 1
                 chunk = encode_events(renderer.feed(event), after=after)
-                if chunk:
-                    yield chunk
+                pending.append(chunk)
+                size += len(chunk)
+                if consumed < len(run.events) and size < _BATCH_BYTES:
+                    continue  # more is ready: the follower yields it without waiting
+                if size:
+                    yield b"".join(pending)
+                pending.clear()
+                size = 0
+        if size:
+            yield b"".join(pending)
 
     # -- GET / DELETE /responses/{id} --------------------------------------------------------------
 

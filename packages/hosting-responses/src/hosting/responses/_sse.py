@@ -1,18 +1,22 @@
 """A small Server-Sent Events response for the hot path, written against ASGI directly.
 
-Why not sse-starlette: its per-event cost (a task group, a ping task, an
-`ServerSentEvent` object and a `send` per event) is several times ours; the
-figures are in ``docs/channels/responses.md``. What this needs is narrow:
+Why not sse-starlette: per event it costs about three times what this does (it
+wraps each event in an object, re-encodes it, and runs every send through a task
+group); the figures are in ``docs/channels/responses.md``. What the channel needs
+is narrow:
 
-- Events arrive from a producer task (the run's renderer); whatever has piled up
-  while the previous chunk was being sent goes out in one ``send``, so a fast
-  agent costs one write per batch, not one per token.
-- While the producer is silent for `keepalive_interval` seconds, an SSE comment
-  (``: keep-alive``) goes out. It must be a comment: the openai SDK rejects an
-  ``event: ping`` without data, and any event with a top-level ``error`` key.
-- A client that goes away (``http.disconnect``) stops the producer at once, which
-  closes the run's follower (the engine then applies its disconnect policy). uvicorn
-  drops writes to a closed connection silently, so the receive channel is watched.
+- Chunks come from the source in the request's own task, straight to ``send``,
+  as Starlette's `StreamingResponse` does: no queue and no task switch per event.
+  The source may put several events in one chunk (the channel batches what a
+  fast agent has already produced), so a burst costs one write.
+- While the source is silent for `keepalive_interval` seconds, an SSE comment
+  (``: keep-alive``) goes out from a timer task. It must be a comment: the openai
+  SDK rejects an ``event: ping`` without data, and any event with a top-level
+  ``error`` key.
+- A client that goes away (``http.disconnect``) stops the stream at once: the
+  watcher cancels the streaming task, which closes the source (so the run's
+  follower is closed and the engine applies its disconnect policy). uvicorn drops
+  writes to a closed connection silently, so the receive channel is what tells.
 - The stream ends with ``data: [DONE]``, as OpenAI's does.
 """
 
@@ -22,9 +26,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger("hosting.responses")
 
@@ -39,7 +44,7 @@ _HEADERS = [
 
 
 class EventStreamResponse(Response):
-    """Streams the byte chunks of `source` as ``text/event-stream``.
+    """Streams the byte chunks of `source` as ``text/event-stream``, then ``data: [DONE]``.
 
     Args:
         source: yields encoded SSE events (one or several per chunk); it is closed when the
@@ -63,67 +68,59 @@ class EventStreamResponse(Response):
         self.raw_headers = _HEADERS + [
             (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
         ]
-        self._buffer: list[bytes] = []
-        self._wake = asyncio.Event()
-        self._finished = False
-        self._disconnected = False
+        self.disconnected = False
+        self._streaming = False
+        self._last_write = 0.0
+        self._lock = asyncio.Lock()
 
-    async def _produce(self) -> None:
-        try:
-            async for chunk in self.source:
-                self._buffer.append(chunk)
-                self._wake.set()
-        except Exception:
-            logger.exception("the event stream's source failed")
-            raise
-        finally:
-            self._finished = True
-            self._wake.set()
+    async def _write(self, send: Send, body: bytes, *, more: bool = True) -> None:
+        # The keep-alive task writes too: one frame at a time, never interleaved.
+        async with self._lock:
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+            self._last_write = asyncio.get_running_loop().time()
 
-    async def _watch(self, receive: Receive) -> None:
+    async def _keep_alive(self, send: Send, interval: float) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            message: Message = await receive()
+            await asyncio.sleep(max(0.0, self._last_write + interval - loop.time()))
+            if loop.time() - self._last_write >= interval:
+                await self._write(send, KEEPALIVE)
+
+    async def _watch(self, receive: Receive, streaming: asyncio.Task[Any]) -> None:
+        while True:
+            message = await receive()
             if message["type"] == "http.disconnect":
-                self._disconnected = True
-                self._wake.set()
+                self.disconnected = True
+                if self._streaming:
+                    streaming.cancel()
                 return
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        producer = asyncio.create_task(self._produce())
-        watcher = asyncio.create_task(self._watch(receive))
+        self._last_write = asyncio.get_running_loop().time()
+        streaming = cast(asyncio.Task[Any], asyncio.current_task())
+        helpers = [asyncio.create_task(self._watch(receive, streaming))]
+        if self.keepalive_interval is not None:
+            helpers.append(asyncio.create_task(self._keep_alive(send, self.keepalive_interval)))
+        self._streaming = True
         try:
-            await self._pump(send, producer)
+            async for chunk in self.source:
+                await self._write(send, chunk)
+            await self._write(send, DONE, more=False)
+        except asyncio.CancelledError:
+            if not self.disconnected:
+                raise
+            streaming.uncancel()  # our own watcher cancelled us: the client is gone, which is not an error
         finally:
-            for task in (producer, watcher):
-                if not task.done():
-                    task.cancel()
-            for task in (producer, watcher):
+            self._streaming = False
+            for helper in helpers:
+                helper.cancel()
+            for helper in helpers:
                 with contextlib.suppress(BaseException):
-                    await task
-
-    async def _pump(self, send: Send, producer: asyncio.Task[None]) -> None:
-        buffer = self._buffer
-        while True:
-            if not buffer and not self._finished and not self._disconnected:
-                try:
-                    async with asyncio.timeout(self.keepalive_interval):
-                        await self._wake.wait()
-                except TimeoutError:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                    continue
-                self._wake.clear()
-            if self._disconnected:
-                return
-            if buffer:
-                chunk = b"".join(buffer) if len(buffer) > 1 else buffer[0]
-                buffer.clear()
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                continue
-            if self._finished:
-                failed = producer.done() and not producer.cancelled() and producer.exception() is not None
-                # A source that broke must not look like a finished stream: no [DONE] then.
-                await send(
-                    {"type": "http.response.body", "body": b"" if failed else DONE, "more_body": False}
-                )
-                return
+                    await helper
+            aclose = getattr(self.source, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+            if self.disconnected and streaming.cancelling():
+                streaming.uncancel()  # a cancel our watcher sent just as the stream ended
