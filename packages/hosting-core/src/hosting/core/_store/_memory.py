@@ -37,9 +37,9 @@ class MemoryStore:
     concurrent calls on one event loop cannot interleave and need no lock.
 
     Args:
-        max_responses: beyond this many responses, the oldest finished ones (with their
-            events and session state) are dropped, so a long-running test server cannot
-            grow without bound.
+        max_responses: keep at most this many finished responses; the oldest go first (with
+            their events and session state), so a long-running test server cannot grow
+            without bound.
         max_conversations: likewise for conversations, least recently active first.
         ttl: seconds after which data is removed by `purge_expired`; None keeps it.
     """
@@ -76,12 +76,12 @@ class MemoryStore:
         self._enforce_response_bound()
 
     def _enforce_response_bound(self) -> None:
-        excess = len(self._responses) - self.max_responses
-        if excess <= 0:
-            return
-        # Oldest first; runs still going are skipped, since their engine will write them again.
-        doomed = [response_id for response_id, record in self._responses.items() if record.finished][:excess]
-        for response_id in doomed:
+        if len(self._responses) <= self.max_responses:
+            return  # the cheap check first: below the bound, there is nothing to count
+        # The bound counts finished responses: runs still going are kept, since their engine
+        # will write them again (and there are only as many as runs in flight).
+        finished = [response_id for response_id, record in self._responses.items() if record.finished]
+        for response_id in finished[: len(finished) - self.max_responses]:
             self._forget_response(response_id)
 
     async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
@@ -97,12 +97,15 @@ class MemoryStore:
                 self._touch(conversation)
         return True
 
-    async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
+    def _own_response(self, owner: str, response_id: str) -> ResponseRecord | None:
         record = self._responses.get(response_id)
         return record if record is not None and record.owner == owner else None
 
+    async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
+        return self._own_response(owner, response_id)
+
     async def delete_response(self, owner: str, response_id: str) -> bool:
-        if await self.get_response(owner, response_id) is None:
+        if self._own_response(owner, response_id) is None:
             return False
         self._forget_response(response_id)
         return True
@@ -266,7 +269,7 @@ class MemoryStore:
     # -- run event logs ----------------------------------------------------------------------------
 
     async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
-        if await self.get_response(owner, response_id) is None:
+        if self._own_response(owner, response_id) is None:
             return
         log = self._events.setdefault(response_id, {})
         for event in events:
@@ -275,7 +278,7 @@ class MemoryStore:
     async def read_run_events(
         self, owner: str, response_id: str, *, after: int = -1
     ) -> tuple[StoredEvent, ...]:
-        if await self.get_response(owner, response_id) is None:
+        if self._own_response(owner, response_id) is None:
             return ()
         log = self._events.get(response_id, {})
         return tuple(log[number] for number in sorted(log) if number > after)
@@ -297,8 +300,7 @@ class MemoryStore:
         """Session state of a response or conversation that exists lives as long as it does."""
         kind, _, parent_id = key.partition(":")
         if kind == "response":
-            record = self._responses.get(parent_id)
-            return record is not None and record.owner == owner
+            return self._own_response(owner, parent_id) is not None
         if kind == "conversation":
             return self._own_conversation(owner, parent_id) is not None
         return False

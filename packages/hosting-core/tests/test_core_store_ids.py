@@ -1,0 +1,151 @@
+"""Ids: unguessable by default; a partitioned factory turns foreign ids away before any lookup."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hosting.core import (
+    ChannelRequest,
+    Host,
+    IdFactory,
+    IsolationKeys,
+    Item,
+    MemoryStore,
+    NotFoundError,
+    PartitionedIdFactory,
+    RandomIdFactory,
+    ResponseRecord,
+    RunContext,
+    SQLiteStore,
+    agent,
+    is_well_formed_id,
+    isolation_scope,
+    user_message,
+)
+
+from .conftest import InvokeChannel
+
+
+@agent
+async def answer(context: RunContext) -> AsyncIterator[str]:
+    yield "ok"
+
+
+class CountingStore(MemoryStore):
+    """Counts lookups, to show which ids never reach the store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups: list[str] = []
+
+    async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
+        self.lookups.append(response_id)
+        return await super().get_response(owner, response_id)
+
+    async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
+        self.lookups.append(response_id)
+        return await super().get_history(owner, response_id)
+
+
+def test_random_ids_carry_their_kind_and_192_random_bits() -> None:
+    factory = RandomIdFactory()
+    assert isinstance(factory, IdFactory)
+    expected = {"response": "resp", "conversation": "conv", "message": "msg", "function_call": "fc"}
+    for kind, prefix in expected.items():
+        identifier = factory.new_id(kind, owner="alice")
+        assert re.fullmatch(rf"{prefix}_[0-9a-f]{{48}}", identifier), identifier
+        assert is_well_formed_id(identifier)
+    many = {factory.new_id("response", owner="alice") for _ in range(2000)}
+    assert len(many) == 2000
+    # The default factory cannot tell owners apart: it leaves that to the store's owner column.
+    assert factory.owns(factory.new_id("response", owner="alice"), owner="bob") is True
+
+
+def test_partitioned_ids_share_a_partition_per_owner() -> None:
+    factory = PartitionedIdFactory(secret="s3cret")
+    assert isinstance(factory, IdFactory)
+    alice = [factory.new_id("response", owner="alice") for _ in range(50)]
+    chain = factory.new_id("response", owner="alice", hint=alice[0])
+    conversation = factory.new_id("conversation", owner="alice")
+    partition = factory.partition("alice")
+    assert re.fullmatch(r"[0-9a-f]{8}", partition)
+    for identifier in [*alice, chain, conversation]:
+        assert identifier.split("_", 1)[1][:8] == partition
+        assert is_well_formed_id(identifier)
+        assert factory.owns(identifier, owner="alice") is True
+        assert factory.owns(identifier, owner="bob") is False
+    assert len(set(alice)) == 50
+    assert factory.partition("bob") != partition
+    # The random part after the partition is 160 bits.
+    assert re.fullmatch(r"resp_[0-9a-f]{48}", alice[0])
+
+
+def test_the_partition_depends_on_the_secret_and_hides_the_owner() -> None:
+    one, two = PartitionedIdFactory(secret="one"), PartitionedIdFactory(secret="two")
+    assert one.partition("alice") != two.partition("alice")
+    assert one.partition("alice") == PartitionedIdFactory(secret="one").partition("alice")
+    identifier = one.new_id("response", owner="alice")
+    assert "alice" not in identifier
+    assert two.owns(identifier, owner="alice") is False
+    assert one.owns("resp", owner="alice") is False
+    assert one.owns("", owner="alice") is False
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "a" * 129, "resp_../etc", "resp 1", "resp_1;drop", "resp_ünï", "resp_1\n", "conv/1", "%00"],
+)
+def test_malformed_ids_are_not_well_formed(value: str) -> None:
+    assert is_well_formed_id(value) is False
+
+
+async def test_a_foreign_partition_is_a_404_without_a_store_lookup() -> None:
+    store = CountingStore()
+    ids = PartitionedIdFactory(secret="k")
+    host = Host(answer, channels=[InvokeChannel()], store=store, id_factory=ids)
+    await host.startup()
+    try:
+        with isolation_scope(IsolationKeys(user="alice")):
+            result = await host.engine.run(ChannelRequest(channel="invoke", input=(user_message("hi"),)))
+        assert ids.owns(result.response_id, owner="alice")
+        foreign = ids.new_id("response", owner="bob")
+        for identifier in (foreign, "resp_<script>", "x" * 300):
+            with pytest.raises(NotFoundError):
+                await host.engine.attach("alice", identifier)
+            with isolation_scope(IsolationKeys(user="alice")), pytest.raises(NotFoundError):
+                await host.engine.run(
+                    ChannelRequest(
+                        channel="invoke", input=(user_message("x"),), previous_response_id=identifier
+                    )
+                )
+        assert store.lookups == []
+        # Alice's own id is looked up; Bob asking for it is turned away by the partition alone.
+        await host.engine.attach("alice", result.response_id)
+        assert store.lookups == [result.response_id]
+        with pytest.raises(NotFoundError):
+            await host.engine.attach("bob", result.response_id)
+        assert store.lookups == [result.response_id]
+    finally:
+        await host.shutdown()
+
+
+async def test_a_store_goes_by_its_owner_column_even_when_the_id_says_otherwise(tmp_path: Path) -> None:
+    # A partition is a routing hint: an id minted in Bob's partition but stored as Alice's is Alice's.
+    ids = PartitionedIdFactory(secret="k")
+    identifier = ids.new_id("response", owner="bob")
+    record = ResponseRecord(identifier, "alice", time.time(), "completed", input_items=(user_message("hi"),))
+    for store in (MemoryStore(), SQLiteStore(tmp_path)):
+        await store.open()
+        try:
+            await store.create_response(record)
+            assert await store.get_response("bob", identifier) is None
+            assert await store.get_history("bob", identifier) is None
+            assert await store.delete_response("bob", identifier) is False
+            assert await store.get_response("alice", identifier) == record
+        finally:
+            await store.close()
