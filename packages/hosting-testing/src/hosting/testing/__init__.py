@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, StepFunction
 from ._clients import DEFAULT_API_KEY, InProcessHTTPClient, async_openai_client, openai_client
+from ._conformance import StoreConformance, retention_options
 from ._server import serve, serving
 from ._upstream import FAKE_MODEL, FakeOpenAI, ScriptedReply, UpstreamRequest, fake_openai_server
 from ._upstream_wire import UpstreamError, UpstreamReply, UpstreamToolCall
@@ -31,6 +32,7 @@ __all__ = [
     "ScriptedReply",
     "Step",
     "StepFunction",
+    "StoreConformance",
     "UpstreamError",
     "UpstreamReply",
     "UpstreamRequest",
@@ -39,6 +41,7 @@ __all__ = [
     "async_openai_client",
     "fake_openai_server",
     "openai_client",
+    "retention_options",
     "serve",
     "serving",
 ]
