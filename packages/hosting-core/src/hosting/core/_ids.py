@@ -29,7 +29,8 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 def is_well_formed_id(value: str) -> bool:
     """Ids we hand out are short and plain; anything else is rejected before it reaches a store."""
-    return bool(_ID_PATTERN.match(value))
+    # fullmatch: with match(), ``$`` would accept a trailing newline.
+    return bool(_ID_PATTERN.fullmatch(value))
 
 
 @runtime_checkable
