@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._channel import ResponsesChannel
 from ._encode import encode_events
 from ._render import StreamRenderer, render_response
-from ._request import ALLOWED_OPTIONS, RequestLimits
+from ._request import ALLOWED_OPTIONS
 from ._sse import EventStreamResponse
 
 try:
@@ -25,7 +25,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "ALLOWED_OPTIONS",
     "EventStreamResponse",
-    "RequestLimits",
     "ResponsesChannel",
     "StreamRenderer",
     "__version__",

@@ -31,18 +31,18 @@ from hosting.core import (
     ChannelContext,
     ChannelContribution,
     Item,
-    LimitExceededError,
     NotFoundError,
     RequestError,
     Run,
     RunEvent,
+    json_depth,
 )
 
 from ._encode import encode_events
 from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
 from ._items import ItemReference, render_items, without_id
 from ._render import StreamRenderer, render_response
-from ._request import CreateRequest, RequestLimits, parse_create
+from ._request import CreateRequest, parse_create
 from ._sse import EventStreamResponse
 
 logger = logging.getLogger("hosting.responses")
@@ -60,8 +60,10 @@ class ResponsesChannel:
     Args:
         prefix: where the routes live; the SDK's ``base_url`` is the host's URL plus this.
         keepalive_interval: seconds a stream may stay silent before a keep-alive comment.
-        max_body_bytes: request bodies above this are refused with 413.
-        limits: bounds on input items, text and metadata.
+
+    Request limits (body size, input items, text, JSON depth, metadata) are the host's
+    (`hosting.core.Limits`): the body limit is enforced before any route runs, the others
+    while parsing here.
     """
 
     name = "responses"
@@ -71,8 +73,6 @@ class ResponsesChannel:
         prefix: str = "/v1",
         *,
         keepalive_interval: float = 15.0,
-        max_body_bytes: int = 8 * 1024 * 1024,
-        limits: RequestLimits | None = None,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError(f"prefix must start with '/' and not end with one, got {prefix!r}")
@@ -80,8 +80,6 @@ class ResponsesChannel:
             raise ValueError("keepalive_interval must be positive")
         self.prefix = prefix
         self.keepalive_interval = keepalive_interval
-        self.max_body_bytes = max_body_bytes
-        self.limits = limits or RequestLimits()
         self._context: ChannelContext | None = None
         self._models_created = int(time.time())
 
@@ -116,7 +114,7 @@ class ResponsesChannel:
 
     async def create(self, request: Request) -> Response:
         body = await self._read_json(request)
-        parsed = parse_create(body, channel=self.name, limits=self.limits)
+        parsed = parse_create(body, channel=self.name, limits=self.context.limits)
         channel_request = dataclasses.replace(parsed.request, input=tuple(await self._resolve_input(parsed)))
         context = self.context
         if channel_request.stream:
@@ -130,28 +128,22 @@ class ResponsesChannel:
         return json_response(render_response(result.record))
 
     async def _read_json(self, request: Request) -> Any:
-        limit = self.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _too_large(limit)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+        # The host's body limit has already refused oversized bodies (413) before this route.
+        raw = await request.body()
         if not raw.strip():
             raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except (ValueError, RecursionError):
             raise invalid(
                 "We could not parse the JSON body of your request. Send a valid JSON object.",
                 None,
                 code="invalid_json",
             ) from None
+        limit = self.context.limits.max_json_depth
+        if json_depth(body, limit=limit) > limit:
+            raise invalid(f"The JSON body is nested deeper than {limit} levels.", None, code="invalid_json")
+        return body
 
     async def _resolve_input(self, parsed: CreateRequest) -> list[Item]:
         """Replace each ``item_reference`` by the item it names, from the chain or conversation."""
@@ -305,14 +297,6 @@ def _limit(raw: str | None) -> int:
     if not 1 <= value <= 100:
         raise invalid("'limit' must be between 1 and 100.", "limit", code="invalid_value")
     return value
-
-
-def _too_large(limit: int) -> LimitExceededError:
-    return LimitExceededError(
-        f"The request body is larger than the limit of {limit} bytes.",
-        status_code=413,
-        code="request_too_large",
-    )
 
 
 def _route(path: str, handlers: dict[str, Handler]) -> Route:

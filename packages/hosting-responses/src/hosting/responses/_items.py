@@ -26,6 +26,7 @@ from hosting.core import (
     FunctionResult,
     ImagePart,
     Item,
+    Limits,
     Message,
     Part,
     Reasoning,
@@ -45,18 +46,10 @@ class ItemReference:
     param: str
 
 
-@dataclass(frozen=True, slots=True)
-class ParseLimits:
-    """Bounds on what one request's input may hold."""
-
-    max_input_items: int = 1_000
-    max_text_chars: int = 1_000_000
-
-
 # -- parsing ---------------------------------------------------------------------------------------
 
 
-def _string(value: Any, param: str, *, limits: ParseLimits, required: bool = True) -> str:
+def _string(value: Any, param: str, *, limits: Limits, required: bool = True) -> str:
     if not isinstance(value, str):
         if value is None and not required:
             return ""
@@ -82,7 +75,7 @@ def _object(value: Any, param: str) -> Mapping[str, Any]:
     return value
 
 
-def _part(value: Any, param: str, *, limits: ParseLimits) -> Part | None:
+def _part(value: Any, param: str, *, limits: Limits) -> Part | None:
     part = _object(value, param)
     kind = part.get("type")
     if kind in ("input_text", "output_text", "text", "summary_text"):
@@ -125,7 +118,7 @@ def _part(value: Any, param: str, *, limits: ParseLimits) -> Part | None:
     )
 
 
-def _message(data: Mapping[str, Any], param: str, *, limits: ParseLimits) -> Message:
+def _message(data: Mapping[str, Any], param: str, *, limits: Limits) -> Message:
     role = data.get("role")
     if role not in ROLES:
         raise invalid(
@@ -150,7 +143,7 @@ def _message(data: Mapping[str, Any], param: str, *, limits: ParseLimits) -> Mes
     return Message(role=role, parts=parts)
 
 
-def _function_output(value: Any, param: str, *, limits: ParseLimits) -> str:
+def _function_output(value: Any, param: str, *, limits: Limits) -> str:
     if isinstance(value, str):
         return _string(value, param, limits=limits)
     if isinstance(value, list):
@@ -168,7 +161,7 @@ def _function_output(value: Any, param: str, *, limits: ParseLimits) -> str:
     raise invalid(f"Invalid type for '{param}': expected a string or an array.", param, code="invalid_type")
 
 
-def parse_input_item(value: Any, param: str, *, limits: ParseLimits) -> Item | ItemReference:
+def parse_input_item(value: Any, param: str, *, limits: Limits) -> Item | ItemReference:
     """One wire input item -> a core item (without id), or an `ItemReference` to resolve."""
     data = _object(value, param)
     kind = data.get("type")
@@ -209,7 +202,7 @@ def parse_input_item(value: Any, param: str, *, limits: ParseLimits) -> Item | I
     )
 
 
-def parse_input(value: Any, *, limits: ParseLimits) -> list[Item | ItemReference]:
+def parse_input(value: Any, *, limits: Limits) -> list[Item | ItemReference]:
     """The request's ``input``: a string (one user message) or a list of items."""
     if isinstance(value, str):
         return [Message("user", (TextPart(_string(value, "input", limits=limits)),))]

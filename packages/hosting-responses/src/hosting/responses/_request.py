@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hosting.core import ChannelRequest, Item, ToolSpec
+from hosting.core import ChannelRequest, Item, Limits, ToolSpec
 
 from ._errors import invalid
-from ._items import ItemReference, ParseLimits, parse_input
+from ._items import ItemReference, parse_input
 
 ALLOWED_OPTIONS: tuple[str, ...] = (
     "include",
@@ -48,15 +48,6 @@ _EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"
 _SUMMARIES = frozenset({"auto", "concise", "detailed"})
 _VERBOSITIES = frozenset({"low", "medium", "high"})
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
-
-
-@dataclass(frozen=True, slots=True)
-class RequestLimits(ParseLimits):
-    """Bounds on one request (input items and text, plus the ``metadata`` map)."""
-
-    max_metadata_keys: int = 16
-    max_metadata_key_chars: int = 64
-    max_metadata_value_chars: int = 512
 
 
 @dataclass(slots=True)
@@ -132,7 +123,7 @@ def _choice(body: Mapping[str, Any], name: str, allowed: frozenset[str]) -> str 
     return str(value)
 
 
-def _metadata(body: Mapping[str, Any], limits: RequestLimits) -> dict[str, str] | None:
+def _metadata(body: Mapping[str, Any], limits: Limits) -> dict[str, str] | None:
     value = body.get("metadata")
     if value is None:
         return None
@@ -314,7 +305,7 @@ def _conversation(body: Mapping[str, Any]) -> str | None:
 # -- the whole body --------------------------------------------------------------------------------
 
 
-def parse_create(body: Any, *, channel: str, limits: RequestLimits) -> CreateRequest:
+def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     """Check a ``POST /responses`` body and turn it into a `CreateRequest`."""
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.", None, code="invalid_body")
