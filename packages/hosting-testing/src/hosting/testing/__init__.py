@@ -10,6 +10,13 @@ from importlib.metadata import PackageNotFoundError, version
 from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, StepFunction
 from ._clients import DEFAULT_API_KEY, InProcessHTTPClient, async_openai_client, openai_client
 from ._conformance import StoreConformance, retention_options
+from ._openai_types import (
+    parse_event_stream,
+    strict_item,
+    strict_response,
+    strict_stream_event,
+    undeclared_fields,
+)
 from ._server import serve, serving
 from ._upstream import FAKE_MODEL, FakeOpenAI, ScriptedReply, UpstreamRequest, fake_openai_server
 from ._upstream_wire import UpstreamError, UpstreamReply, UpstreamToolCall
@@ -41,7 +48,12 @@ __all__ = [
     "async_openai_client",
     "fake_openai_server",
     "openai_client",
+    "parse_event_stream",
     "retention_options",
     "serve",
     "serving",
+    "strict_item",
+    "strict_response",
+    "strict_stream_event",
+    "undeclared_fields",
 ]
