@@ -14,6 +14,8 @@ Design notes for the reader of a query plan:
   timestamps) and one JSON document for the rest. Input and output items are
   JSON arrays on the row, so the history of a chain is one recursive query over
   the primary key: each step is an index lookup, and no step is a round trip.
+  ``depth`` is one more than the parent's (0 for a root or an orphan); the walk
+  only ever steps to a smaller depth, so even a hand-made cycle ends.
 - ``conversation_items`` is keyed by (conversation, position); positions come
   from the conversation's ``next_position`` counter, bumped in the same
   transaction as the insert, so concurrent appends get disjoint, ordered ranges.
@@ -36,6 +38,7 @@ _V1 = (
         status TEXT NOT NULL,
         finished INTEGER NOT NULL,
         previous_response_id TEXT,
+        depth INTEGER NOT NULL,
         conversation_id TEXT,
         completed_at REAL,
         input_items TEXT NOT NULL,

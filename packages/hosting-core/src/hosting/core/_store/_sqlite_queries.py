@@ -36,8 +36,11 @@ from ._codec import (
     response_row,
 )
 
-# A chain longer than this is a cycle (ids are fresh, so a real chain cannot loop); stop there.
-MAX_CHAIN_DEPTH = 1_000_000
+# A response's depth is one more than its parent's, looked up in the same statement.
+_DEPTH = (
+    "COALESCE((SELECT p.depth + 1 FROM responses AS p"
+    " WHERE p.id = :previous_response_id AND p.owner = :owner), 0)"
+)
 
 
 @contextmanager
@@ -58,10 +61,10 @@ def create_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
     with transaction(db):
         try:
             db.execute(
-                "INSERT INTO responses (id, owner, created_at, status, finished, previous_response_id,"
+                "INSERT INTO responses (id, owner, created_at, status, finished, previous_response_id, depth,"
                 " conversation_id, completed_at, input_items, output_items, details) VALUES (:id, :owner,"
-                " :created_at, :status, :finished, :previous_response_id, :conversation_id, :completed_at,"
-                " :input_items, :output_items, :details)",
+                f" :created_at, :status, :finished, :previous_response_id, {_DEPTH}, :conversation_id,"
+                " :completed_at, :input_items, :output_items, :details)",
                 response_row(record),
             )
         except sqlite3.IntegrityError:
@@ -71,7 +74,7 @@ def create_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
 def _write_response(db: sqlite3.Connection, record: ResponseRecord) -> bool:
     cursor = db.execute(
         "UPDATE responses SET created_at = :created_at, status = :status, finished = :finished,"
-        " previous_response_id = :previous_response_id, conversation_id = :conversation_id,"
+        f" previous_response_id = :previous_response_id, depth = {_DEPTH}, conversation_id = :conversation_id,"
         " completed_at = :completed_at, input_items = :input_items, output_items = :output_items,"
         " details = :details WHERE id = :id AND owner = :owner",
         response_row(record),
@@ -116,20 +119,20 @@ def forget_responses(db: sqlite3.Connection, doomed: Sequence[tuple[str, str]]) 
 
 def get_history(db: sqlite3.Connection, owner: str, response_id: str) -> tuple[Item, ...] | None:
     # One statement however long the chain: each recursive step is a primary-key lookup
-    # inside SQLite, not a round trip from Python.
+    # inside SQLite, not a round trip from Python. Steps go to strictly smaller depths only.
     rows = db.execute(
         """
         WITH RECURSIVE chain (previous_response_id, depth, input_items, output_items) AS (
-            SELECT previous_response_id, 0, input_items, output_items
+            SELECT previous_response_id, depth, input_items, output_items
             FROM responses WHERE id = :id AND owner = :owner
             UNION ALL
-            SELECT r.previous_response_id, chain.depth + 1, r.input_items, r.output_items
+            SELECT r.previous_response_id, r.depth, r.input_items, r.output_items
             FROM chain JOIN responses AS r ON r.id = chain.previous_response_id
-            WHERE r.owner = :owner AND chain.depth < :max_depth
+            WHERE r.owner = :owner AND r.depth < chain.depth
         )
-        SELECT input_items, output_items FROM chain ORDER BY depth DESC
+        SELECT input_items, output_items FROM chain ORDER BY depth ASC
         """,
-        {"id": response_id, "owner": owner, "max_depth": MAX_CHAIN_DEPTH},
+        {"id": response_id, "owner": owner},
     ).fetchall()
     if not rows:
         return None

@@ -1,0 +1,62 @@
+"""What only the memory store has: bounds enforced as records arrive, no purge needed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hosting.core import ConversationRecord, MemoryStore, ResponseRecord, StoredEvent, user_message
+
+
+def finished(index: int, owner: str = "alice") -> ResponseRecord:
+    return ResponseRecord(
+        f"resp_{index}", owner, time.time() + index, "completed", input_items=(user_message("q"),)
+    )
+
+
+async def test_the_response_bound_holds_without_a_purge() -> None:
+    store = MemoryStore(max_responses=3)
+    running = ResponseRecord("resp_running", "alice", time.time(), "in_progress")
+    await store.create_response(running)
+    for index in range(6):
+        await store.create_response(finished(index))
+        await store.append_run_events("alice", f"resp_{index}", [StoredEvent(0, {"n": index})])
+        await store.put_session_state("alice", f"response:resp_{index}", {"n": index})
+    kept = [index for index in range(6) if await store.get_response("alice", f"resp_{index}") is not None]
+    assert kept == [3, 4, 5]
+    assert await store.get_response("alice", "resp_running") == running  # runs in flight are not counted
+    assert await store.get_session_state("alice", "response:resp_0") is None
+    assert store._events.keys() == {"resp_3", "resp_4", "resp_5"}
+
+
+async def test_the_conversation_bound_drops_the_least_recently_active() -> None:
+    store = MemoryStore(max_conversations=2)
+    now = time.time()
+    await store.create_conversation(ConversationRecord("conv_a", "alice", now))
+    await store.create_conversation(ConversationRecord("conv_b", "alice", now))
+    await store.bind_session("alice", "chat", "conv_b")
+    await store.update_conversation("alice", "conv_a", {"touched": "yes"})
+    await store.create_conversation(ConversationRecord("conv_c", "alice", now))
+    assert await store.get_conversation("alice", "conv_b") is None
+    assert await store.get_session_binding("alice", "chat") is None
+    assert await store.get_conversation("alice", "conv_a") is not None
+    assert await store.get_conversation("alice", "conv_c") is not None
+
+
+@pytest.mark.parametrize("options", [{"max_responses": 0}, {"max_conversations": 0}])
+def test_bounds_must_be_positive(options: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        MemoryStore(**options)
+
+
+async def test_history_of_a_cycle_ends() -> None:
+    # Ids are fresh, so a real chain cannot loop; a store written by hand must still not hang.
+    store = MemoryStore()
+    first = ResponseRecord("resp_a", "alice", 1.0, "completed", input_items=(user_message("a"),))
+    second = ResponseRecord("resp_b", "alice", 2.0, "completed", previous_response_id="resp_a")
+    await store.create_response(first)
+    await store.create_response(second)
+    await store.update_response(first.evolve(previous_response_id="resp_b"))
+    history = await store.get_history("alice", "resp_b")
+    assert history is not None and len(history) <= 3
