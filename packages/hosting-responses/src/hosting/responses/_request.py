@@ -114,12 +114,12 @@ def _string(body: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def _choice(body: Mapping[str, Any], name: str, allowed: frozenset[str]) -> str | None:
+def _choice(body: Mapping[str, Any], name: str, allowed: frozenset[str], *, within: str = "") -> str | None:
     value = body.get(name)
     if value is None:
         return None
     if value not in allowed:
-        raise _value_error(name, "one of " + ", ".join(sorted(allowed)))
+        raise _value_error(f"{within}{name}", "one of " + ", ".join(sorted(allowed)))
     return str(value)
 
 
@@ -263,7 +263,7 @@ def _text(body: Mapping[str, Any]) -> dict[str, Any] | None:
             }
         else:
             raise _value_error("text.format.type", "text, json_object or json_schema")
-    verbosity = _choice(value, "verbosity", _VERBOSITIES)
+    verbosity = _choice(value, "verbosity", _VERBOSITIES, within="text.")
     if verbosity is not None:
         result["verbosity"] = verbosity
     return result
@@ -276,9 +276,9 @@ def _reasoning(body: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise _type_error("reasoning", "an object")
     return {
-        "effort": _choice(value, "effort", _EFFORTS),
-        "summary": _choice(value, "summary", _SUMMARIES),
-        "generate_summary": _choice(value, "generate_summary", _SUMMARIES),
+        "effort": _choice(value, "effort", _EFFORTS, within="reasoning."),
+        "summary": _choice(value, "summary", _SUMMARIES, within="reasoning."),
+        "generate_summary": _choice(value, "generate_summary", _SUMMARIES, within="reasoning."),
     }
 
 

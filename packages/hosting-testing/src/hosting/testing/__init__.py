@@ -11,6 +11,7 @@ from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, S
 from ._clients import DEFAULT_API_KEY, InProcessHTTPClient, async_openai_client, openai_client
 from ._conformance import StoreConformance, retention_options
 from ._openai_types import (
+    check_sequence,
     parse_event_stream,
     strict_item,
     strict_response,
@@ -46,6 +47,7 @@ __all__ = [
     "UpstreamToolCall",
     "__version__",
     "async_openai_client",
+    "check_sequence",
     "fake_openai_server",
     "openai_client",
     "parse_event_stream",
