@@ -1,0 +1,180 @@
+"""The online assistant: a real model through the `openai` SDK, with the calculator and the clock.
+
+It speaks Chat Completions, which every OpenAI-compatible server implements
+(a local one too), and loops: stream the model's answer through as it comes;
+when the model calls the assistant's own tools, run them, show each call and
+its result, and ask again; when it calls a tool the client declared, hand that
+call to the client and stop, as the Responses API does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from openai import APIError, AsyncOpenAI
+
+from hosting.core import (
+    ErrorUpdate,
+    FunctionCall,
+    FunctionResult,
+    Item,
+    ItemBreak,
+    Message,
+    RunContext,
+    TextDelta,
+    ToolSpec,
+    Update,
+    Usage,
+)
+
+from .tools import TOOL_NAMES, TOOL_SPECS, run_tool
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolUnionParam
+
+DEFAULT_MODEL = "gpt-4o-mini"
+MAX_ROUNDS = 8
+SYSTEM_PROMPT = (
+    "You are a helpful assistant served by the hosting demo. Use the calculator for arithmetic "
+    "and the clock for the date and time. Be brief."
+)
+# Generation options a Responses request may carry, by their Chat Completions names.
+_OPTIONS = {"temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_tokens"}
+
+
+def to_chat_messages(instructions: str | None, items: tuple[Item, ...]) -> list[dict[str, Any]]:
+    """The run's context as Chat Completions messages."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": instructions or SYSTEM_PROMPT}]
+    for item in items:
+        if isinstance(item, Message):
+            role = "system" if item.role == "developer" else item.role
+            messages.append({"role": role, "content": item.text})
+        elif isinstance(item, FunctionCall):
+            call = {
+                "id": item.call_id,
+                "type": "function",
+                "function": {"name": item.name, "arguments": item.arguments},
+            }
+            last = messages[-1]
+            if last["role"] == "assistant" and "tool_calls" in last:
+                last["tool_calls"].append(call)
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif isinstance(item, FunctionResult):
+            messages.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
+    return messages
+
+
+def client_tool_specs(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    """The client's declared tools in the Chat Completions format (ours win a name clash)."""
+    specs = []
+    for tool in tools:
+        if tool.name in TOOL_NAMES:
+            continue
+        function: dict[str, Any] = {
+            "name": tool.name,
+            "parameters": dict(tool.parameters or {"type": "object"}),
+        }
+        if tool.description:
+            function["description"] = tool.description
+        specs.append({"type": "function", "function": function})
+    return specs
+
+
+@dataclass
+class _PendingCall:
+    call_id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+class OpenAIAssistant:
+    """A tool-using agent backed by any OpenAI-compatible Chat Completions server.
+
+    Args:
+        client: the `AsyncOpenAI` client (its ``base_url`` picks the server).
+        model: the model to ask.
+        name: the agent's name (the ``model`` clients may ask the host for).
+    """
+
+    def __init__(self, client: AsyncOpenAI, *, model: str = DEFAULT_MODEL, name: str = "assistant") -> None:
+        self.client = client
+        self.model = model
+        self.name = name
+
+    def _options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {ours: options[theirs] for theirs, ours in _OPTIONS.items() if options.get(theirs) is not None}
+
+    async def run(self, context: RunContext) -> AsyncIterator[Update]:
+        messages = to_chat_messages(context.instructions, context.messages)
+        tools = TOOL_SPECS + client_tool_specs(context.tools)
+        for _ in range(MAX_ROUNDS):
+            calls: dict[int, _PendingCall] = {}
+            text: list[str] = []
+            try:
+                stream = await self.client.chat.completions.create(
+                    model=self.model,
+                    # Built as plain dicts (they mirror the wire); the SDK's TypedDicts describe the same.
+                    messages=cast("list[ChatCompletionMessageParam]", messages),
+                    tools=cast("list[ChatCompletionToolUnionParam]", tools),
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    extra_body=self._options(context.options),
+                )
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        yield Usage(
+                            input_tokens=chunk.usage.prompt_tokens,
+                            output_tokens=chunk.usage.completion_tokens,
+                        )
+                    if not chunk.choices:
+                        continue
+                    delta = chunk.choices[0].delta
+                    if delta.content:
+                        text.append(delta.content)
+                        yield TextDelta(delta.content)
+                    for piece in delta.tool_calls or []:
+                        pending = calls.setdefault(piece.index, _PendingCall())
+                        pending.call_id = piece.id or pending.call_id
+                        if piece.function is not None:
+                            pending.name = piece.function.name or pending.name
+                            pending.arguments += piece.function.arguments or ""
+            except APIError as error:
+                status = getattr(error, "status_code", None)
+                yield ErrorUpdate(
+                    f"The model server answered with an error{f' ({status})' if status else ''}."
+                )
+                return
+            if not calls:
+                return
+            yield ItemBreak()
+            assistant: dict[str, Any] = {
+                "role": "assistant",
+                "content": "".join(text) or None,
+                "tool_calls": [],
+            }
+            messages.append(assistant)
+            for index in sorted(calls):
+                call = calls[index]
+                call_id = call.call_id or f"call_{index}"
+                yield FunctionCall(call_id, call.name, call.arguments or "{}")
+                assistant["tool_calls"].append(
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments},
+                    }
+                )
+            for index in sorted(calls):
+                call = calls[index]
+                if call.name in TOOL_NAMES:
+                    output = run_tool(call.name, call.arguments)
+                    yield FunctionResult(call.call_id or f"call_{index}", output)
+                    messages.append(
+                        {"role": "tool", "tool_call_id": call.call_id or f"call_{index}", "content": output}
+                    )
+            if any(call.name not in TOOL_NAMES for call in calls.values()):
+                return  # the client runs its own tools and sends their results in its next request
+        yield ErrorUpdate(f"The model kept calling tools after {MAX_ROUNDS} rounds.")
