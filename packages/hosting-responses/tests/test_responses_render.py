@@ -45,7 +45,7 @@ EVENTS: list[RunEvent] = [
     OutputItemDone(0, Reasoning("thinking", id="rs_1")),
     OutputItemAdded(1, Message("assistant", (), id="msg_1")),
     OutputTextDelta(1, "msg_1", "Hello"),
-    OutputTextDelta(1, "msg_1", ", world \u2028 \"quoted\"\n"),
+    OutputTextDelta(1, "msg_1", ', world \u2028 "quoted"\n'),
     OutputItemDone(1, Message("assistant", (TextPart('Hello, world \u2028 "quoted"\n'),), id="msg_1")),
     OutputItemAdded(2, FunctionCall("call_1", "clock", "", id="fc_1")),
     FunctionArgumentsDelta(2, "fc_1", '{"tz":'),
@@ -169,10 +169,15 @@ def test_every_response_field_of_the_sdk_is_present_even_when_null() -> None:
 
 @pytest.mark.parametrize(
     ("reason", "expected"),
-    [("max_output_tokens", {"reason": "max_output_tokens"}), ("run_timeout", {"reason": None, "cause": "run_timeout"})],
+    [
+        ("max_output_tokens", {"reason": "max_output_tokens"}),
+        ("run_timeout", {"reason": None, "cause": "run_timeout"}),
+    ],
 )
 def test_incomplete_reasons_map_onto_the_sdk_set(reason: str, expected: dict[str, Any]) -> None:
-    wire = render(CREATED, [RunStarted("in_progress"), RunFinished("incomplete", 2.0, incomplete_reason=reason)])
+    wire = render(
+        CREATED, [RunStarted("in_progress"), RunFinished("incomplete", 2.0, incomplete_reason=reason)]
+    )
     assert wire[-1]["type"] == "response.incomplete"
     assert wire[-1]["response"]["incomplete_details"] == expected
     strict_stream_event(wire[-1])
@@ -200,7 +205,11 @@ def test_a_failed_run_carries_a_code_the_sdk_accepts_and_keeps_the_original() ->
 
 def test_a_cancelled_run_ends_with_response_incomplete_saying_cancelled() -> None:
     wire = render(CREATED, [RunStarted("in_progress"), RunFinished("cancelled", 2.0)])
-    assert [event["type"] for event in wire] == ["response.created", "response.in_progress", "response.incomplete"]
+    assert [event["type"] for event in wire] == [
+        "response.created",
+        "response.in_progress",
+        "response.incomplete",
+    ]
     assert wire[-1]["response"]["status"] == "cancelled"
     assert wire[-1]["response"]["incomplete_details"] is None
     strict_stream_event(wire[-1])
