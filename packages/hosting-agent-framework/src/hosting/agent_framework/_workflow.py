@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from agent_framework import AgentResponse, AgentResponseUpdate, Content, Workflow, WorkflowEvent
 from agent_framework import Message as AFMessage
@@ -85,11 +85,19 @@ def _answer_value(output: str, response_type: Any) -> Any:
         return output
 
 
+def _takes_message_list(kind: Any) -> bool:
+    """``list[Message]``, or a list of a union holding `Message` (``list[str | Message]``)."""
+    if get_origin(kind) is not list:
+        return False
+    (element,) = get_args(kind) or (None,)
+    return element is AFMessage or AFMessage in get_args(element)
+
+
 def default_workflow_input(workflow: Workflow) -> WorkflowInput:
     """How the input reaches a workflow's start executor, from the types it accepts.
 
-    ``list[Message]`` gets the Agent Framework messages; ``Message`` the last one;
-    ``str`` the text of the user messages.
+    A list of messages gets the Agent Framework messages; ``Message`` the last
+    one; ``str`` the text of the user messages.
     """
     accepted = list(workflow.get_start_executor().input_types)
 
@@ -103,9 +111,12 @@ def default_workflow_input(workflow: Workflow) -> WorkflowInput:
     def as_text(context: RunContext, items: Sequence[Item]) -> Any:
         return context.input_text
 
-    for accepts, convert in ((list[AFMessage], as_messages), (AFMessage, as_message), (str, as_text)):
-        if any(kind == accepts for kind in accepted):
-            return convert
+    if any(_takes_message_list(kind) for kind in accepted):
+        return as_messages
+    if AFMessage in accepted:
+        return as_message
+    if str in accepted:
+        return as_text
     raise TypeError(
         f"workflow {workflow.name!r} starts with an executor accepting {accepted}; "
         "give AgentFrameworkAgent a workflow_input= function to build its message"
