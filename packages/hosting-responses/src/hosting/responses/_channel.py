@@ -7,6 +7,7 @@ Routes, under the channel's prefix (``/v1`` by default):
     DELETE /responses/{id}                 delete it
     GET    /responses/{id}/input_items     its input items, paginated
     GET    /models, /models/{id}           the hosted agents, as models
+    ...    /conversations[/...]            the Conversations API (see `_conversations.py`)
 
 Every route answers errors in OpenAI's envelope (also for a wrong method), and
 reads and writes state only through the `ChannelContext` (the run engine and the
@@ -38,6 +39,7 @@ from hosting.core import (
     json_depth,
 )
 
+from ._conversations import ConversationRoutes
 from ._encode import encode_events
 from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
 from ._items import ItemReference, render_items, without_id
@@ -108,6 +110,7 @@ class ResponsesChannel:
             _route(f"{prefix}/responses/{{response_id}}/input_items", {"GET": self.list_input_items}),
             _route(f"{prefix}/models", {"GET": self.list_models}),
             _route(f"{prefix}/models/{{model}}", {"GET": self.retrieve_model}),
+            *ConversationRoutes(self).routes(_route),
         ]
 
     # -- POST /responses ---------------------------------------------------------------------------
