@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from hosting.core import ApiKeyAuthenticator, FunctionCall, Host, Limits, MemoryStore, Message, Usage
@@ -52,9 +51,7 @@ def http() -> Iterator[InProcessHTTPClient]:
         yield client
 
 
-def assert_error(
-    response: httpx.Response, status: int, *, param: str | None = None, code: str | None = None
-) -> None:
+def assert_error(response: Any, status: int, *, param: str | None = None, code: str | None = None) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()["error"]

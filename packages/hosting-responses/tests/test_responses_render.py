@@ -118,7 +118,7 @@ def test_deltas_done_texts_and_the_final_response_agree() -> None:
     arguments = "".join(e["delta"] for e in wire if e["type"] == "response.function_call_arguments.delta")
     summary = "".join(e["delta"] for e in wire if e["type"] == "response.reasoning_summary_text.delta")
     final = strict_response(wire[-1]["response"])
-    assert text == done == 'Hello, world \u2028 "quoted"\n' == final.output[1].content[0].text  # type: ignore[union-attr]
+    assert text == done == 'Hello, world \u2028 "quoted"\n' == final.output[1].content[0].text  # type: ignore[union-attr,index]
     assert arguments == '{"tz":"UTC"}' == final.output[2].arguments  # type: ignore[union-attr]
     assert summary == "thinking" == final.output[0].summary[0].text  # type: ignore[union-attr]
     assert final.status == "completed"
@@ -184,7 +184,7 @@ def test_incomplete_reasons_map_onto_the_sdk_set(reason: str, expected: dict[str
 
 
 def test_a_failed_run_carries_a_code_the_sdk_accepts_and_keeps_the_original() -> None:
-    partial = [
+    partial: list[RunEvent] = [
         RunStarted("in_progress"),
         OutputItemAdded(0, Message("assistant", (), id="msg_1")),
         OutputTextDelta(0, "msg_1", "part"),
@@ -200,7 +200,7 @@ def test_a_failed_run_carries_a_code_the_sdk_accepts_and_keeps_the_original() ->
         "interrupted",
         "The run was interrupted.",
     )
-    assert failed.output[0].content[0].text == "part"  # type: ignore[union-attr]
+    assert failed.output[0].content[0].text == "part"  # type: ignore[union-attr,index]
 
 
 def test_a_cancelled_run_ends_with_response_incomplete_saying_cancelled() -> None:
