@@ -3,8 +3,9 @@
 Routes, under the channel's prefix (``/v1`` by default):
 
     POST   /responses                      create (JSON, or SSE when the body says ``stream: true``)
-    GET    /responses/{id}                 retrieve a stored response
+    GET    /responses/{id}                 retrieve a stored response (``?stream=true``: its events, resumable)
     DELETE /responses/{id}                 delete it
+    POST   /responses/{id}/cancel          cancel a background run
     GET    /responses/{id}/input_items     its input items, paginated
     GET    /models, /models/{id}           the hosted agents, as models
     ...    /conversations[/...]            the Conversations API (see `_conversations.py`)
@@ -39,6 +40,7 @@ from hosting.core import (
     json_depth,
 )
 
+from ._control import fingerprint, idempotency_key, stream_query
 from ._conversations import ConversationRoutes
 from ._encode import encode_events
 from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
@@ -108,6 +110,7 @@ class ResponsesChannel:
             _route(f"{prefix}/responses", {"POST": self.create}),
             _route(f"{prefix}/responses/{{response_id}}", {"GET": self.retrieve, "DELETE": self.delete}),
             _route(f"{prefix}/responses/{{response_id}}/input_items", {"GET": self.list_input_items}),
+            _route(f"{prefix}/responses/{{response_id}}/cancel", {"POST": self.cancel}),
             _route(f"{prefix}/models", {"GET": self.list_models}),
             _route(f"{prefix}/models/{{model}}", {"GET": self.retrieve_model}),
             *ConversationRoutes(self).routes(_route),
@@ -118,11 +121,21 @@ class ResponsesChannel:
     async def create(self, request: Request) -> Response:
         body = await self._read_json(request)
         parsed = parse_create(body, channel=self.name, limits=self.context.limits)
-        channel_request = dataclasses.replace(parsed.request, input=tuple(await self._resolve_input(parsed)))
+        key = idempotency_key(request.headers)
+        channel_request = dataclasses.replace(
+            parsed.request,
+            input=tuple(await self._resolve_input(parsed)),
+            idempotency_key=key,
+            fingerprint=fingerprint(body) if key is not None else None,
+        )
         context = self.context
         if channel_request.stream:
             run = await context.run_stream(channel_request)
             return self._stream(run)
+        if channel_request.background:
+            # Answer at once with the response as created (``queued``); the run goes on detached.
+            run = await context.run_stream(channel_request)
+            return json_response(render_response(run.created))
         result = await context.run(channel_request)
         if result.status == "failed":
             error = result.error
@@ -220,8 +233,21 @@ class ResponsesChannel:
     # -- GET / DELETE /responses/{id} --------------------------------------------------------------
 
     async def retrieve(self, request: Request) -> Response:
+        stream, after = stream_query(request.query_params)
         run = await self._attach(request.path_params["response_id"])
+        if stream:
+            # Re-rendered from the start (pure and deterministic), so numbers <= `after` are skipped exactly.
+            return self._stream(run, after=after)
         return json_response(render_response(run.record))
+
+    async def cancel(self, request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        run = await self._attach(response_id)
+        if not run.created.background:
+            raise invalid(
+                "Only responses created with background=true can be cancelled.", None, code="not_cancellable"
+            )
+        return json_response(render_response(await self.context.cancel(response_id)))
 
     async def _attach(self, response_id: str) -> Run:
         context = self.context
