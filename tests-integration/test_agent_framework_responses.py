@@ -130,9 +130,11 @@ def test_a_streamed_run_carries_reasoning_tool_calls_results_and_text() -> None:
     assert (final.usage.input_tokens, final.usage.output_tokens) == (14, 7)
 
 
-def test_a_non_streamed_run_carries_the_same_items_and_can_be_retrieved() -> None:
+@pytest.mark.parametrize("agent_streams", [True, False])
+def test_a_non_streamed_run_carries_the_same_items_and_can_be_retrieved(agent_streams: bool) -> None:
     client = ScriptedChatClient(weather_replies())
-    host = host_for(AgentFrameworkAgent(Agent(client=client, name="weather", tools=[weather]), stream=False))
+    agent = Agent(client=client, name="weather", tools=[weather])
+    host = host_for(AgentFrameworkAgent(agent, stream=agent_streams))
 
     with openai_client(host) as sdk:
         response = sdk.responses.create(model="weather", input="Weather in Paris?")
@@ -145,7 +147,11 @@ def test_a_non_streamed_run_carries_the_same_items_and_can_be_retrieved() -> Non
         "message",
     ]
     assert response.output_text == "It is sunny in Paris."
+    reasoning = response.output[0]
+    assert isinstance(reasoning, ResponseReasoningItem)
+    assert [part.text for part in reasoning.summary] == ["Let me check."]
     assert again.output_text == response.output_text
+    assert [item.type for item in again.output] == [item.type for item in response.output]
 
 
 def test_a_three_turn_chain_keeps_the_session_and_a_branch_does_not_leak() -> None:

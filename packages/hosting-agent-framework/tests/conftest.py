@@ -39,7 +39,7 @@ def ask(*items: Item | str, **fields: Any) -> ChannelRequest:
 
 @pytest.fixture
 async def started() -> AsyncIterator[list[Host]]:
-    """Hosts appended to this list are started by `make_started` and shut down after the test."""
+    """The hosts `start` made for a test; each is shut down after it."""
     hosts: list[Host] = []
     yield hosts
     for host in hosts:
