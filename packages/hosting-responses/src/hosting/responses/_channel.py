@@ -238,7 +238,13 @@ class ResponsesChannel:
         if stream:
             # Re-rendered from the start (pure and deterministic), so numbers <= `after` are skipped exactly.
             return self._stream(run, after=after)
-        return json_response(render_response(run.record))
+        if run.done or run.record.finished:
+            return json_response(render_response(run.record))
+        # A live run: its status and finished items so far, from its event log.
+        renderer = StreamRenderer(run.created)
+        for event in list(run.events):
+            renderer.feed(event)
+        return json_response(renderer.snapshot())
 
     async def cancel(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]

@@ -5,7 +5,8 @@ claims for every channel; this module only translates the Responses API's way of
 asking for them:
 
 - ``Idempotency-Key`` header -> ``ChannelRequest.idempotency_key``, with a
-  fingerprint of the body (SHA-256 of its canonical JSON: sorted keys, compact),
+  fingerprint of the body (SHA-256 of its canonical JSON: sorted keys, compact,
+  without ``stream``),
   so a retry of the same request attaches to the first run and another body under
   the same key is a 409;
 - ``GET /responses/{id}?stream=true&starting_after=N`` -> replay the run's events
@@ -26,7 +27,13 @@ MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 
 def fingerprint(body: Any) -> str:
-    """A stable hash of a JSON body: the same request gives the same fingerprint, whatever its key order."""
+    """A stable hash of a JSON body: the same request gives the same fingerprint, whatever its key order.
+
+    ``stream`` is left out: it says how to deliver the run, not which run, so a retry that
+    streams attaches to the stream of the first attempt.
+    """
+    if isinstance(body, dict):
+        body = {key: value for key, value in body.items() if key != "stream"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

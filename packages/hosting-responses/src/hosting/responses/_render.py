@@ -190,6 +190,7 @@ class StreamRenderer:
     def __init__(self, created: ResponseRecord) -> None:
         self.created = created
         self.sequence_number = 0
+        self.status: str = created.status
         self._done: dict[int, dict[str, Any]] = {}
         self._streamed: dict[int, list[str]] = {}
         self._summary_open: set[int] = set()
@@ -239,6 +240,7 @@ class StreamRenderer:
         elif isinstance(event, OutputItemDone):
             self._finish_item(events, event)
         elif isinstance(event, RunStarted):
+            self.status = event.status
             body = response_body(self.created, status=event.status)
             self._event(events, "response.in_progress", response=body)
         elif isinstance(event, RunFinished):
@@ -253,6 +255,12 @@ class StreamRenderer:
             )
             self._event(events, _TERMINAL_EVENTS[event.status], response=body)
         return events
+
+    def snapshot(self) -> dict[str, Any]:
+        """The Response as it stands mid-run: its status so far and the output items already done."""
+        return response_body(
+            self.created, status=self.status, output=[self._done[i] for i in sorted(self._done)]
+        )
 
     def _added(self, events: list[dict[str, Any]], event: OutputItemAdded) -> None:
         index, item = event.output_index, event.item
