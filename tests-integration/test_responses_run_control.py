@@ -23,6 +23,11 @@ MakeHost = Callable[..., Host]
 WORDS = " ".join(f"word{n}" for n in range(40))
 
 
+def response_id_of(event: Any) -> str:
+    """The response id of a lifecycle event (``response.created``, ...)."""
+    return str(event.response.id)
+
+
 def poll(client: OpenAI, response_id: str, within: float = 10.0) -> Any:
     deadline = time.monotonic() + within
     while True:
@@ -54,7 +59,7 @@ def test_a_finished_stream_replays_exactly_and_resumes_after_n(sdk: Sdk, make_ho
     host = make_host(EchoAgent())
     client = sdk(host)
     original = list(client.responses.create(model="echo", input=WORDS, stream=True))
-    response_id = original[0].response.id
+    response_id = response_id_of(original[0])
     replayed = list(client.responses.retrieve(response_id, stream=True))
     assert [event.to_dict() for event in replayed] == [event.to_dict() for event in original]
     after = list(client.responses.retrieve(response_id, stream=True, starting_after=10))
@@ -154,7 +159,7 @@ def test_an_idempotency_key_runs_the_agent_once(sdk: Sdk, make_host: MakeHost) -
     assert second.output_text == "only once"
     assert len(agent.runs) == 1
     streamed = list(client.responses.create(model="scripted", input="pay", stream=True, extra_headers=key))
-    assert streamed[0].response.id == first.id
+    assert response_id_of(streamed[0]) == first.id
     assert len(agent.runs) == 1
     with pytest.raises(openai.ConflictError):
         client.responses.create(model="scripted", input="something else", extra_headers=key)

@@ -68,4 +68,4 @@ def test_a_live_snapshot_shows_the_status_and_finished_items_so_far() -> None:
         renderer.feed(event)
     snapshot = strict_response(renderer.snapshot())
     assert snapshot.status == "in_progress"
-    assert [item.id for item in snapshot.output] == ["msg_1"]  # type: ignore[union-attr]
+    assert [item.to_dict()["id"] for item in snapshot.output] == ["msg_1"]
