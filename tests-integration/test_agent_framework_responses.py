@@ -291,8 +291,7 @@ def test_an_abandoned_stream_releases_the_request_context() -> None:
     agent = Agent(client=client, name="slow", tools=[wait_forever], context_providers=[binder])
     host = host_for(AgentFrameworkAgent(agent))
 
-    with serve(host) as base_url:
-        sdk = OpenAI(base_url=f"{base_url}/v1", api_key="test", max_retries=0)
+    with serve(host) as base_url, OpenAI(base_url=f"{base_url}/v1", api_key="test", max_retries=0) as sdk:
         # store=False: nobody could fetch the run later, so the host cancels it when the client goes.
         with sdk.responses.stream(model="slow", input="go", store=False) as stream:
             for event in stream:
@@ -397,12 +396,14 @@ def test_two_concurrent_runs_against_a_factory_built_workflow_do_not_share_state
     barrier = asyncio.Barrier(2)
     host = host_for(AgentFrameworkAgent(factory=lambda: counter_workflow(barrier), name="counter"))
 
-    with serve(host) as base_url:
-        sdk = OpenAI(base_url=f"{base_url}/v1", api_key="test", max_retries=0, timeout=30)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            left, right = pool.map(
-                lambda text: sdk.responses.create(model="counter", input=text), ["left", "right"]
-            )
+    with (
+        serve(host) as base_url,
+        OpenAI(base_url=f"{base_url}/v1", api_key="test", max_retries=0, timeout=30) as sdk,
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        left, right = pool.map(
+            lambda text: sdk.responses.create(model="counter", input=text), ["left", "right"]
+        )
 
     # Both runs were inside an executor at once (the barrier needs two), each counting from 1.
     assert (left.output_text, right.output_text) == ("turn 1: left", "turn 1: right")
