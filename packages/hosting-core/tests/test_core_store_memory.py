@@ -6,7 +6,14 @@ import time
 
 import pytest
 
-from hosting.core import ConversationRecord, MemoryStore, ResponseRecord, StoredEvent, user_message
+from hosting.core import (
+    ConfigurationError,
+    ConversationRecord,
+    MemoryStore,
+    ResponseRecord,
+    StoredEvent,
+    user_message,
+)
 
 
 def finished(index: int, owner: str = "alice") -> ResponseRecord:
@@ -46,7 +53,7 @@ async def test_the_conversation_bound_drops_the_least_recently_active() -> None:
 
 @pytest.mark.parametrize("options", [{"max_responses": 0}, {"max_conversations": 0}])
 def test_bounds_must_be_positive(options: dict[str, int]) -> None:
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ConfigurationError, match="at least 1"):
         MemoryStore(**options)
 
 

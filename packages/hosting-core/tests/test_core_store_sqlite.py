@@ -357,7 +357,7 @@ async def test_history_of_a_cycle_ends(tmp_path: Path) -> None:
         await store.create_response(second)
         await store.update_response(first.evolve(previous_response_id=second.id))
         history = await store.get_history("alice", second.id)
-        # The walk only steps to smaller depths: the re-parented first turn (now deeper) is not reached.
-        assert history is not None and [item.text for item in history] == ["q2", "a2"]  # type: ignore[union-attr]
+        # Depths are fixed at insert and the walk only steps to smaller ones: it stops after the first turn.
+        assert history is not None and [item.text for item in history] == ["q1", "a1", "q2", "a2"]  # type: ignore[union-attr]
     finally:
         await store.close()

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._exceptions import ConfigurationError
 from .._types import Item
 from ._base import (
     ConversationRecord,
@@ -48,7 +49,7 @@ class MemoryStore:
         self, *, max_responses: int = 10_000, max_conversations: int = 10_000, ttl: float | None = None
     ) -> None:
         if max_responses < 1 or max_conversations < 1:
-            raise ValueError("max_responses and max_conversations must be at least 1")
+            raise ConfigurationError("max_responses and max_conversations must be at least 1")
         self.max_responses = max_responses
         self.max_conversations = max_conversations
         self.ttl = ttl

@@ -36,7 +36,8 @@ from ._codec import (
     response_row,
 )
 
-# A response's depth is one more than its parent's, looked up in the same statement.
+# A response's depth is one more than its parent's, looked up in the insert itself. It is fixed
+# then: an update keeps it, so the walk in `get_history` always ends.
 _DEPTH = (
     "COALESCE((SELECT p.depth + 1 FROM responses AS p"
     " WHERE p.id = :previous_response_id AND p.owner = :owner), 0)"
@@ -74,7 +75,7 @@ def create_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
 def _write_response(db: sqlite3.Connection, record: ResponseRecord) -> bool:
     cursor = db.execute(
         "UPDATE responses SET created_at = :created_at, status = :status, finished = :finished,"
-        f" previous_response_id = :previous_response_id, depth = {_DEPTH}, conversation_id = :conversation_id,"
+        " previous_response_id = :previous_response_id, conversation_id = :conversation_id,"
         " completed_at = :completed_at, input_items = :input_items, output_items = :output_items,"
         " details = :details WHERE id = :id AND owner = :owner",
         response_row(record),
