@@ -167,8 +167,8 @@ def test_serve_gives_a_real_socket_on_loopback() -> None:
         assert channel.lifecycle == ["startup"]
         answer = httpx.post(f"{base_url}/v1/runs", json={"text": "over the wire"}, timeout=10).json()
         assert answer["text"] == "over the wire"
-        client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="k", max_retries=0)
-        assert [model.id for model in client.models.list().data] == ["echo"]
+        with openai.OpenAI(base_url=f"{base_url}/v1", api_key="k", max_retries=0) as client:
+            assert [model.id for model in client.models.list().data] == ["echo"]
     assert channel.lifecycle == ["startup", "shutdown"]
 
 

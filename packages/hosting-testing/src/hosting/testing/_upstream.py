@@ -122,6 +122,7 @@ class FakeOpenAI:
     _served: int = 0
     _ids: _Ids = field(default_factory=_Ids)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: list[OpenAI] = field(default_factory=list)
 
     @property
     def model_requests(self) -> list[UpstreamRequest]:
@@ -129,13 +130,19 @@ class FakeOpenAI:
         return [request for request in self.requests if request.method == "POST"]
 
     def client(self, **options: Any) -> OpenAI:
-        """An `OpenAI` client pointed at this server."""
+        """An `OpenAI` client pointed at this server; it is closed when the server stops."""
         from openai import OpenAI
 
         options.setdefault("max_retries", 0)
-        return OpenAI(
-            base_url=self.base_url, api_key=options.pop("api_key", self.api_key or "test-key"), **options
-        )
+        api_key = options.pop("api_key", self.api_key or "test-key")
+        client = OpenAI(base_url=self.base_url, api_key=api_key, **options)
+        self._clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        """Close the clients made by `client` (their pooled connections would otherwise leak)."""
+        while self._clients:
+            self._clients.pop().close()
 
     def _next_reply(self, request: UpstreamRequest) -> UpstreamReply | UpstreamError:
         with self._lock:
@@ -263,4 +270,7 @@ def fake_openai_server(
     fake = FakeOpenAI(replies=list(replies), model=model, repeat_last=repeat_last, api_key=api_key)
     with serve(fake.app()) as base_url:
         fake.base_url = f"{base_url}/v1"
-        yield fake
+        try:
+            yield fake
+        finally:
+            fake.close_clients()

@@ -1,0 +1,253 @@
+"""Every sample, run as a user would: over a real socket, driven by the official openai SDK.
+
+The default sample runs as a separate process (``make serve`` does the same), with
+no API key (offline) and with one pointed at a fake upstream model (online).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import queue
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+if str(SAMPLES) not in sys.path:
+    sys.path.insert(0, str(SAMPLES))
+
+import client as client_sample  # noqa: E402
+import default_agent  # noqa: E402
+import echo  # noqa: E402
+import mounted  # noqa: E402
+import multi_agent  # noqa: E402
+from hosting.core import MemoryStore  # noqa: E402
+from hosting.testing import FakeOpenAI, UpstreamToolCall, serve  # noqa: E402
+
+START_TIMEOUT = 30.0
+
+
+@contextlib.contextmanager
+def run_sample_process(script: str, *, env: Mapping[str, str], cwd: Path) -> Iterator[tuple[str, str]]:
+    """Run a sample script on a free port; yield its base_url and its banner once it listens."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SAMPLES / script),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(env),
+        cwd=cwd,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        if process.stdout is not None:
+            for line in process.stdout:
+                lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not any(line.startswith("or run:") for line in output):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError(f"{script} did not start:\n{''.join(output)}")
+            with contextlib.suppress(queue.Empty):
+                output.append(lines.get(timeout=0.2))
+        text = "".join(output)
+        base_url = next(line.split()[1] for line in output if line.strip().startswith("base_url:"))
+        yield base_url, text
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        reader.join(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")}
+    env.update(extra)
+    return env
+
+
+def _snippet(banner: str) -> str:
+    """The client snippet of a banner, as runnable Python."""
+    body = banner.split("(pip install openai):\n\n", 1)[1].split("\nor run:", 1)[0]
+    return textwrap.dedent(body)
+
+
+# -- the default agent, as `make serve` runs it ----------------------------------------------------
+
+
+def test_default_agent_offline_streams_calls_a_tool_and_remembers(tmp_path: Path) -> None:
+    env = _environment(HOSTING_DATA_DIR=str(tmp_path / "data"))
+    stack = contextlib.ExitStack()
+    with stack, run_sample_process("default_agent.py", env=env, cwd=tmp_path) as (base_url, banner):
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/v1")
+        assert "mode:     offline" in banner
+        client = stack.enter_context(OpenAI(base_url=base_url, api_key="local", max_retries=0))
+
+        deltas: list[str] = []
+        with client.responses.stream(model="assistant", input="What is 17 * 23?") as stream:
+            for event in stream:
+                if event.type == "response.output_text.delta":
+                    deltas.append(event.delta)
+            first = stream.get_final_response()
+        assert len(deltas) > 1  # streamed, not sent whole
+        assert [item.type for item in first.output] == ["function_call", "function_call_output", "message"]
+        call, result = first.output[0], first.output[1]
+        assert call.type == "function_call"
+        assert call.name == "calculator"
+        assert result.type == "function_call_output"
+        assert result.call_id == call.call_id
+        assert result.output == "391"
+        assert first.output_text == "17 * 23 = 391"
+
+        second = client.responses.create(
+            model="assistant", input="My name is Ada.", previous_response_id=first.id
+        )
+        third = client.responses.create(
+            model="assistant", input="What is my name?", previous_response_id=second.id
+        )
+        assert third.output_text == "Your name is Ada."
+
+        # The banner's snippet is real code: run it against the server.
+        printed = io.StringIO()
+        namespace: dict[str, object] = {}
+        with contextlib.redirect_stdout(printed):
+            exec(compile(_snippet(banner), "<banner>", "exec"), namespace)
+        snippet_client = namespace["client"]
+        assert isinstance(snippet_client, OpenAI)
+        snippet_client.close()
+        assert printed.getvalue().splitlines() == ["17 * 23 = 391", "Your name is Ada."]
+
+    # The embedded SQLite store kept everything: a restarted server still knows the conversation.
+    with (
+        run_sample_process("default_agent.py", env=env, cwd=tmp_path) as (base_url, _),
+        OpenAI(base_url=base_url, api_key="local", max_retries=0) as client,
+    ):
+        assert client.responses.retrieve(third.id).output_text == "Your name is Ada."
+        again = client.responses.create(model="assistant", input="Who am I?", previous_response_id=third.id)
+        assert again.output_text == "Your name is Ada."
+
+
+def test_default_agent_online_uses_the_configured_model(
+    tmp_path: Path, fake_openai: Callable[..., FakeOpenAI]
+) -> None:
+    fake = fake_openai(
+        [UpstreamToolCall("calculator", {"expression": "6 * 7"}), "6 * 7 = 42, says the model."]
+    )
+    env = _environment(
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=fake.base_url,
+        OPENAI_MODEL="tiny-model",
+        HOSTING_DATA_DIR=str(tmp_path / "data"),
+    )
+    with run_sample_process("default_agent.py", env=env, cwd=tmp_path) as (base_url, banner):
+        assert f"mode:     online: model tiny-model at {fake.base_url}" in banner
+        with OpenAI(base_url=base_url, api_key="local", max_retries=0) as client:
+            response = client.responses.create(model="assistant", input="What is 6 * 7?")
+    assert [item.type for item in response.output] == ["function_call", "function_call_output", "message"]
+    assert response.output_text == "6 * 7 = 42, says the model."
+    assert [request.json["model"] for request in fake.model_requests] == ["tiny-model", "tiny-model"]
+    assert {request.api_key for request in fake.model_requests} == {"sk-test"}
+    assert fake.model_requests[1].messages[-1]["content"] == "42"
+
+
+# -- the other samples, served in this process -----------------------------------------------------
+
+
+def test_client_sample_creates_streams_and_continues() -> None:
+    host, _ = default_agent.build_host({}, store=MemoryStore())
+    with serve(host) as base_url:
+        finished = subprocess.run(
+            [sys.executable, str(SAMPLES / "client.py"), "--base-url", f"{base_url}/v1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stdout.splitlines()
+    assert lines == [
+        "> What is 17 * 23?",
+        '  [tool call] calculator({"expression": "17 * 23"})',
+        "  [tool result] 391",
+        "17 * 23 = 391",
+        "> My name is Ada.",
+        "Nice to meet you, Ada! I will remember your name in this conversation.",
+        "> What is my name?",
+        "Your name is Ada.",
+    ]
+
+
+def test_echo_sample_repeats_the_conversation() -> None:
+    with (
+        serve(echo.host) as base_url,
+        OpenAI(base_url=f"{base_url}/v1", api_key="k", max_retries=0) as client,
+    ):
+        answers = client_sample.converse(client, "echo")
+    assert answers == [
+        "What is 17 * 23?",
+        "What is 17 * 23?\nMy name is Ada.",
+        "What is 17 * 23?\nMy name is Ada.\nWhat is my name?",
+    ]
+
+
+def test_multi_agent_sample_selects_the_agent_by_model() -> None:
+    with (
+        serve(multi_agent.host) as base_url,
+        OpenAI(base_url=f"{base_url}/v1", api_key="k", max_retries=0) as client,
+    ):
+        names = sorted(model.id for model in client.models.list().data)
+        shouted = client.responses.create(model="shout", input="hello there")
+        echoed = client.responses.create(model="echo", input="again", previous_response_id=shouted.id)
+        calculated = client.responses.create(model="assistant", input="What is 2 + 3?")
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.responses.create(model="nobody", input="hi")
+    assert names == ["assistant", "echo", "shout"]
+    assert shouted.output_text == "HELLO THERE"
+    assert echoed.output_text == "hello there\nagain"  # another agent continued the same chain
+    assert calculated.output_text == "2 + 3 = 5"
+    assert caught.value.code == "model_not_found"
+
+
+def test_mounted_sample_serves_the_host_under_a_prefix() -> None:
+    with serve(mounted.app) as base_url:
+        index = httpx.get(f"{base_url}/", timeout=10)
+        outside = httpx.post(f"{base_url}/v1/responses", json={"model": "echo", "input": "hi"}, timeout=10)
+        with OpenAI(base_url=f"{base_url}{mounted.PREFIX}/v1", api_key="k", max_retries=0) as client:
+            answers = client_sample.converse(client, "echo")
+            retrieved = client.responses.retrieve(client.responses.create(model="echo", input="x").id)
+    assert index.json() == {"service": "shop", "agents": "/agents/v1"}
+    assert outside.status_code == 404
+    assert answers[0] == "What is 17 * 23?"
+    assert answers[2].endswith("What is my name?")
+    assert retrieved.output_text == "x"
