@@ -452,17 +452,21 @@ class RunEngine:
             run.id,
             [StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)],
         )
-        await self.store.update_response(
-            final, append_to_conversation=completed and bool(final.conversation_id)
-        )
         # Most agents keep no session state: an empty state that was empty is not written.
+        session_state: tuple[str, dict[str, Any]] | None = None
         if completed and (context.session_state or run.had_session_state):
             key = (
                 _session_key_for_conversation(final.conversation_id)
                 if final.conversation_id
                 else _session_key_for_response(run.id)
             )
-            await self.store.put_session_state(owner, key, context.session_state)
+            session_state = (key, context.session_state)
+        # The record, the conversation turn and the session state go in one transaction.
+        await self.store.update_response(
+            final,
+            append_to_conversation=completed and bool(final.conversation_id),
+            session_state=session_state,
+        )
 
     # -- following, cancelling ---------------------------------------------------------------------
 

@@ -365,6 +365,29 @@ class StoreConformance:
         assert page is not None and texts(page.items) == ["earlier", "now", "answer"]
         assert await store.get_response(ALICE, turn.id) == done
 
+    async def test_a_recorded_turn_saves_its_session_state_with_it(self, store: Store) -> None:
+        record = conversation()
+        await store.create_conversation(record)
+        key = f"conversation:{record.id}"
+        turn = response(conversation=record.id, status="in_progress")
+        await store.create_response(turn)
+        done = turn.evolve(status="completed", output_items=(message("assistant", "answer"),))
+        assert await store.update_response(
+            done, append_to_conversation=True, session_state=(key, {"turns": 1})
+        )
+        assert await store.get_session_state(ALICE, key) == {"turns": 1}
+        page = await store.list_conversation_items(ALICE, record.id)
+        assert page is not None and len(page.items) == 2
+        # A response that is gone saves nothing, state included.
+        ghost = response(conversation=record.id)
+        assert not await store.update_response(
+            ghost, append_to_conversation=True, session_state=(key, {"turns": 9})
+        )
+        assert await store.get_session_state(ALICE, key) == {"turns": 1}
+        # Another owner's record cannot write state either (and it would land under its own owner).
+        assert not await store.update_response(done.evolve(owner=BOB), session_state=(key, {"turns": 7}))
+        assert await store.get_session_state(BOB, key) is None
+
     async def test_a_turn_for_a_deleted_conversation_still_saves_the_response(self, store: Store) -> None:
         record = conversation()
         await store.create_conversation(record)

@@ -165,12 +165,20 @@ class Store(Protocol):
             ValueError: a response with this id exists already (of any owner).
         """
 
-    async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
+    async def update_response(
+        self,
+        record: ResponseRecord,
+        *,
+        append_to_conversation: bool = False,
+        session_state: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
         """Replace a stored response with `record` (same id and owner). False if it is gone.
 
         With `append_to_conversation`, the record's input and output items are appended to its
         conversation in the same transaction, so a turn is recorded wholly or not at all (a
         conversation that is gone, or is another owner's, gets nothing; the record is still saved).
+        With `session_state` (a key and a mapping), that state is saved in the same transaction
+        too, as `put_session_state` would; nothing is saved when the response is gone.
         """
 
     async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:

@@ -85,11 +85,20 @@ class MemoryStore:
         for response_id in finished[: len(finished) - self.max_responses]:
             self._forget_response(response_id)
 
-    async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
+    async def update_response(
+        self,
+        record: ResponseRecord,
+        *,
+        append_to_conversation: bool = False,
+        session_state: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
         current = self._responses.get(record.id)
         if current is None or current.owner != record.owner:
             return False
         self._responses[record.id] = record
+        if session_state is not None:
+            key, state = session_state
+            self._session_state[(record.owner, key)] = (copy.deepcopy(dict(state)), now())
         if append_to_conversation and record.conversation_id:
             conversation = self._own_conversation(record.owner, record.conversation_id)
             if conversation is not None:

@@ -174,8 +174,14 @@ class SQLiteStore:
     async def create_response(self, record: ResponseRecord) -> None:
         await self._call(queries.create_response, record)
 
-    async def update_response(self, record: ResponseRecord, *, append_to_conversation: bool = False) -> bool:
-        return await self._call(queries.update_response, record, append_to_conversation)
+    async def update_response(
+        self,
+        record: ResponseRecord,
+        *,
+        append_to_conversation: bool = False,
+        session_state: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
+        return await self._call(queries.update_response, record, append_to_conversation, session_state)
 
     async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
         return await self._call(queries.get_response, owner, response_id)

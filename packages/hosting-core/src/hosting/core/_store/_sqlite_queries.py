@@ -83,12 +83,19 @@ def _write_response(db: sqlite3.Connection, record: ResponseRecord) -> bool:
     return cursor.rowcount == 1
 
 
-def update_response(db: sqlite3.Connection, record: ResponseRecord, append_to_conversation: bool) -> bool:
+def update_response(
+    db: sqlite3.Connection,
+    record: ResponseRecord,
+    append_to_conversation: bool,
+    session_state: tuple[str, Mapping[str, Any]] | None,
+) -> bool:
     with transaction(db):
         if not _write_response(db, record):
             return False
         if append_to_conversation and record.conversation_id:
             _append_items(db, record.owner, record.conversation_id, record.input_items + record.output_items)
+        if session_state is not None:
+            _put_session_state(db, record.owner, *session_state)
         return True
 
 
@@ -324,12 +331,16 @@ def get_session_state(db: sqlite3.Connection, owner: str, key: str) -> dict[str,
     return dict(loads(row[0])) if row is not None else None
 
 
+def _put_session_state(db: sqlite3.Connection, owner: str, key: str, state: Mapping[str, Any]) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO session_state (owner, key, state, updated_at) VALUES (?, ?, ?, ?)",
+        (owner, key, dumps(dict(state)), now()),
+    )
+
+
 def put_session_state(db: sqlite3.Connection, owner: str, key: str, state: Mapping[str, Any]) -> None:
     with transaction(db):
-        db.execute(
-            "INSERT OR REPLACE INTO session_state (owner, key, state, updated_at) VALUES (?, ?, ?, ?)",
-            (owner, key, dumps(dict(state)), now()),
-        )
+        _put_session_state(db, owner, key, state)
 
 
 def bind_session(
