@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import stat
@@ -290,6 +291,7 @@ async def test_a_failing_migration_leaves_the_previous_version_intact(
     record = turn("alice", 1)
     await store.create_response(record)
     await store.close()
+    current = _migrations.LATEST_VERSION
 
     broken = ("CREATE TABLE extra (value TEXT)", "THIS IS NOT SQL")
     monkeypatch.setattr(_migrations, "MIGRATIONS", (*_migrations.MIGRATIONS, broken))
@@ -297,7 +299,7 @@ async def test_a_failing_migration_leaves_the_previous_version_intact(
     with pytest.raises(sqlite3.OperationalError):
         await store.open()
     await store.close()
-    assert read_pragma(store.path, "user_version") == 1
+    assert read_pragma(store.path, "user_version") == current
     with sqlite3.connect(store.path) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "extra" not in tables
@@ -306,7 +308,7 @@ async def test_a_failing_migration_leaves_the_previous_version_intact(
     monkeypatch.setattr(_migrations, "MIGRATIONS", (*_migrations.MIGRATIONS[:-1], fixed))
     await store.open()
     try:
-        assert read_pragma(store.path, "user_version") == 2
+        assert read_pragma(store.path, "user_version") == current + 1
         assert await store.get_response("alice", record.id) == record
     finally:
         await store.close()
@@ -359,5 +361,35 @@ async def test_history_of_a_cycle_ends(tmp_path: Path) -> None:
         history = await store.get_history("alice", second.id)
         # Depths are fixed at insert and the walk only steps to smaller ones: it stops after the first turn.
         assert history is not None and [item.text for item in history] == ["q1", "a1", "q2", "a2"]  # type: ignore[union-attr]
+    finally:
+        await store.close()
+
+
+async def test_migration_2_moves_event_rows_into_one_log_per_run(tmp_path: Path) -> None:
+    path = tmp_path / "hosting.db"
+    with sqlite3.connect(path, isolation_level=None) as connection:
+        for statement in _migrations.MIGRATIONS[0]:
+            connection.execute(statement)
+        connection.execute("PRAGMA user_version = 1")
+        record = turn("alice", 1)
+        connection.execute(
+            "INSERT INTO responses (id, owner, created_at, status, finished, depth, input_items, output_items,"
+            " details) VALUES (?, 'alice', 1.0, 'completed', 1, 0, '[]', '[]', '{}')",
+            (record.id,),
+        )
+        connection.executemany(
+            "INSERT INTO run_events (response_id, number, data) VALUES (?, ?, ?)",
+            [(record.id, number, json.dumps({"n": number})) for number in (2, 0, 1)],
+        )
+    store = SQLiteStore(tmp_path)
+    await store.open()
+    try:
+        events = await store.read_run_events("alice", record.id)
+        assert [(event.number, dict(event.data)) for event in events] == [
+            (0, {"n": 0}),
+            (1, {"n": 1}),
+            (2, {"n": 2}),
+        ]
+        assert read_pragma(store.path, "user_version") == _migrations.LATEST_VERSION
     finally:
         await store.close()

@@ -445,13 +445,7 @@ class RunEngine:
         return current
 
     async def _persist(self, run: Run, final: ResponseRecord, context: RunContext) -> None:
-        owner = final.owner
         completed = final.status == "completed"
-        await self.store.append_run_events(
-            owner,
-            run.id,
-            [StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)],
-        )
         # Most agents keep no session state: an empty state that was empty is not written.
         session_state: tuple[str, dict[str, Any]] | None = None
         if completed and (context.session_state or run.had_session_state):
@@ -461,11 +455,13 @@ class RunEngine:
                 else _session_key_for_response(run.id)
             )
             session_state = (key, context.session_state)
-        # The record, the conversation turn and the session state go in one transaction.
+        # The record, its event log, the conversation turn and the session state go in one
+        # transaction: a crash never leaves a finished run without its events.
         await self.store.update_response(
             final,
             append_to_conversation=completed and bool(final.conversation_id),
             session_state=session_state,
+            events=[StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)],
         )
 
     # -- following, cancelling ---------------------------------------------------------------------

@@ -171,6 +171,7 @@ class Store(Protocol):
         *,
         append_to_conversation: bool = False,
         session_state: tuple[str, Mapping[str, Any]] | None = None,
+        events: Sequence[StoredEvent] = (),
     ) -> bool:
         """Replace a stored response with `record` (same id and owner). False if it is gone.
 
@@ -178,7 +179,8 @@ class Store(Protocol):
         conversation in the same transaction, so a turn is recorded wholly or not at all (a
         conversation that is gone, or is another owner's, gets nothing; the record is still saved).
         With `session_state` (a key and a mapping), that state is saved in the same transaction
-        too, as `put_session_state` would; nothing is saved when the response is gone.
+        too, as `put_session_state` would; nothing is saved when the response is gone. `events`
+        are appended to its event log in the same transaction, as `append_run_events` would.
         """
 
     async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:

@@ -91,11 +91,14 @@ class MemoryStore:
         *,
         append_to_conversation: bool = False,
         session_state: tuple[str, Mapping[str, Any]] | None = None,
+        events: Sequence[StoredEvent] = (),
     ) -> bool:
         current = self._responses.get(record.id)
         if current is None or current.owner != record.owner:
             return False
         self._responses[record.id] = record
+        if events:
+            self._append_events(record.id, events)
         if session_state is not None:
             key, state = session_state
             self._session_state[(record.owner, key)] = (copy.deepcopy(dict(state)), now())
@@ -281,6 +284,9 @@ class MemoryStore:
     async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
         if self._own_response(owner, response_id) is None:
             return
+        self._append_events(response_id, events)
+
+    def _append_events(self, response_id: str, events: Sequence[StoredEvent]) -> None:
         log = self._events.setdefault(response_id, {})
         for event in events:
             log.setdefault(event.number, StoredEvent(event.number, copy.deepcopy(dict(event.data))))

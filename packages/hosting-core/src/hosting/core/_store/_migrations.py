@@ -121,7 +121,20 @@ _V1 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# A run's event log is read and written whole (replay re-renders it from the start), so it is
+# one JSON array of [number, event] pairs per run: one row to write instead of one per event.
+_V2 = (
+    "CREATE TABLE run_logs (response_id TEXT PRIMARY KEY, events TEXT NOT NULL) WITHOUT ROWID",
+    """
+    INSERT INTO run_logs (response_id, events)
+    SELECT response_id, json_group_array(json_array(number, json(data)))
+    FROM (SELECT response_id, number, data FROM run_events ORDER BY response_id, number)
+    GROUP BY response_id
+    """,
+    "DROP TABLE run_events",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """Migration ``n`` (1-based) brings a database from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)

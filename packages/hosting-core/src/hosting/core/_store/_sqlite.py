@@ -180,8 +180,11 @@ class SQLiteStore:
         *,
         append_to_conversation: bool = False,
         session_state: tuple[str, Mapping[str, Any]] | None = None,
+        events: Sequence[StoredEvent] = (),
     ) -> bool:
-        return await self._call(queries.update_response, record, append_to_conversation, session_state)
+        return await self._call(
+            queries.update_response, record, append_to_conversation, session_state, tuple(events)
+        )
 
     async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:
         return await self._call(queries.get_response, owner, response_id)

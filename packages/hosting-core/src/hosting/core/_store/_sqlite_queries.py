@@ -88,10 +88,13 @@ def update_response(
     record: ResponseRecord,
     append_to_conversation: bool,
     session_state: tuple[str, Mapping[str, Any]] | None,
+    events: Sequence[StoredEvent] = (),
 ) -> bool:
     with transaction(db):
         if not _write_response(db, record):
             return False
+        if events:
+            _append_events(db, record.id, events)
         if append_to_conversation and record.conversation_id:
             _append_items(db, record.owner, record.conversation_id, record.input_items + record.output_items)
         if session_state is not None:
@@ -115,7 +118,7 @@ def delete_response(db: sqlite3.Connection, owner: str, response_id: str) -> boo
 
 def forget_responses(db: sqlite3.Connection, doomed: Sequence[tuple[str, str]]) -> None:
     """Remove what hangs off responses already deleted from the ``responses`` table."""
-    db.executemany("DELETE FROM run_events WHERE response_id = ?", [(rid,) for rid, _ in doomed])
+    db.executemany("DELETE FROM run_logs WHERE response_id = ?", [(rid,) for rid, _ in doomed])
     db.executemany(
         "DELETE FROM session_state WHERE owner = ? AND key = ?",
         [(owner, response_session_key(rid)) for rid, owner in doomed],
@@ -368,10 +371,27 @@ def append_run_events(
 ) -> None:
     with transaction(db):
         if get_response_exists(db, owner, response_id):
-            db.executemany(
-                "INSERT OR IGNORE INTO run_events (response_id, number, data) VALUES (?, ?, ?)",
-                [(response_id, event.number, dumps(dict(event.data))) for event in events],
-            )
+            _append_events(db, response_id, events)
+
+
+def _load_events(db: sqlite3.Connection, response_id: str) -> list[StoredEvent] | None:
+    row = db.execute("SELECT events FROM run_logs WHERE response_id = ?", (response_id,)).fetchone()
+    if row is None:
+        return None
+    return [StoredEvent(int(number), data) for number, data in loads(row[0])]
+
+
+def _append_events(db: sqlite3.Connection, response_id: str, events: Sequence[StoredEvent]) -> None:
+    existing = _load_events(db, response_id)
+    if existing is None:
+        merged = sorted(events, key=lambda event: event.number)
+    else:
+        known = {event.number for event in existing}  # a duplicate number keeps the first event
+        merged = sorted(
+            [*existing, *(event for event in events if event.number not in known)], key=lambda e: e.number
+        )
+    encoded = dumps([[event.number, dict(event.data)] for event in merged])
+    db.execute("INSERT OR REPLACE INTO run_logs (response_id, events) VALUES (?, ?)", (response_id, encoded))
 
 
 def get_response_exists(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
@@ -382,12 +402,10 @@ def get_response_exists(db: sqlite3.Connection, owner: str, response_id: str) ->
 def read_run_events(
     db: sqlite3.Connection, owner: str, response_id: str, after: int
 ) -> tuple[StoredEvent, ...]:
-    rows = db.execute(
-        "SELECT e.number, e.data FROM run_events AS e JOIN responses AS r ON r.id = e.response_id"
-        " WHERE r.id = ? AND r.owner = ? AND e.number > ? ORDER BY e.number",
-        (response_id, owner, after),
-    ).fetchall()
-    return tuple(StoredEvent(int(number), loads(data)) for number, data in rows)
+    if not get_response_exists(db, owner, response_id):
+        return ()
+    events = _load_events(db, response_id) or []
+    return tuple(event for event in events if event.number > after)
 
 
 def claim_idempotency_key(
