@@ -34,6 +34,7 @@ from hosting.core import (
     Update,
     Usage,
     agent,
+    event_from_dict,
     user_message,
 )
 
@@ -490,3 +491,34 @@ async def test_startup_marks_runs_left_in_progress_as_interrupted() -> None:
     assert after is not None and after.status == "failed"
     assert after.error is not None and after.error.code == "interrupted"
     await restarted.shutdown()
+
+
+async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
+    store = MemoryStore()
+    elsewhere = make_host(echo_agent(), store)
+    here = make_host(echo_agent(), store)
+    here.engine.remote_poll_interval = 0.01
+    # The other process runs to completion; its record is put back to in-progress so that,
+    # for this host, the run is going on elsewhere.
+    run = await elsewhere.engine.start(ask("far away"))
+    final = (await run.wait()).record
+    events = await store.read_run_events("anonymous", run.id)
+    await store.update_response(final.evolve(status="in_progress", completed_at=None))
+
+    followed = await here.engine.attach("anonymous", run.id)
+    assert not followed.done
+    collected: list[object] = []
+
+    async def follow() -> None:
+        async for event in followed.follow():
+            collected.append(event)
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0.05)
+    assert not follower.done()  # still running elsewhere
+    await store.update_response(final)
+    await asyncio.wait_for(follower, timeout=5)
+    assert collected == [event_from_dict(stored.data) for stored in events]
+    assert (await followed.wait()).text == "far away"
+    await here.shutdown()
+    await elsewhere.shutdown()

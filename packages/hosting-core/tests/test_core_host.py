@@ -124,6 +124,13 @@ def test_configuration_errors() -> None:
     with pytest.raises(ConfigurationError):
         Host(not_async, channels=[InvokeChannel()], store=MemoryStore())
 
+    class FrameworkAgent:  # has a run method, but the wrong one: it needs the adapter
+        async def run(self, messages: object) -> None: ...
+
+    FrameworkAgent.__module__ = "agent_framework._agents"
+    with pytest.raises(ConfigurationError, match="AgentFrameworkAgent"):
+        Host(FrameworkAgent(), channels=[InvokeChannel()], store=MemoryStore())
+
 
 def test_mounted_inside_a_parent_starlette_app() -> None:
     channel = InvokeChannel()

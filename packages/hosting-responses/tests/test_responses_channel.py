@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from hosting.core import ApiKeyAuthenticator, FunctionCall, Host, Limits, MemoryStore, Message, Usage
+from hosting.core import (
+    ApiKeyAuthenticator,
+    ErrorUpdate,
+    FunctionCall,
+    Host,
+    Limits,
+    MemoryStore,
+    Message,
+    Usage,
+)
 from hosting.responses import ResponsesChannel
 from hosting.testing import (
     EchoAgent,
@@ -177,6 +186,16 @@ def test_an_agent_failure_is_a_500_that_must_not_be_retried() -> None:
     assert_error(response, 500, code="server_error")
     assert response.headers["x-should-retry"] == "false"
     assert "secret" not in response.text
+
+
+def test_a_request_the_agent_finds_invalid_is_a_400_not_a_500() -> None:
+    agent = ScriptedAgent(
+        [ErrorUpdate("The workflow expects an answer to 'approve'.", code="invalid_request")]
+    )
+    with client_for(make_host(agent)) as http:
+        response = http.post("/v1/responses", json={"input": "x"})
+    assert_error(response, 400)
+    assert response.json()["error"]["message"] == "The workflow expects an answer to 'approve'."
 
 
 def test_an_agent_failure_mid_stream_ends_with_response_failed_after_the_partial_output() -> None:

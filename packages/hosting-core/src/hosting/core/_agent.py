@@ -141,6 +141,11 @@ def agent(
 
 def as_agent(target: Any) -> Agent:
     """Accept an `Agent` as it is and wrap a plain function; refuse anything else at start-up."""
+    if type(target).__module__.split(".")[0] == "agent_framework":
+        raise ConfigurationError(
+            f"{type(target).__name__} is an Agent Framework object: wrap it with "
+            "hosting.agent_framework.AgentFrameworkAgent(...) (package hosting-agent-framework)"
+        )
     if isinstance(target, Agent):
         return target
     if callable(target):

@@ -123,6 +123,7 @@ class RunEngine:
         self.retry_after_seconds = retry_after_seconds
         self._live: dict[str, Run] = {}
         self._runs_per_user: dict[str, int] = {}
+        self.remote_poll_interval = 0.25
         self._starting: dict[str, asyncio.Future[Run]] = {}
         self._session_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._accepting = True
@@ -476,8 +477,12 @@ class RunEngine:
         if record is None:
             raise NotFoundError(f"Response with id '{response_id}' not found.")
         if not record.finished:
-            # In progress elsewhere (another process), or interrupted before start-up recovery ran.
-            return Run(record, stored=True)
+            # Running in another process that shares the store: follow it through the store.
+            run = Run(record, stored=True, on_follower_left=_stop_watching)
+            run.watcher = asyncio.create_task(
+                self._watch_elsewhere(run, owner), name=f"hosting-watch-{response_id}"
+            )
+            return run
         stored = await self.store.read_run_events(owner, response_id)
         events = [event_from_dict(event.data) for event in stored]
         created = record.evolve(
@@ -489,6 +494,22 @@ class RunEngine:
             completed_at=None,
         )
         return Run(created, stored=True, events=events, final=record)
+
+    async def _watch_elsewhere(self, run: Run, owner: str) -> None:
+        """Poll the store until a run of another process ends, then replay its stored events."""
+        while True:
+            await asyncio.sleep(self.remote_poll_interval)
+            record = await self.store.get_response(owner, run.id)
+            if record is None:
+                run.finish(
+                    run.created.evolve(status="failed", error=RunError("not_found", "The response is gone."))
+                )
+                return
+            if record.finished:
+                for stored in await self.store.read_run_events(owner, run.id):
+                    run.emit(event_from_dict(stored.data))
+                run.finish(record)
+                return
 
     async def cancel(self, owner: str, response_id: str) -> ResponseRecord:
         """Cancel a run. A finished response is returned unchanged."""
@@ -533,6 +554,11 @@ class RunEngine:
                     run.task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5)
+
+
+def _stop_watching(run: Run) -> None:
+    if run.watcher is not None:
+        run.watcher.cancel()
 
 
 def _replace_id(item: Item, new_id: str) -> Item:

@@ -34,6 +34,8 @@ class Run:
         self.events: list[RunEvent] = events if events is not None else []
         self.final = final
         self.task: asyncio.Task[None] | None = None
+        # Set instead of `task` for a run of another process, followed through the store.
+        self.watcher: asyncio.Task[None] | None = None
         self.cancel_reason: str | None = None
         self.had_session_state = False
         self._changed: asyncio.Event | None = None

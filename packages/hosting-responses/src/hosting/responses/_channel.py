@@ -9,6 +9,7 @@ Routes, under the channel's prefix (``/v1`` by default):
     GET    /responses/{id}/input_items     its input items, paginated
     GET    /models, /models/{id}           the hosted agents, as models
     ...    /conversations[/...]            the Conversations API (see `_conversations.py`)
+    GET    /openapi.json                   this channel's OpenAPI 3.1 document (see `_openapi.py`)
 
 Every route answers errors in OpenAI's envelope (also for a wrong method), and
 reads and writes state only through the `ChannelContext` (the run engine and the
@@ -32,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from hosting.core import (
     ChannelContext,
     ChannelContribution,
+    InvalidRequestError,
     Item,
     NotFoundError,
     RequestError,
@@ -45,6 +47,7 @@ from ._conversations import ConversationRoutes
 from ._encode import encode_events
 from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
 from ._items import ItemReference, render_items, without_id
+from ._openapi import OpenAPIRoute
 from ._render import StreamRenderer, render_response
 from ._request import CreateRequest, parse_create
 from ._sse import EventStreamResponse
@@ -114,6 +117,7 @@ class ResponsesChannel:
             _route(f"{prefix}/models", {"GET": self.list_models}),
             _route(f"{prefix}/models/{{model}}", {"GET": self.retrieve_model}),
             *ConversationRoutes(self).routes(_route),
+            *OpenAPIRoute(self).routes(_route),
         ]
 
     # -- POST /responses ---------------------------------------------------------------------------
@@ -140,6 +144,9 @@ class ResponsesChannel:
         if result.status == "failed":
             error = result.error
             message = error.message if error is not None else "The agent failed to produce a response."
+            if error is not None and error.code == "invalid_request":
+                # The agent (or its adapter) found the request unusable: the caller's fault, not ours.
+                return error_response(InvalidRequestError(message))
             return server_error_response(message)
         return json_response(render_response(result.record))
 

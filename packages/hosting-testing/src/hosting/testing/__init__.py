@@ -5,22 +5,74 @@ Public names are listed in `__all__`; each section below is owned by one module.
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, StepFunction
-from ._clients import DEFAULT_API_KEY, InProcessHTTPClient, async_openai_client, openai_client
-from ._conformance import StoreConformance, retention_options
-from ._openai_types import (
-    check_sequence,
-    parse_event_stream,
-    strict_item,
-    strict_response,
-    strict_stream_event,
-    undeclared_fields,
-)
-from ._server import serve, serving
-from ._upstream import FAKE_MODEL, FakeOpenAI, ScriptedReply, UpstreamRequest, fake_openai_server
-from ._upstream_wire import UpstreamError, UpstreamReply, UpstreamToolCall
+if TYPE_CHECKING:
+    from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, StepFunction
+    from ._clients import DEFAULT_API_KEY, InProcessHTTPClient, async_openai_client, openai_client
+    from ._conformance import StoreConformance, retention_options
+    from ._openai_types import (
+        check_sequence,
+        parse_event_stream,
+        strict_item,
+        strict_response,
+        strict_stream_event,
+        undeclared_fields,
+    )
+    from ._server import serve, serving
+    from ._upstream import FAKE_MODEL, FakeOpenAI, ScriptedReply, UpstreamRequest, fake_openai_server
+    from ._upstream_wire import UpstreamError, UpstreamReply, UpstreamToolCall
+
+
+# Names load on first use (PEP 562): the pytest plugin imports this package in every test run of a
+# project that installs it, and the openai SDK, pydantic and uvicorn are slow to import.
+_LAZY = {
+    "Delay": "_agents",
+    "EchoAgent": "_agents",
+    "Fail": "_agents",
+    "RecordedRun": "_agents",
+    "ScriptedAgent": "_agents",
+    "Step": "_agents",
+    "StepFunction": "_agents",
+    "DEFAULT_API_KEY": "_clients",
+    "InProcessHTTPClient": "_clients",
+    "async_openai_client": "_clients",
+    "openai_client": "_clients",
+    "StoreConformance": "_conformance",
+    "retention_options": "_conformance",
+    "check_sequence": "_openai_types",
+    "parse_event_stream": "_openai_types",
+    "strict_item": "_openai_types",
+    "strict_response": "_openai_types",
+    "strict_stream_event": "_openai_types",
+    "undeclared_fields": "_openai_types",
+    "serve": "_server",
+    "serving": "_server",
+    "FAKE_MODEL": "_upstream",
+    "FakeOpenAI": "_upstream",
+    "ScriptedReply": "_upstream",
+    "UpstreamRequest": "_upstream",
+    "fake_openai_server": "_upstream",
+    "UpstreamError": "_upstream_wire",
+    "UpstreamReply": "_upstream_wire",
+    "UpstreamToolCall": "_upstream_wire",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 try:
     __version__ = version("hosting-testing")

@@ -1,6 +1,7 @@
 """The pytest plugin of hosting.testing (registered as the ``hosting`` entry point of ``pytest11``).
 
 Fixtures:
+    (automatic) hosts built without a store keep their SQLite file in a temporary directory.
     hosting_store: a fresh `MemoryStore`.
     echo_agent: an `EchoAgent`.
     scripted_agent: a factory, ``scripted_agent(script)`` or ``scripted_agent(turns=[...])``.
@@ -19,6 +20,7 @@ it defines fixtures only; the SDK and the servers load when a fixture is used.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,21 @@ if TYPE_CHECKING:
 
     from ._agents import EchoAgent, ScriptedAgent, Step
     from ._upstream import FakeOpenAI, ScriptedReply
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hosting_data_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A `Host` built without a store keeps its SQLite file in a temporary directory during tests,
+    never in the project (unless ``HOSTING_DATA_DIR`` is set already)."""
+    if os.environ.get("HOSTING_DATA_DIR"):
+        yield
+        return
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HOSTING_DATA_DIR", str(tmp_path_factory.mktemp("hosting-data")))
+    try:
+        yield
+    finally:
+        patch.undo()
 
 
 @pytest.fixture
