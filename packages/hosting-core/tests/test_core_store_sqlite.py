@@ -335,9 +335,9 @@ async def test_a_host_opens_and_closes_its_store(tmp_path: Path) -> None:
     host = Host(hello, channels=[_NoChannel()], store=store, retention_interval=0)
     await host.startup()
     assert store.path.is_file()
-    assert store._connection is not None or store._executor is not None
+    assert store._worker is not None
     await host.shutdown()
-    assert store._executor is None
+    assert store._worker is None
 
 
 async def test_the_memory_store_is_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -393,3 +393,29 @@ async def test_migration_2_moves_event_rows_into_one_log_per_run(tmp_path: Path)
         assert read_pragma(store.path, "user_version") == _migrations.LATEST_VERSION
     finally:
         await store.close()
+
+
+async def test_group_commit_keeps_a_failing_operation_from_touching_its_batch(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path)
+    await store.open()
+    try:
+        existing = turn("alice", 0)
+        await store.create_response(existing)
+        fresh = [turn("alice", index) for index in range(1, 40)]
+        outcomes = await asyncio.gather(
+            *(store.create_response(record) for record in fresh[:20]),
+            store.create_response(existing),  # a duplicate: fails inside the batch
+            *(store.create_response(record) for record in fresh[20:]),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[20], ValueError)
+        assert [outcome for index, outcome in enumerate(outcomes) if index != 20] == [None] * len(fresh)
+        for record in fresh:
+            assert await store.get_response("alice", record.id) == record
+        assert await store.get_response("alice", existing.id) == existing
+    finally:
+        await store.close()
+    # Everything the batch committed is on disk, in the file, for a new connection.
+    with sqlite3.connect(store.path) as connection:
+        (count,) = connection.execute("SELECT COUNT(*) FROM responses").fetchone()
+    assert count == len(fresh) + 1

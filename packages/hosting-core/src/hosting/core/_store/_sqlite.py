@@ -4,7 +4,9 @@ Why one thread: `sqlite3` calls block, so none may run on the event loop. A
 single thread owning a single connection is the simplest arrangement that is
 correct: SQLite allows one writer at a time anyway, every operation is a short
 transaction, and queueing them on one thread serializes writers without lock
-contention or ``database is locked`` retries inside the process. WAL mode lets
+contention or ``database is locked`` retries inside the process. Operations that
+queue up while one runs are committed together (group commit, `_sqlite_worker.py`),
+so many concurrent requests cost one commit per batch rather than one each. WAL mode lets
 readers in other processes (a backup, ``sqlite3`` on the command line) read
 while the server writes.
 
@@ -15,12 +17,9 @@ process shares the file. For several replicas, use a networked backend.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -37,6 +36,7 @@ from ._base import (
 )
 from ._migrations import migrate
 from ._sqlite_retention import RetentionPolicy, purge_batch, purge_loose_ends
+from ._sqlite_worker import SQLiteWorker
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -99,9 +99,7 @@ class SQLiteStore:
         self.synchronous = synchronous.upper()
         self.busy_timeout = busy_timeout
         self._policy = RetentionPolicy(ttl, max_responses, max_conversations, purge_batch)
-        self._executor: ThreadPoolExecutor | None = None
-        # Touched only on the worker thread.
-        self._connection: sqlite3.Connection | None = None
+        self._worker: SQLiteWorker | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -112,18 +110,16 @@ class SQLiteStore:
         self, operation: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run `operation(connection, ...)` on the worker thread and await its result."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hosting-sqlite")
-        call = functools.partial(self._in_worker, operation, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        if self._worker is None:
+            # Connecting lazily, on the only thread that uses the connection, means the first
+            # call of any kind opens the store and no two calls can race to do it.
+            self._worker = SQLiteWorker(self._connect, self._disconnect)
 
-    def _in_worker(
-        self, operation: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        # Connecting lazily here, on the only thread that uses the connection, means the
-        # first call of any kind opens the store and no two calls can race to do it.
-        connection = self._connection if self._connection is not None else self._connect()
-        return operation(connection, *args, **kwargs)
+        def bound(connection: sqlite3.Connection) -> T:
+            return operation(connection, *args, **kwargs)
+
+        result: T = await self._worker.call(bound)
+        return result
 
     def _connect(self) -> sqlite3.Connection:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -141,16 +137,14 @@ class SQLiteStore:
         except BaseException:
             connection.close()
             raise
-        self._connection = connection
         return connection
 
-    def _disconnect(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.execute("PRAGMA optimize")
-            finally:
-                connection.close()
+    @staticmethod
+    def _disconnect(connection: sqlite3.Connection) -> None:
+        try:
+            connection.execute("PRAGMA optimize")
+        finally:
+            connection.close()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -160,14 +154,9 @@ class SQLiteStore:
 
     async def close(self) -> None:
         """Close the connection and stop the worker thread; a later call opens them again."""
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        try:
-            # Queued behind every call already submitted, so those finish first.
-            await asyncio.get_running_loop().run_in_executor(executor, self._disconnect)
-        finally:
-            executor.shutdown(wait=False)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.stop()  # queued behind every call already submitted, so those finish first
 
     # -- responses ---------------------------------------------------------------------------------
 

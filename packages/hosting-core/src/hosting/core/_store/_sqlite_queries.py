@@ -46,6 +46,17 @@ _DEPTH = (
 
 @contextmanager
 def transaction(db: sqlite3.Connection, *, write: bool = True) -> Iterator[None]:
+    if db.in_transaction:
+        # Inside the worker's group commit: this operation is a savepoint of the batch.
+        db.execute("SAVEPOINT operation")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK TO operation")
+            db.execute("RELEASE operation")
+            raise
+        db.execute("RELEASE operation")
+        return
     db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     try:
         yield
