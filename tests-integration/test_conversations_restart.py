@@ -3,15 +3,8 @@ again, it still has every completed response, conversation and agent session sta
 
 from __future__ import annotations
 
-import os
-import queue
-import re
 import signal
-import subprocess
-import sys
 import textwrap
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +12,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+
+from hosting.testing import server_process as running
 
 APP = textwrap.dedent(
     """
@@ -39,56 +34,12 @@ APP = textwrap.dedent(
     """
 )
 
-_LISTENING = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
-_START_TIMEOUT = 30.0
-
 
 @contextmanager
 def server_process(directory: Path, data: Path, *, stop: signal.Signals) -> Iterator[str]:
     """Run ``uvicorn app:host`` on a free loopback port; yield its base URL; stop it with `stop`."""
-    env = {**os.environ, "HOSTING_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "uvicorn", "app:host", "--host", "127.0.0.1", "--port", "0"]
-    process = subprocess.Popen(
-        command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    output: list[str] = []
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        url = None
-        while url is None:
-            if time.monotonic() > deadline:
-                raise AssertionError("the server did not start in time:\n" + "".join(output))
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                if process.poll() is not None:
-                    raise AssertionError("the server exited during start-up:\n" + "".join(output)) from None
-                continue
-            output.append(line)
-            match = _LISTENING.search(line)
-            url = match.group(1) if match else None
-        yield url
-    finally:
-        if process.poll() is None:
-            process.send_signal(stop)
-        try:
-            process.wait(timeout=20)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            reader.join(timeout=5)
-            if process.stdout is not None:
-                process.stdout.close()
+    with running(directory, env={"HOSTING_DATA_DIR": str(data)}, stop=stop) as server:
+        yield server.base_url
 
 
 def client(url: str) -> openai.OpenAI:

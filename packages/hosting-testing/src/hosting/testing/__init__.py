@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         strict_stream_event,
         undeclared_fields,
     )
+    from ._process import ServerProcess, server_process
     from ._server import serve, serving
     from ._upstream import FAKE_MODEL, FakeOpenAI, ScriptedReply, UpstreamRequest, fake_openai_server
     from ._upstream_wire import UpstreamError, UpstreamReply, UpstreamToolCall
@@ -48,6 +49,8 @@ _LAZY = {
     "strict_response": "_openai_types",
     "strict_stream_event": "_openai_types",
     "undeclared_fields": "_openai_types",
+    "ServerProcess": "_process",
+    "server_process": "_process",
     "serve": "_server",
     "serving": "_server",
     "FAKE_MODEL": "_upstream",
@@ -90,6 +93,7 @@ __all__ = [
     "RecordedRun",
     "ScriptedAgent",
     "ScriptedReply",
+    "ServerProcess",
     "Step",
     "StepFunction",
     "StoreConformance",
@@ -105,6 +109,7 @@ __all__ = [
     "parse_event_stream",
     "retention_options",
     "serve",
+    "server_process",
     "serving",
     "strict_item",
     "strict_response",
