@@ -8,6 +8,7 @@ credentials. `ApiKeyAuthenticator` is the built-in one: the openai SDK sends its
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from collections.abc import Mapping
@@ -33,21 +34,27 @@ def bearer_token(connection: HTTPConnection) -> str | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    api_key = connection.headers.get("api-key")
-    return api_key.strip() if api_key else None
+    api_key = (connection.headers.get("api-key") or "").strip()
+    return api_key or None
 
 
 class ApiKeyAuthenticator:
     """Maps API keys to users, comparing in constant time.
 
     Args:
-        keys: API key -> user isolation key.
+        keys: API key -> user isolation key. Neither may be empty or blank.
     """
 
     def __init__(self, keys: Mapping[str, str]) -> None:
         if not keys:
             raise ConfigurationError("ApiKeyAuthenticator needs at least one key")
+        for key, user in keys.items():
+            # A blank key would let in anyone who sends a blank one; a blank user has no data of its own.
+            if not key.strip() or not user.strip():
+                raise ConfigurationError("API keys and their users must not be empty")
         self._keys = [(key.encode(), user) for key, user in keys.items()]
+        # Digests are compared, not the keys: equal lengths, so the time taken tells nothing of a key's length.
+        self._digests = [(_digest(key), user) for key, user in self._keys]
 
     @classmethod
     def from_env(cls, variable: str = "HOSTING_API_KEYS") -> ApiKeyAuthenticator:
@@ -59,7 +66,7 @@ class ApiKeyAuthenticator:
             if not entry:
                 continue
             key, _, user = entry.partition(":")
-            pairs[key] = user or "default"
+            pairs[key.strip()] = user.strip() or "default"
         if not pairs:
             raise ConfigurationError(f"{variable} holds no API keys")
         return cls(pairs)
@@ -71,12 +78,16 @@ class ApiKeyAuthenticator:
                 "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
                 code="missing_api_key",
             )
-        presented = token.encode()
+        presented = _digest(token.encode())
         user: str | None = None
         # Compare against every key so timing does not tell how many keys exist or which matched.
-        for key, candidate in self._keys:
-            if hmac.compare_digest(key, presented):
+        for digest, candidate in self._digests:
+            if hmac.compare_digest(digest, presented):
                 user = candidate
         if user is None:
             raise AuthenticationError("Incorrect API key provided.")
         return IsolationKeys(user=user)
+
+
+def _digest(key: bytes) -> bytes:
+    return hashlib.sha256(key).digest()

@@ -7,6 +7,7 @@ the agent raised.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from starlette.requests import HTTPConnection
@@ -22,6 +23,8 @@ CHAT_HEADER = "x-agent-chat-isolation-key"
 
 ErrorRenderer = Callable[[RequestError], Response]
 
+
+logger = logging.getLogger("hosting.core")
 
 class IsolationMiddleware:
     """Sets `IsolationKeys` for every HTTP request.
@@ -67,6 +70,18 @@ class IsolationMiddleware:
                 await response(scope, receive, send)
                 return
         token = set_current_isolation_keys(keys)
+            except Exception:
+                # A broken authenticator (its key server is down, say) fails the request, in the
+                # channel's error shape; its traceback goes to the log, never to the client.
+                logger.exception("the authenticator failed")
+                failure = RequestError(
+                    "The server could not check the credentials of this request.",
+                    status_code=500,
+                    code="server_error",
+                )
+                failure.error_type = "server_error"
+                await self.render_error(relative)(failure)(scope, receive, send)
+                return
         try:
             await self.app(scope, receive, send)
         finally:

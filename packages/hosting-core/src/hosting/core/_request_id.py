@@ -49,7 +49,7 @@ class RequestIdMiddleware:
         for name, value in scope.get("headers", ()):
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
-                if _ACCEPTABLE.match(candidate):
+                if _ACCEPTABLE.fullmatch(candidate):  # match() would let a trailing newline into log lines
                     request_id = candidate
                 break
         if not request_id:

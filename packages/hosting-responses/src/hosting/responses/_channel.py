@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -39,7 +38,6 @@ from hosting.core import (
     RequestError,
     Run,
     RunEvent,
-    json_depth,
 )
 
 from ._control import fingerprint, idempotency_key, stream_query
@@ -49,7 +47,7 @@ from ._errors import error_response, invalid, json_response, method_not_allowed,
 from ._items import ItemReference, render_items, without_id
 from ._openapi import OpenAPIRoute
 from ._render import StreamRenderer, render_response
-from ._request import CreateRequest, parse_create
+from ._request import CreateRequest, load_json, parse_create
 from ._sse import EventStreamResponse
 
 logger = logging.getLogger("hosting.responses")
@@ -152,21 +150,7 @@ class ResponsesChannel:
 
     async def _read_json(self, request: Request) -> Any:
         # The host's body limit has already refused oversized bodies (413) before this route.
-        raw = await request.body()
-        if not raw.strip():
-            raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise invalid(
-                "We could not parse the JSON body of your request. Send a valid JSON object.",
-                None,
-                code="invalid_json",
-            ) from None
-        limit = self.context.limits.max_json_depth
-        if json_depth(body, limit=limit) > limit:
-            raise invalid(f"The JSON body is nested deeper than {limit} levels.", None, code="invalid_json")
-        return body
+        return load_json(await request.body(), max_depth=self.context.limits.max_json_depth)
 
     async def _resolve_input(self, parsed: CreateRequest) -> list[Item]:
         """Replace each ``item_reference`` by the item it names, from the chain or conversation."""

@@ -89,8 +89,11 @@ def _part(value: Any, param: str, *, limits: Limits) -> Part | None:
             raise invalid(
                 f"'{param}' needs an 'image_url' or a 'file_id'.", param, code="missing_required_parameter"
             )
-        detail = part.get("detail") or "auto"
-        if detail not in IMAGE_DETAILS:
+        detail = part.get("detail")
+        if detail is None or detail == "":
+            detail = "auto"
+        # isinstance first: a list or an object is unhashable, and `in` a frozenset would raise.
+        if not isinstance(detail, str) or detail not in IMAGE_DETAILS:
             raise invalid(
                 f"Invalid value for '{param}.detail': expected one of {', '.join(sorted(IMAGE_DETAILS))}.",
                 f"{param}.detail",
@@ -120,7 +123,8 @@ def _part(value: Any, param: str, *, limits: Limits) -> Part | None:
 
 def _message(data: Mapping[str, Any], param: str, *, limits: Limits) -> Message:
     role = data.get("role")
-    if role not in ROLES:
+    # A list or an object is unhashable: `in` a frozenset would raise (a 500 instead of a 400).
+    if isinstance(role, list | dict) or role not in ROLES:
         raise invalid(
             f"Invalid value for '{param}.role': expected one of assistant, developer, system, user.",
             f"{param}.role",

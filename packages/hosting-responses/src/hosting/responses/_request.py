@@ -15,11 +15,13 @@ later ``GET`` renders exactly what the create call answered.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hosting.core import ChannelRequest, Item, Limits, ToolSpec
+from hosting.core import ChannelRequest, Item, Limits, ToolSpec, json_depth
 
 from ._errors import invalid
 from ._items import ItemReference, parse_input
@@ -62,6 +64,63 @@ class CreateRequest:
         return [entry for entry in self.input if isinstance(entry, ItemReference)]
 
 
+# -- the JSON body ---------------------------------------------------------------------------------
+
+# Escapes of surrogates (\uD800-\uDFFF): only a body that has one can hold a lone surrogate after parsing.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            pending.extend(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
+
+
+def load_json(raw: bytes, *, max_depth: int) -> Any:
+    """Parse a request body, refusing with a 400 what cannot be served safely.
+
+    Besides malformed JSON: ``NaN`` and ``Infinity`` (not JSON; echoed back in a response
+    they would make it invalid JSON), strings with an unpaired surrogate escape (they have
+    no UTF-8 form, so writing them to a response or a store fails later, after the agent
+    ran), and nesting deeper than `max_depth`.
+    """
+    if not raw.strip():
+        raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
+    malformed = invalid(
+        "We could not parse the JSON body of your request. Send a valid JSON object.",
+        None,
+        code="invalid_json",
+    )
+    try:
+        body = json.loads(raw, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        raise malformed from None
+    if json_depth(body, limit=max_depth) > max_depth:
+        raise invalid(f"The JSON body is nested deeper than {max_depth} levels.", None, code="invalid_json")
+    # Surrogate pairs (how many clients escape emoji) are joined by the parser; only lone halves remain.
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
+        raise invalid(
+            "The JSON body holds a string with an unpaired surrogate escape (\\ud800-\\udfff).",
+            None,
+            code="invalid_json",
+        )
+    return body
+
+
 # -- field checks ----------------------------------------------------------------------------------
 
 
@@ -97,6 +156,8 @@ def _integer(body: Mapping[str, Any], name: str, low: int, high: int | None = No
     value = body.get(name)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 20.0 is the integer 20 (as JSON Schema says)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(name, "an integer")
     if value < low or (high is not None and value > high):
@@ -118,7 +179,8 @@ def _choice(body: Mapping[str, Any], name: str, allowed: frozenset[str], *, with
     value = body.get(name)
     if value is None:
         return None
-    if value not in allowed:
+    # isinstance first: a list or an object is unhashable, and `in` a frozenset would raise.
+    if not isinstance(value, str) or value not in allowed:
         raise _value_error(f"{within}{name}", "one of " + ", ".join(sorted(allowed)))
     return str(value)
 
@@ -315,6 +377,12 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
 
     model = _string(body, "model")
     instructions = _string(body, "instructions")
+    if instructions is not None and len(instructions) > limits.max_text_chars:
+        raise invalid(
+            f"'instructions' is longer than the limit of {limits.max_text_chars} characters.",
+            "instructions",
+            code="string_above_max_length",
+        )
     previous_response_id = _string(body, "previous_response_id")
     conversation_id = _conversation(body)
     if previous_response_id is not None and conversation_id is not None:
