@@ -522,3 +522,22 @@ async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
     assert (await followed.wait()).text == "far away"
     await here.shutdown()
     await elsewhere.shutdown()
+
+
+async def test_only_runs_someone_can_follow_record_their_deltas() -> None:
+    @agent
+    async def talker(context: RunContext) -> AsyncIterator[str]:
+        yield "a"
+        yield "b"
+
+    host = make_host(talker)
+    waited_for = await host.engine.start(ask("x", store=False))  # nobody streams it, nobody can fetch it
+    streamed = await host.engine.start(ask("x", store=False, stream=True))
+    stored = await host.engine.start(ask("x"))
+    for run in (waited_for, streamed, stored):
+        assert (await run.wait()).text == "ab"
+    assert not any(isinstance(event, OutputTextDelta) for event in waited_for.events)
+    assert [type(event) for event in waited_for.events] == [RunStarted, OutputItemAdded, OutputItemDone, RunFinished]
+    for run in (streamed, stored):
+        assert [event.delta for event in run.events if isinstance(event, OutputTextDelta)] == ["a", "b"]
+    await host.shutdown()

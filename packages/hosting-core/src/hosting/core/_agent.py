@@ -96,12 +96,15 @@ class FunctionAgent:
             )
         self.function = function
         self.name = name or getattr(function, "__name__", "agent")
+        self._generator = inspect.isasyncgenfunction(function)
 
-    async def run(self, context: RunContext) -> AgentOutput:
-        if inspect.isasyncgenfunction(self.function):
-            async for update in self.function(context):
-                yield update
-            return
+    def run(self, context: RunContext) -> AgentOutput:
+        if self._generator:
+            # The function's own generator, not a wrapper around it: one hop less per update.
+            return self.function(context)  # type: ignore[return-value]
+        return self._answer(context)
+
+    async def _answer(self, context: RunContext) -> AgentOutput:
         result = await self.function(context)  # type: ignore[misc]
         if result is None:
             return

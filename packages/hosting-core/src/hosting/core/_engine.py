@@ -13,6 +13,7 @@ policy and graceful shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -330,6 +331,7 @@ class RunEngine:
             metadata=request.metadata,
         )
         run = Run(record, stored=request.store, on_follower_left=self._follower_left)
+        run.streamed = request.stream
         run.had_session_state = bool(state)
         self._live[response_id] = run
         self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
@@ -374,19 +376,20 @@ class RunEngine:
             await asyncio.sleep(0)  # let the creating request answer `queued` before the run starts
         run.emit(RunStarted("in_progress"))
         try:
-            async with asyncio.timeout(self.run_timeout):
+            async with asyncio.timeout(self.run_timeout) if self.run_timeout is not None else _NO_LIMIT:
                 stream = agent.run(context)
+                add = builder.add
                 try:
-                    async for raw in stream:
-                        update: Update | str | None = raw
-                        if self.update_hooks:
+                    if self.update_hooks:
+                        async for raw in stream:
                             update = await self._apply_update_hooks(raw, context)
-                        if update is None:
-                            continue
-                        if isinstance(update, ErrorUpdate):
-                            status, error = "failed", RunError(update.code, update.message)
-                            break
-                        builder.add(update)
+                            if update is not None:
+                                add(update)
+                    else:
+                        async for raw in stream:  # the hot loop: one call per update
+                            add(raw)
+                except _Reported as reported:
+                    status, error = "failed", RunError(reported.update.code, reported.update.message)
                 finally:
                     aclose = getattr(stream, "aclose", None)
                     if aclose is not None:
@@ -556,6 +559,17 @@ class RunEngine:
                 await asyncio.wait(pending, timeout=5)
 
 
+_NO_LIMIT = contextlib.nullcontext()
+
+
+class _Reported(Exception):
+    """An agent yielded an `ErrorUpdate`: the run stops and fails with its message."""
+
+    def __init__(self, update: ErrorUpdate) -> None:
+        super().__init__(update.message)
+        self.update = update
+
+
 def _stop_watching(run: Run) -> None:
     if run.watcher is not None:
         run.watcher.cancel()
@@ -583,24 +597,36 @@ class _OutputBuilder:
         self._open_kind: type[TextDelta] | type[ReasoningDelta] | None = None
         self._open_id = ""
         self._open_text: list[str] = []
+        # Delta events matter only to someone who follows the run (a stream, a later replay):
+        # an unstored run that nobody streams keeps item events only.
+        self.record_deltas = run.stored or run.streamed
 
     def _new_id(self, kind: str) -> str:
         return self.engine.new_id(kind, owner=self.owner, hint=self.run.id)
 
     def add(self, update: Update | str) -> None:
-        if isinstance(update, str):
-            update = TextDelta(update)
-        if isinstance(update, TextDelta | ReasoningDelta):
-            if not update.text:
-                return
-            if self._open_kind is not type(update):
-                self.close_open_item()
-                self._open(type(update))
-            self._open_text.append(update.text)
-            index = len(self.output)
-            delta_type = OutputTextDelta if isinstance(update, TextDelta) else ReasoningTextDelta
-            self.run.emit(delta_type(index, self._open_id, update.text))
-        elif isinstance(update, Usage):
+        kind: type[TextDelta] | type[ReasoningDelta]
+        if type(update) is str:  # the common case, checked first: plain text from the agent
+            text, kind = update, TextDelta
+        elif isinstance(update, TextDelta | ReasoningDelta | str):
+            text, kind = (update, TextDelta) if isinstance(update, str) else (update.text, type(update))
+        else:
+            self._add_other(update)
+            return
+        if not text:
+            return
+        if self._open_kind is not kind:
+            self.close_open_item()
+            self._open(kind)
+        self._open_text.append(text)
+        if self.record_deltas:
+            delta = OutputTextDelta if kind is TextDelta else ReasoningTextDelta
+            self.run.emit(delta(len(self.output), self._open_id, text))
+
+    def _add_other(self, update: Update) -> None:
+        if isinstance(update, ErrorUpdate):
+            raise _Reported(update)
+        if isinstance(update, Usage):
             self.usage = update if self.usage is None else self.usage + update
         elif isinstance(update, ItemBreak):
             self.close_open_item()

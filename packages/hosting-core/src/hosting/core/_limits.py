@@ -20,6 +20,7 @@ from ._exceptions import LimitExceededError, RequestError
 from ._middleware import ErrorRenderer
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_EXPIRED = b"\x00expired"  # a sentinel no client can send: compared by identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,31 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        # A bare timer rather than asyncio.timeout(): this runs for every request, and a body that
+        # is already buffered (the usual case) is read without ever suspending.
+        task = asyncio.current_task()
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            if task is not None:
+                task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(self.limits.body_timeout, expire)
         try:
-            body = await asyncio.wait_for(self._read(scope, receive), timeout=self.limits.body_timeout)
-        except TimeoutError:
+            body = await self._read(scope, receive)
+        except asyncio.CancelledError:
+            if not expired or task is None:
+                raise
+            task.uncancel()
+            body = _EXPIRED
+        except RequestError as error:
+            await self._refuse(error, scope, receive, send)
+            return
+        finally:
+            timer.cancel()
+        if body is _EXPIRED:
             await self._refuse(
                 RequestError(
                     "The request body was not received in time.", status_code=408, code="request_timeout"
@@ -87,9 +110,6 @@ class BodyLimitMiddleware:
                 receive,
                 send,
             )
-            return
-        except RequestError as error:
-            await self._refuse(error, scope, receive, send)
             return
         if body is None:
             return  # the client went away while sending

@@ -69,7 +69,6 @@ class IsolationMiddleware:
                 response = self.render_error(relative)(error)
                 await response(scope, receive, send)
                 return
-        token = set_current_isolation_keys(keys)
             except Exception:
                 # A broken authenticator (its key server is down, say) fails the request, in the
                 # channel's error shape; its traceback goes to the log, never to the client.
@@ -82,6 +81,7 @@ class IsolationMiddleware:
                 failure.error_type = "server_error"
                 await self.render_error(relative)(failure)(scope, receive, send)
                 return
+        token = set_current_isolation_keys(keys)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -38,6 +38,8 @@ class Run:
         self.watcher: asyncio.Task[None] | None = None
         self.cancel_reason: str | None = None
         self.had_session_state = False
+        # False for a run whose caller waits for the result only (no stream): see the engine.
+        self.streamed = True
         self._changed: asyncio.Event | None = None
         self._done = asyncio.Event()
         self._on_follower_left = on_follower_left
