@@ -2,7 +2,9 @@
 
 - ``baseline``: a bare Starlette app that answers ``POST /v1/responses`` with precomputed bytes
   (the JSON Response, or the SSE stream split into its events), captured from the hosting app.
-- ``hosting``: the real host (Responses channel) with an agent that answers instantly.
+- ``hosting``: the real host (Responses channel) with an agent that answers instantly: in one
+  piece when the input is ``answer at once`` (the non-streaming cases), else in 32 deltas. The
+  answer's text is the same either way.
   BENCH_STORE selects ``memory`` or ``sqlite`` (in BENCH_DATA_DIR).
 - BENCH_SLOW=1 makes both stream one event, then wait (for the memory-per-stream case).
 """
@@ -21,6 +23,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 DELTAS = 32
+ANSWER = "".join(f"tok{index} " for index in range(DELTAS))
+WHOLE = "answer at once"
 SLOW = os.environ.get("BENCH_SLOW") == "1"
 SLOW_SECONDS = 120.0
 
@@ -59,6 +63,9 @@ def build_hosting() -> object:
         if SLOW:
             yield "tok "
             await asyncio.sleep(SLOW_SECONDS)
+            return
+        if context.input_text == WHOLE:
+            yield ANSWER  # answers instantly, in one piece: the non-streaming cases
             return
         for index in range(DELTAS):
             yield f"tok{index} "

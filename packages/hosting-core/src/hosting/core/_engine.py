@@ -58,6 +58,7 @@ from ._types import (
     TextPart,
     Update,
     Usage,
+    with_id,
 )
 
 logger = logging.getLogger("hosting.core")
@@ -290,7 +291,7 @@ class RunEngine:
                     FunctionCall: "function_call",
                     FunctionResult: "function_result",
                 }.get(type(item), "reasoning")
-                item = _replace_id(item, self.new_id(kind, owner=owner))
+                item = with_id(item, self.new_id(kind, owner=owner))
             result.append(item)
         return tuple(result)
 
@@ -575,16 +576,6 @@ def _stop_watching(run: Run) -> None:
         run.watcher.cancel()
 
 
-def _replace_id(item: Item, new_id: str) -> Item:
-    if isinstance(item, Message):
-        return Message(item.role, item.parts, id=new_id)
-    if isinstance(item, FunctionCall):
-        return FunctionCall(item.call_id, item.name, item.arguments, id=new_id)
-    if isinstance(item, FunctionResult):
-        return FunctionResult(item.call_id, item.output, id=new_id)
-    return Reasoning(item.text, id=new_id)
-
-
 class _OutputBuilder:
     """Groups an agent's updates into output items and emits their events."""
 
@@ -683,7 +674,7 @@ class _OutputBuilder:
                 self.run.emit(ReasoningTextDelta(index, item_id, item.text))
             item = Reasoning(item.text, id=item_id)
         else:
-            item = _replace_id(item, item.id or self._new_id("function_result"))
+            item = with_id(item, item.id or self._new_id("function_result"))
             self.run.emit(OutputItemAdded(index, item))
         self.run.emit(OutputItemDone(index, item))
         self.output.append(item)

@@ -95,6 +95,17 @@ class Reasoning:
 Item: TypeAlias = Message | FunctionCall | FunctionResult | Reasoning
 
 
+def with_id(item: Item, new_id: str) -> Item:
+    """A copy of `item` with another id."""
+    if isinstance(item, Message):
+        return Message(item.role, item.parts, id=new_id)
+    if isinstance(item, FunctionCall):
+        return FunctionCall(item.call_id, item.name, item.arguments, id=new_id)
+    if isinstance(item, FunctionResult):
+        return FunctionResult(item.call_id, item.output, id=new_id)
+    return Reasoning(item.text, id=new_id)
+
+
 def user_message(text: str) -> Message:
     """A user message with one text part."""
     return Message(role="user", parts=(TextPart(text),))

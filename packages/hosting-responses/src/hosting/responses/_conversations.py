@@ -35,6 +35,7 @@ from hosting.core import (
     Message,
     NotFoundError,
     Reasoning,
+    with_id,
 )
 
 from ._errors import invalid, json_response
@@ -152,7 +153,7 @@ class ConversationRoutes:
                     code="invalid_value",
                 )
             kind = _ID_KINDS[type(parsed)]
-            items.append(_with_id(parsed, context.new_id(kind, hint=conversation_id)))
+            items.append(with_id(parsed, context.new_id(kind, hint=conversation_id)))
         return items
 
     def _conversation_id(self, request: Request) -> str:
@@ -258,13 +259,3 @@ def _not_found(conversation_id: str) -> NotFoundError:
 
 def _item_not_found(item_id: str) -> NotFoundError:
     return NotFoundError(f"Item with id '{item_id[:128]}' not found.", param="item_id")
-
-
-def _with_id(item: Item, new_id: str) -> Item:
-    if isinstance(item, Message):
-        return Message(item.role, item.parts, id=new_id)
-    if isinstance(item, FunctionCall):
-        return FunctionCall(item.call_id, item.name, item.arguments, id=new_id)
-    if isinstance(item, FunctionResult):
-        return FunctionResult(item.call_id, item.output, id=new_id)
-    return Reasoning(item.text, id=new_id)
