@@ -221,7 +221,7 @@ async def test_two_stores_on_one_file_serialize_their_appends(tmp_path: Path) ->
         await two.close()
 
 
-async def test_sqlite_runs_on_its_worker_thread_and_history_is_one_statement(tmp_path: Path) -> None:
+async def test_sqlite_runs_on_its_worker_thread_and_a_cold_history_is_one_walk(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path)
     previous: str | None = None
     for index in range(60):
@@ -242,9 +242,19 @@ async def test_sqlite_runs_on_its_worker_thread_and_history_is_one_statement(tmp
         await store.close()
     assert history is not None and len(history) == 120
     assert [item.text for item in history[:3]] == ["q0", "a0", "q1"]  # type: ignore[union-attr]
-    # The whole 60-turn chain came back from one statement, run off the event loop's thread.
-    assert len(statements) == 1 and "WITH RECURSIVE" in statements[0][1]
-    assert statements[0][0] != threading.get_ident()
+    # Nothing was cached: the head's own row, then its 59 ancestors from one recursive statement
+    # (between the cache's data-version checks and one read transaction), off the loop's thread.
+    assert [sql.split()[0] for _, sql in statements] == [
+        "PRAGMA",
+        "BEGIN",
+        "SELECT",
+        "PRAGMA",
+        "WITH",
+        "COMMIT",
+    ]
+    assert sum("WITH RECURSIVE" in sql for _, sql in statements) == 1
+    threads = {thread for thread, _ in statements}
+    assert len(threads) == 1 and threading.get_ident() not in threads
 
 
 async def test_a_slow_database_does_not_block_the_event_loop(tmp_path: Path) -> None:

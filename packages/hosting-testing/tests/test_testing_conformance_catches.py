@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from hosting.core import IdempotencyClaim, Item, MemoryStore, ResponseRecord
+from hosting.core import IdempotencyClaim, Item, ItemPage, MemoryStore, Order, ResponseRecord
 from hosting.testing import StoreConformance
 
 
@@ -63,6 +63,46 @@ class NoTtlStore(MemoryStore):
         return 0
 
 
+class StaleHistoryStore(MemoryStore):
+    """Keeps every history it assembled, and never lets one go."""
+
+    def __init__(self) -> None:
+        super().__init__(context_cache_items=0)
+        self._kept: dict[tuple[str, str], tuple[Item, ...] | None] = {}
+
+    async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
+        if (owner, response_id) not in self._kept:
+            self._kept[(owner, response_id)] = await super().get_history(owner, response_id)
+        return self._kept[(owner, response_id)]
+
+
+class StaleListingStore(MemoryStore):
+    """Keeps the first whole listing of each conversation it read."""
+
+    def __init__(self) -> None:
+        super().__init__(context_cache_items=0)
+        self._kept: dict[tuple[str, str], ItemPage | None] = {}
+
+    async def list_conversation_items(
+        self,
+        owner: str,
+        conversation_id: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "asc",
+    ) -> ItemPage | None:
+        if after is not None or limit is not None or order != "asc":
+            return await super().list_conversation_items(
+                owner, conversation_id, after=after, limit=limit, order=order
+            )
+        if (owner, conversation_id) not in self._kept:
+            self._kept[(owner, conversation_id)] = await super().list_conversation_items(
+                owner, conversation_id
+            )
+        return self._kept[(owner, conversation_id)]
+
+
 suite = StoreConformance()
 
 
@@ -92,3 +132,23 @@ async def test_a_store_that_ignores_its_ttl_fails_the_retention_test() -> None:
     with pytest.raises(AssertionError):
         await suite.test_ttl_removes_finished_responses_and_idle_conversations(NoTtlStore(ttl=60.0))
     await suite.test_ttl_removes_finished_responses_and_idle_conversations(MemoryStore(ttl=60.0))
+
+
+async def test_a_store_that_serves_stale_histories_fails_the_context_tests() -> None:
+    for test in (
+        suite.test_a_history_read_before_an_ancestor_is_deleted,
+        suite.test_a_history_read_while_its_runs_are_in_progress,
+        suite.test_a_history_read_before_a_finished_response_is_rewritten,
+    ):
+        with pytest.raises(AssertionError):
+            await test(StaleHistoryStore())
+        await test(MemoryStore())
+        await test(MemoryStore(context_cache_items=0))
+
+
+async def test_a_store_that_serves_stale_listings_fails_the_context_tests() -> None:
+    with pytest.raises(AssertionError):
+        await suite.test_a_listing_read_before_every_kind_of_change(StaleListingStore())
+    with pytest.raises(AssertionError):
+        await suite.test_a_listing_read_between_concurrent_turns(StaleListingStore())
+    await suite.test_a_listing_read_before_every_kind_of_change(MemoryStore())

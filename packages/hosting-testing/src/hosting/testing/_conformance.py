@@ -28,9 +28,8 @@ The tests are ``async`` methods: run them with pytest-asyncio (``asyncio_mode =
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -46,7 +45,6 @@ from hosting.core import (
     PartitionedIdFactory,
     Reasoning,
     ResponseRecord,
-    ResponseStatus,
     RunError,
     Store,
     StoredEvent,
@@ -54,8 +52,8 @@ from hosting.core import (
     Usage,
 )
 
-ALICE = "alice"
-BOB = "bob"
+from ._conformance_contexts import ContextConformance
+from ._conformance_records import ALICE, BOB, conversation, message, new_id, response, texts, with_limits
 
 RETENTION_KEYS = frozenset({"ttl", "max_responses", "max_conversations"})
 
@@ -73,58 +71,7 @@ def retention_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     return dict(options)
 
 
-def _with_limits(**options: Any) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("store", [options], indirect=True, ids=["limits"])
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
-
-
-def message(role: str, text: str) -> Message:
-    return Message(role, (TextPart(text),), id=new_id("msg"))  # type: ignore[arg-type]
-
-
-def response(
-    owner: str = ALICE,
-    *,
-    status: ResponseStatus = "completed",
-    previous: str | None = None,
-    conversation: str | None = None,
-    text: str = "question",
-    created_at: float | None = None,
-    completed_at: float | None = None,
-) -> ResponseRecord:
-    """A response with one input and (when completed) one output message."""
-    created = time.time() if created_at is None else created_at
-    finished = status not in ("queued", "in_progress")
-    return ResponseRecord(
-        id=new_id("resp"),
-        owner=owner,
-        created_at=created,
-        status=status,
-        channel="test",
-        input_items=(message("user", text),),
-        output_items=(message("assistant", f"answer to {text}"),) if status == "completed" else (),
-        previous_response_id=previous,
-        conversation_id=conversation,
-        completed_at=(completed_at if completed_at is not None else created) if finished else None,
-    )
-
-
-def conversation(
-    owner: str = ALICE, *, created_at: float | None = None, **metadata: str
-) -> ConversationRecord:
-    return ConversationRecord(
-        new_id("conv"), owner, time.time() if created_at is None else created_at, metadata
-    )
-
-
-def texts(items: Sequence[Item]) -> list[str]:
-    return [item.text if isinstance(item, Message) else type(item).__name__ for item in items]
-
-
-class StoreConformance:
+class StoreConformance(ContextConformance):
     """The behaviour every `Store` backend shares. Subclass it and provide a ``store`` fixture."""
 
     # -- responses ---------------------------------------------------------------------------------
@@ -621,7 +568,7 @@ class StoreConformance:
 
     # -- retention ---------------------------------------------------------------------------------
 
-    @_with_limits(ttl=60.0)
+    @with_limits(ttl=60.0)
     async def test_ttl_removes_finished_responses_and_idle_conversations(self, store: Store) -> None:
         old = time.time() - 3600
         expired = response(created_at=old)
@@ -652,7 +599,7 @@ class StoreConformance:
         assert await store.get_conversation(ALICE, active.id) == active
         assert await store.purge_expired() == 0
 
-    @_with_limits(ttl=0.2)
+    @with_limits(ttl=0.2)
     async def test_ttl_removes_loose_session_state_and_idempotency_keys(self, store: Store) -> None:
         running = response(status="in_progress")
         await store.create_response(running)
@@ -668,7 +615,7 @@ class StoreConformance:
         assert await store.get_session_state(ALICE, f"response:{running.id}") == {"b": 2}
         assert (await store.claim_idempotency_key(ALICE, "idem-old", "fp", new_id("resp"))).created is True
 
-    @_with_limits(max_responses=3)
+    @with_limits(max_responses=3)
     async def test_the_size_bound_keeps_the_newest_finished_responses(self, store: Store) -> None:
         start = time.time() - 100
         running = response(status="in_progress", created_at=start - 1)
@@ -685,7 +632,7 @@ class StoreConformance:
             assert await store.get_response(ALICE, record.id) == record
         assert await store.get_response(ALICE, running.id) == running
 
-    @_with_limits(max_conversations=2)
+    @with_limits(max_conversations=2)
     async def test_the_size_bound_keeps_the_most_recently_active_conversations(self, store: Store) -> None:
         start = time.time() - 100
         first, second, third = (conversation(created_at=start + n) for n in range(3))
@@ -698,7 +645,7 @@ class StoreConformance:
         assert await store.get_conversation(ALICE, first.id) == first
         assert await store.get_conversation(ALICE, third.id) == third
 
-    @_with_limits(ttl=None, max_responses=None, max_conversations=None)
+    @with_limits(ttl=None, max_responses=None, max_conversations=None)
     async def test_without_limits_nothing_expires(self, store: Store) -> None:
         ancient = response(created_at=1.0)
         await store.create_response(ancient)

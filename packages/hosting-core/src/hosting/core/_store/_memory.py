@@ -1,4 +1,8 @@
-"""An in-process store: fast, bounded, gone at exit. For tests and throwaway servers."""
+"""An in-process store: fast, bounded, gone at exit. For tests and throwaway servers.
+
+Histories and whole conversation listings go through a `ContextCache`, as in
+the SQLite store, so a turn does not walk its whole chain again.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from ._base import (
     now,
     response_session_key,
 )
+from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
 
 
 @dataclass
@@ -43,13 +48,22 @@ class MemoryStore:
             without bound.
         max_conversations: likewise for conversations, least recently active first.
         ttl: seconds after which data is removed by `purge_expired`; None keeps it.
+        context_cache_items: how many items the cache of assembled histories and conversation
+            listings may hold (least recently used go first); 0 turns the cache off.
     """
 
     def __init__(
-        self, *, max_responses: int = 10_000, max_conversations: int = 10_000, ttl: float | None = None
+        self,
+        *,
+        max_responses: int = 10_000,
+        max_conversations: int = 10_000,
+        ttl: float | None = None,
+        context_cache_items: int = DEFAULT_CONTEXT_CACHE_ITEMS,
     ) -> None:
         if max_responses < 1 or max_conversations < 1:
             raise ConfigurationError("max_responses and max_conversations must be at least 1")
+        if context_cache_items < 0:
+            raise ConfigurationError("context_cache_items must be at least 0 (0 turns the cache off)")
         self.max_responses = max_responses
         self.max_conversations = max_conversations
         self.ttl = ttl
@@ -61,6 +75,7 @@ class MemoryStore:
         self._events: dict[str, dict[int, StoredEvent]] = {}
         self._idempotency: dict[tuple[str, str], tuple[IdempotencyClaim, float]] = {}
         self._links: dict[str, dict[str, str]] = {}
+        self._contexts = ContextCache(context_cache_items)
 
     async def open(self) -> None:
         return None
@@ -74,6 +89,7 @@ class MemoryStore:
         if record.id in self._responses:
             raise ValueError(f"response {record.id!r} exists already")
         self._responses[record.id] = record
+        self._contexts.response_created(record.owner, record.id)
         self._enforce_response_bound()
 
     def _enforce_response_bound(self) -> None:
@@ -96,6 +112,9 @@ class MemoryStore:
         current = self._responses.get(record.id)
         if current is None or current.owner != record.owner:
             return False
+        if current.finished:
+            # Rewriting a finished response (the engine never does) changes every chain through it.
+            self._contexts.forget_chains(record.owner)
         self._responses[record.id] = record
         if events:
             self._append_events(record.id, events)
@@ -105,9 +124,7 @@ class MemoryStore:
         if append_to_conversation and record.conversation_id:
             conversation = self._own_conversation(record.owner, record.conversation_id)
             if conversation is not None:
-                conversation.items.extend(record.input_items)
-                conversation.items.extend(record.output_items)
-                self._touch(conversation)
+                self._append(conversation, record.input_items + record.output_items)
         return True
 
     def _own_response(self, owner: str, response_id: str) -> ResponseRecord | None:
@@ -125,6 +142,7 @@ class MemoryStore:
 
     def _forget_response(self, response_id: str) -> None:
         record = self._responses.pop(response_id)
+        self._contexts.forget_chains(record.owner)  # chains through it now stop after it
         self._events.pop(response_id, None)
         self._session_state.pop((record.owner, response_session_key(response_id)), None)
         for key, (claim, _) in list(self._idempotency.items()):
@@ -132,21 +150,44 @@ class MemoryStore:
                 del self._idempotency[key]
 
     async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
-        chain: list[ResponseRecord] = []
-        current: str | None = response_id
+        cached = self._contexts.chain(owner, response_id)
+        if cached is not None:
+            return cached.items
+        head = self._own_response(owner, response_id)
+        if head is None:
+            return None
+        own = head.input_items + head.output_items
+        parent = (
+            self._contexts.chain(owner, head.previous_response_id)
+            if head.previous_response_id is not None
+            else None
+        )
+        if parent is not None:
+            # A cached chain exists, is the owner's and is finished throughout: no walk needed.
+            if head.finished:
+                self._contexts.keep_chain(owner, response_id, parent.items + own)
+            return parent.items + own
+        return self._walk_history(owner, head)
+
+    def _walk_history(self, owner: str, head: ResponseRecord) -> tuple[Item, ...]:
+        chain: list[ResponseRecord] = [head]
+        current = head.previous_response_id
+        cut_at: str | None = None
         while current is not None and len(chain) <= len(self._responses):
             record = self._responses.get(current)
             if record is None or record.owner != owner:
-                if not chain:
-                    return None
-                break  # an ancestor was deleted or expired: the context starts after it
+                cut_at = current  # an ancestor was deleted or expired: the context starts after it
+                break
             chain.append(record)
             current = record.previous_response_id
         items: list[Item] = []
         for record in reversed(chain):
             items.extend(record.input_items)
             items.extend(record.output_items)
-        return tuple(items)
+        history = tuple(items)
+        if all(record.finished for record in chain):
+            self._contexts.keep_chain(owner, head.id, history, cut_at=cut_at)
+        return history
 
     async def fail_interrupted_runs(self, message: str) -> int:
         count = 0
@@ -168,9 +209,16 @@ class MemoryStore:
         conversation.active_at = now()
         self._conversations.move_to_end(conversation.record.id)
 
+    def _append(self, conversation: _Conversation, items: Sequence[Item]) -> None:
+        start = len(conversation.items)
+        conversation.items.extend(items)
+        self._contexts.appended(conversation.record.owner, conversation.record.id, start, items)
+        self._touch(conversation)
+
     def _forget_conversation(self, conversation_id: str) -> None:
         conversation = self._conversations.pop(conversation_id)
         owner = conversation.record.owner
+        self._contexts.forget_listing(owner, conversation_id)
         self._session_state.pop((owner, conversation_session_key(conversation_id)), None)
         for key, bound in list(self._bindings.items()):
             if key[0] == owner and bound == conversation_id:
@@ -179,6 +227,7 @@ class MemoryStore:
     async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None:
         if record.id in self._conversations:
             raise ValueError(f"conversation {record.id!r} exists already")
+        self._contexts.forget_listing(record.owner, record.id)
         self._conversations[record.id] = _Conversation(record, record.created_at, list(items))
         while len(self._conversations) > self.max_conversations:
             self._forget_conversation(next(iter(self._conversations)))
@@ -214,8 +263,7 @@ class MemoryStore:
         conversation = self._own_conversation(owner, conversation_id)
         if conversation is None:
             return False
-        conversation.items.extend(items)
-        self._touch(conversation)
+        self._append(conversation, tuple(items))
         return True
 
     async def list_conversation_items(
@@ -230,6 +278,14 @@ class MemoryStore:
         conversation = self._own_conversation(owner, conversation_id)
         if conversation is None:
             return None
+        if after is None and limit is None and order == "asc":
+            # The whole conversation, as every turn reads it: one shared tuple, not a fresh copy.
+            cached = self._contexts.listing(owner, conversation_id)
+            if cached is None:
+                whole = tuple(conversation.items)
+                self._contexts.keep_listing(owner, conversation_id, whole, len(whole))
+                return ItemPage(items=whole, has_more=False)
+            return ItemPage(items=cached.items, has_more=False)
         items = conversation.items
         start = 0
         if after is not None:
@@ -256,6 +312,7 @@ class MemoryStore:
         if index is None:
             return False
         del conversation.items[index]
+        self._contexts.forget_listing(owner, conversation_id)
         self._touch(conversation)
         return True
 

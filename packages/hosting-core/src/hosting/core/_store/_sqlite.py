@@ -13,6 +13,9 @@ while the server writes.
 One server process per file: start-up marks every run left in progress as
 failed (`fail_interrupted_runs`), which is only right when no other live
 process shares the file. For several replicas, use a networked backend.
+
+Each connection keeps a `ContextCache` of decoded histories and conversation
+listings (`_sqlite_context.py`), so assembling turn 500 costs what turn 1 does.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._exceptions import ConfigurationError
 from .._types import Item
+from . import _sqlite_context as contexts
 from . import _sqlite_queries as queries
 from ._base import (
     ConversationRecord,
@@ -34,6 +38,7 @@ from ._base import (
     ResponseRecord,
     StoredEvent,
 )
+from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
 from ._migrations import migrate
 from ._sqlite_retention import RetentionPolicy, purge_batch, purge_loose_ends
 from ._sqlite_worker import SQLiteWorker
@@ -64,6 +69,8 @@ class SQLiteStore:
             of an fsync per write.
         busy_timeout: seconds to wait for another process's write lock before failing.
         purge_batch: rows removed per transaction by `purge_expired`.
+        context_cache_items: how many items the cache of assembled histories and conversation
+            listings may hold (least recently used go first); 0 turns the cache off.
     """
 
     def __init__(
@@ -77,6 +84,7 @@ class SQLiteStore:
         synchronous: str = "NORMAL",
         busy_timeout: float = 5.0,
         purge_batch: int = 500,
+        context_cache_items: int = DEFAULT_CONTEXT_CACHE_ITEMS,
     ) -> None:
         if directory is None:
             directory = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
@@ -89,6 +97,8 @@ class SQLiteStore:
             raise ConfigurationError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}")
         if purge_batch < 1:
             raise ConfigurationError("purge_batch must be at least 1")
+        if context_cache_items < 0:
+            raise ConfigurationError("context_cache_items must be at least 0 (0 turns the cache off)")
         if not filename or Path(filename).name != filename:
             raise ConfigurationError("filename must be a plain file name; put the path in directory")
         self.directory = Path(directory).expanduser().absolute()
@@ -98,8 +108,12 @@ class SQLiteStore:
         self.max_conversations = max_conversations
         self.synchronous = synchronous.upper()
         self.busy_timeout = busy_timeout
+        self.context_cache_items = context_cache_items
         self._policy = RetentionPolicy(ttl, max_responses, max_conversations, purge_batch)
         self._worker: SQLiteWorker | None = None
+        # One cache per connection, used only on that connection's worker thread: what a
+        # connection has seen and written is what its cache may hold.
+        self._caches: dict[sqlite3.Connection, ContextCache] = {}
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -113,13 +127,26 @@ class SQLiteStore:
         if self._worker is None:
             # Connecting lazily, on the only thread that uses the connection, means the first
             # call of any kind opens the store and no two calls can race to do it.
-            self._worker = SQLiteWorker(self._connect, self._disconnect)
+            self._worker = SQLiteWorker(self._connect, self._disconnect, abandoned=self._forget_rolled_back)
 
         def bound(connection: sqlite3.Connection) -> T:
             return operation(connection, *args, **kwargs)
 
         result: T = await self._worker.call(bound)
         return result
+
+    async def _call_cached(
+        self,
+        operation: Callable[Concatenate[sqlite3.Connection, ContextCache, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Like `_call`, for operations that read or keep the connection's context cache true."""
+
+        def bound(connection: sqlite3.Connection) -> T:
+            return operation(connection, self._caches[connection], *args, **kwargs)
+
+        return await self._call(bound)
 
     def _connect(self) -> sqlite3.Connection:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -137,14 +164,21 @@ class SQLiteStore:
         except BaseException:
             connection.close()
             raise
+        self._caches[connection] = ContextCache(self.context_cache_items)
         return connection
 
-    @staticmethod
-    def _disconnect(connection: sqlite3.Connection) -> None:
+    def _disconnect(self, connection: sqlite3.Connection) -> None:
+        self._caches.pop(connection, None)
         try:
             connection.execute("PRAGMA optimize")
         finally:
             connection.close()
+
+    def _forget_rolled_back(self, connection: sqlite3.Connection) -> None:
+        # A batch's commit failed: its reads may have cached what it wrote, which is gone now.
+        cache = self._caches.get(connection)
+        if cache is not None:
+            cache.clear()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -171,7 +205,7 @@ class SQLiteStore:
         session_state: tuple[str, Mapping[str, Any]] | None = None,
         events: Sequence[StoredEvent] = (),
     ) -> bool:
-        return await self._call(
+        return await self._call_cached(
             queries.update_response, record, append_to_conversation, session_state, tuple(events)
         )
 
@@ -179,18 +213,18 @@ class SQLiteStore:
         return await self._call(queries.get_response, owner, response_id)
 
     async def delete_response(self, owner: str, response_id: str) -> bool:
-        return await self._call(queries.delete_response, owner, response_id)
+        return await self._call_cached(queries.delete_response, owner, response_id)
 
     async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
-        return await self._call(queries.get_history, owner, response_id)
+        return await self._call_cached(contexts.get_history, owner, response_id)
 
     async def fail_interrupted_runs(self, message: str) -> int:
-        return await self._call(queries.fail_interrupted_runs, message)
+        return await self._call_cached(queries.fail_interrupted_runs, message)
 
     # -- conversations -----------------------------------------------------------------------------
 
     async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None:
-        await self._call(queries.create_conversation, record, tuple(items))
+        await self._call_cached(queries.create_conversation, record, tuple(items))
 
     async def get_conversation(self, owner: str, conversation_id: str) -> ConversationRecord | None:
         return await self._call(queries.get_conversation, owner, conversation_id)
@@ -201,12 +235,14 @@ class SQLiteStore:
         return await self._call(queries.update_conversation, owner, conversation_id, dict(metadata))
 
     async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
-        return await self._call(queries.delete_conversation, owner, conversation_id)
+        return await self._call_cached(queries.delete_conversation, owner, conversation_id)
 
     async def append_conversation_items(
         self, owner: str, conversation_id: str, items: Sequence[Item]
     ) -> bool:
-        return await self._call(queries.append_conversation_items, owner, conversation_id, tuple(items))
+        return await self._call_cached(
+            queries.append_conversation_items, owner, conversation_id, tuple(items)
+        )
 
     async def list_conversation_items(
         self,
@@ -217,13 +253,16 @@ class SQLiteStore:
         limit: int | None = None,
         order: Order = "asc",
     ) -> ItemPage | None:
+        if after is None and limit is None and order == "asc":
+            # The whole conversation, as every turn reads it: served from the context cache.
+            return await self._call_cached(contexts.list_whole_conversation, owner, conversation_id)
         return await self._call(queries.list_conversation_items, owner, conversation_id, after, limit, order)
 
     async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
         return await self._call(queries.get_conversation_item, owner, conversation_id, item_id)
 
     async def delete_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
-        return await self._call(queries.delete_conversation_item, owner, conversation_id, item_id)
+        return await self._call_cached(queries.delete_conversation_item, owner, conversation_id, item_id)
 
     # -- sessions ----------------------------------------------------------------------------------
 
@@ -272,7 +311,7 @@ class SQLiteStore:
         """Remove expired and excess data, one batch per transaction; return how many records went."""
         removed = 0
         while True:
-            batch = await self._call(purge_batch, self._policy)
+            batch = await self._call_cached(purge_batch, self._policy)
             if batch == 0:
                 break
             removed += batch

@@ -4,13 +4,18 @@ They run on the store's worker thread (see `_sqlite.py`), never on the event
 loop. Each is one transaction: writes take ``BEGIN IMMEDIATE`` (the write lock
 up front, so two writers never deadlock on an upgrade), reads that need more
 than one statement take a deferred ``BEGIN`` so they see one snapshot.
+
+Writes that change what a context read returns keep the connection's
+`ContextCache` true: they drop what they invalidate (early is safe), and extend
+a cached conversation only after their transaction ended, so the cache never
+holds what a rollback took back. The context reads are in `_sqlite_context.py`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from .._types import Item
@@ -30,14 +35,14 @@ from ._codec import (
     dumps,
     item_from_json,
     item_to_json,
-    items_from_json,
     loads,
     response_from_row,
     response_row,
 )
+from ._context_cache import ContextCache
 
 # A response's depth is one more than its parent's, looked up in the insert itself. It is fixed
-# then: an update keeps it, so the walk in `get_history` always ends.
+# then: an update keeps it, so the walk in `_sqlite_context.get_history` always ends.
 _DEPTH = (
     "COALESCE((SELECT p.depth + 1 FROM responses AS p"
     " WHERE p.id = :previous_response_id AND p.owner = :owner), 0)"
@@ -63,7 +68,15 @@ def transaction(db: sqlite3.Connection, *, write: bool = True) -> Iterator[None]
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        # A failed commit (disk full, I/O error) can leave the transaction open; the next
+        # operation would then nest in it as a savepoint and never be committed. (When SQLite
+        # ended it already, this rollback fails, and the commit's error is the one to report.)
+        with suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
 
 
 # -- responses -------------------------------------------------------------------------------------
@@ -96,21 +109,35 @@ def _write_response(db: sqlite3.Connection, record: ResponseRecord) -> bool:
 
 def update_response(
     db: sqlite3.Connection,
+    cache: ContextCache,
     record: ResponseRecord,
     append_to_conversation: bool,
     session_state: tuple[str, Mapping[str, Any]] | None,
     events: Sequence[StoredEvent] = (),
 ) -> bool:
+    appended = record.input_items + record.output_items
+    start: int | None = None
     with transaction(db):
+        if cache.holds_chains(record.owner) and _is_finished(db, record.owner, record.id):
+            # Rewriting a finished response (the engine never does) changes every chain through it.
+            cache.forget_chains(record.owner)
         if not _write_response(db, record):
             return False
         if events:
             _append_events(db, record.id, events)
         if append_to_conversation and record.conversation_id:
-            _append_items(db, record.owner, record.conversation_id, record.input_items + record.output_items)
+            start = _append_items(db, record.owner, record.conversation_id, appended)
         if session_state is not None:
             _put_session_state(db, record.owner, *session_state)
-        return True
+    if start is not None and record.conversation_id:
+        cache.appended(record.owner, record.conversation_id, start, appended)
+    return True
+
+
+def _is_finished(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
+    row = db.execute("SELECT finished FROM responses WHERE id = ? AND owner = ?", (response_id, owner))
+    found = row.fetchone()
+    return found is not None and bool(found[0])
 
 
 def get_response(db: sqlite3.Connection, owner: str, response_id: str) -> ResponseRecord | None:
@@ -118,17 +145,19 @@ def get_response(db: sqlite3.Connection, owner: str, response_id: str) -> Respon
     return response_from_row(row) if row is not None else None
 
 
-def delete_response(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
+def delete_response(db: sqlite3.Connection, cache: ContextCache, owner: str, response_id: str) -> bool:
     with transaction(db):
         cursor = db.execute("DELETE FROM responses WHERE id = ? AND owner = ?", (response_id, owner))
         if cursor.rowcount != 1:
             return False
-        forget_responses(db, [(response_id, owner)])
+        forget_responses(db, cache, [(response_id, owner)])
         return True
 
 
-def forget_responses(db: sqlite3.Connection, doomed: Sequence[tuple[str, str]]) -> None:
+def forget_responses(db: sqlite3.Connection, cache: ContextCache, doomed: Sequence[tuple[str, str]]) -> None:
     """Remove what hangs off responses already deleted from the ``responses`` table."""
+    for owner in {owner for _, owner in doomed}:
+        cache.forget_chains(owner)  # every chain through a doomed response now stops after it
     db.executemany("DELETE FROM run_logs WHERE response_id = ?", [(rid,) for rid, _ in doomed])
     db.executemany(
         "DELETE FROM session_state WHERE owner = ? AND key = ?",
@@ -139,33 +168,10 @@ def forget_responses(db: sqlite3.Connection, doomed: Sequence[tuple[str, str]]) 
     )
 
 
-def get_history(db: sqlite3.Connection, owner: str, response_id: str) -> tuple[Item, ...] | None:
-    # One statement however long the chain: each recursive step is a primary-key lookup
-    # inside SQLite, not a round trip from Python. Steps go to strictly smaller depths only.
-    rows = db.execute(
-        """
-        WITH RECURSIVE chain (previous_response_id, depth, input_items, output_items) AS (
-            SELECT previous_response_id, depth, input_items, output_items
-            FROM responses WHERE id = :id AND owner = :owner
-            UNION ALL
-            SELECT r.previous_response_id, r.depth, r.input_items, r.output_items
-            FROM chain JOIN responses AS r ON r.id = chain.previous_response_id
-            WHERE r.owner = :owner AND r.depth < chain.depth
-        )
-        SELECT input_items, output_items FROM chain ORDER BY depth ASC
-        """,
-        {"id": response_id, "owner": owner},
-    ).fetchall()
-    if not rows:
-        return None
-    items: list[Item] = []
-    for input_items, output_items in rows:
-        items.extend(items_from_json(input_items))
-        items.extend(items_from_json(output_items))
-    return tuple(items)
-
-
-def fail_interrupted_runs(db: sqlite3.Connection, message: str) -> int:
+def fail_interrupted_runs(db: sqlite3.Connection, cache: ContextCache, message: str) -> int:
+    # Cached chains hold finished responses only, so none of these is in one; start over anyway,
+    # as this runs once, at start-up.
+    cache.forget_chains()
     with transaction(db):
         rows = db.execute("SELECT * FROM responses WHERE finished = 0").fetchall()
         at = now()
@@ -180,13 +186,18 @@ def fail_interrupted_runs(db: sqlite3.Connection, message: str) -> int:
 # -- conversations ---------------------------------------------------------------------------------
 
 
-def _append_items(db: sqlite3.Connection, owner: str, conversation_id: str, items: Sequence[Item]) -> bool:
-    """Append within the caller's write transaction; positions continue the conversation's counter."""
+def _append_items(
+    db: sqlite3.Connection, owner: str, conversation_id: str, items: Sequence[Item]
+) -> int | None:
+    """Append within the caller's write transaction; positions continue the conversation's counter.
+
+    Returns the position of the first item appended, or None when the conversation is gone.
+    """
     row = db.execute(
         "SELECT next_position FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner)
     ).fetchone()
     if row is None:
-        return False
+        return None
     start = int(row[0])
     db.executemany(
         "INSERT INTO conversation_items (conversation_id, position, item_id, item) VALUES (?, ?, ?, ?)",
@@ -196,14 +207,17 @@ def _append_items(db: sqlite3.Connection, owner: str, conversation_id: str, item
         "UPDATE conversations SET next_position = ?, active_at = ? WHERE id = ?",
         (start + len(items), now(), conversation_id),
     )
-    return True
+    return start
 
 
 def _conversation_from_row(row: sqlite3.Row) -> ConversationRecord:
     return ConversationRecord(row["id"], row["owner"], row["created_at"], loads(row["metadata"]))
 
 
-def create_conversation(db: sqlite3.Connection, record: ConversationRecord, items: Sequence[Item]) -> None:
+def create_conversation(
+    db: sqlite3.Connection, cache: ContextCache, record: ConversationRecord, items: Sequence[Item]
+) -> None:
+    cache.forget_listing(record.owner, record.id)  # a new id has none; a reused one must not keep it
     with transaction(db):
         try:
             db.execute(
@@ -239,17 +253,23 @@ def update_conversation(
         return get_conversation(db, owner, conversation_id)
 
 
-def delete_conversation(db: sqlite3.Connection, owner: str, conversation_id: str) -> bool:
+def delete_conversation(
+    db: sqlite3.Connection, cache: ContextCache, owner: str, conversation_id: str
+) -> bool:
     with transaction(db):
         cursor = db.execute("DELETE FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner))
         if cursor.rowcount != 1:
             return False
-        forget_conversations(db, [(conversation_id, owner)])
+        forget_conversations(db, cache, [(conversation_id, owner)])
         return True
 
 
-def forget_conversations(db: sqlite3.Connection, doomed: Sequence[tuple[str, str]]) -> None:
+def forget_conversations(
+    db: sqlite3.Connection, cache: ContextCache, doomed: Sequence[tuple[str, str]]
+) -> None:
     """Remove what hangs off conversations already deleted from the ``conversations`` table."""
+    for conversation_id, owner in doomed:
+        cache.forget_listing(owner, conversation_id)
     db.executemany("DELETE FROM conversation_items WHERE conversation_id = ?", [(cid,) for cid, _ in doomed])
     db.executemany(
         "DELETE FROM session_state WHERE owner = ? AND key = ?",
@@ -261,10 +281,14 @@ def forget_conversations(db: sqlite3.Connection, doomed: Sequence[tuple[str, str
 
 
 def append_conversation_items(
-    db: sqlite3.Connection, owner: str, conversation_id: str, items: Sequence[Item]
+    db: sqlite3.Connection, cache: ContextCache, owner: str, conversation_id: str, items: Sequence[Item]
 ) -> bool:
     with transaction(db):
-        return _append_items(db, owner, conversation_id, items)
+        start = _append_items(db, owner, conversation_id, items)
+    if start is None:
+        return False
+    cache.appended(owner, conversation_id, start, items)
+    return True
 
 
 def _owns_conversation(db: sqlite3.Connection, owner: str, conversation_id: str) -> bool:
@@ -322,7 +346,10 @@ def get_conversation_item(
     return item_from_json(row[0]) if row is not None else None
 
 
-def delete_conversation_item(db: sqlite3.Connection, owner: str, conversation_id: str, item_id: str) -> bool:
+def delete_conversation_item(
+    db: sqlite3.Connection, cache: ContextCache, owner: str, conversation_id: str, item_id: str
+) -> bool:
+    cache.forget_listing(owner, conversation_id)
     with transaction(db):
         if not _owns_conversation(db, owner, conversation_id):
             return False

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from ._base import now
+from ._context_cache import ContextCache
 from ._sqlite_queries import forget_conversations, forget_responses, transaction
 
 
@@ -24,7 +25,7 @@ class RetentionPolicy:
     batch: int = 500
 
 
-def purge_batch(db: sqlite3.Connection, policy: RetentionPolicy) -> int:
+def purge_batch(db: sqlite3.Connection, cache: ContextCache, policy: RetentionPolicy) -> int:
     """Remove up to one batch of expired responses and of conversations; return how many went.
 
     A result of 0 means nothing is left to purge.
@@ -56,9 +57,9 @@ def purge_batch(db: sqlite3.Connection, policy: RetentionPolicy) -> int:
         responses = [(str(rid), str(owner)) for rid, owner in responses]
         conversations = [(str(cid), str(owner)) for cid, owner in conversations]
         db.executemany("DELETE FROM responses WHERE id = ?", [(rid,) for rid, _ in responses])
-        forget_responses(db, responses)
+        forget_responses(db, cache, responses)
         db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in conversations])
-        forget_conversations(db, conversations)
+        forget_conversations(db, cache, conversations)
     return len(responses) + len(conversations)
 
 

@@ -5,13 +5,15 @@ several operations are waiting (many requests at once), the worker runs them
 all inside one transaction, each in a savepoint of its own, and commits once:
 one commit and one wake-up of the event loop per batch instead of per
 operation. An operation that fails rolls back only its own savepoint; a commit
-that fails fails the whole batch. A result is handed back only after the
-commit that made it durable.
+that fails fails the whole batch (and tells `abandoned`, so whatever the batch's
+operations remembered of their now rolled-back writes can be forgotten). A
+result is handed back only after the commit that made it durable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -38,6 +40,8 @@ class SQLiteWorker:
     Args:
         connect: opens (and prepares) the connection; called on the worker thread, lazily.
         disconnect: closes it; called on the worker thread when the worker stops.
+        abandoned: called on the worker thread with the connection when a batch's commit
+            failed and everything its operations did was rolled back.
     """
 
     def __init__(
@@ -45,10 +49,12 @@ class SQLiteWorker:
         connect: Callable[[], sqlite3.Connection],
         disconnect: Callable[[sqlite3.Connection], None],
         *,
+        abandoned: Callable[[sqlite3.Connection], None] | None = None,
         name: str = "hosting-sqlite",
     ) -> None:
         self._connect = connect
         self._disconnect = disconnect
+        self._abandoned = abandoned
         self._jobs: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._connection: sqlite3.Connection | None = None
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
@@ -114,7 +120,11 @@ class SQLiteWorker:
             connection.execute("COMMIT")
         except BaseException as error:
             if connection.in_transaction:
-                connection.execute("ROLLBACK")
+                # The commit's error is the one to report; a rollback that fails too changes nothing.
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            if self._abandoned is not None:
+                self._abandoned(connection)
             return [(job, None, error) for job in batch]
         return outcomes
 
