@@ -30,6 +30,7 @@ from .._exceptions import ConfigurationError
 from .._types import Item
 from . import _sqlite_context as contexts
 from . import _sqlite_queries as queries
+from . import _sqlite_state as state_queries
 from ._base import (
     ConversationRecord,
     IdempotencyClaim,
@@ -267,43 +268,43 @@ class SQLiteStore:
     # -- sessions ----------------------------------------------------------------------------------
 
     async def get_session_state(self, owner: str, key: str) -> dict[str, Any] | None:
-        return await self._call(queries.get_session_state, owner, key)
+        return await self._call(state_queries.get_session_state, owner, key)
 
     async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None:
-        await self._call(queries.put_session_state, owner, key, dict(state))
+        await self._call(state_queries.put_session_state, owner, key, dict(state))
 
     async def bind_session(
         self, owner: str, session_key: str, conversation_id: str, *, replace: bool = False
     ) -> str:
-        return await self._call(queries.bind_session, owner, session_key, conversation_id, replace)
+        return await self._call(state_queries.bind_session, owner, session_key, conversation_id, replace)
 
     async def get_session_binding(self, owner: str, session_key: str) -> str | None:
-        return await self._call(queries.get_session_binding, owner, session_key)
+        return await self._call(state_queries.get_session_binding, owner, session_key)
 
     # -- run event logs ----------------------------------------------------------------------------
 
     async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
-        await self._call(queries.append_run_events, owner, response_id, tuple(events))
+        await self._call(state_queries.append_run_events, owner, response_id, tuple(events))
 
     async def read_run_events(
         self, owner: str, response_id: str, *, after: int = -1
     ) -> tuple[StoredEvent, ...]:
-        return await self._call(queries.read_run_events, owner, response_id, after)
+        return await self._call(state_queries.read_run_events, owner, response_id, after)
 
     # -- idempotency -------------------------------------------------------------------------------
 
     async def claim_idempotency_key(
         self, owner: str, key: str, fingerprint: str, response_id: str
     ) -> IdempotencyClaim:
-        return await self._call(queries.claim_idempotency_key, owner, key, fingerprint, response_id)
+        return await self._call(state_queries.claim_idempotency_key, owner, key, fingerprint, response_id)
 
     # -- identity links ----------------------------------------------------------------------------
 
     async def link_identity(self, owner: str, channel: str, address: str) -> None:
-        await self._call(queries.link_identity, owner, channel, address)
+        await self._call(state_queries.link_identity, owner, channel, address)
 
     async def get_identity_links(self, owner: str) -> dict[str, str]:
-        return await self._call(queries.get_identity_links, owner)
+        return await self._call(state_queries.get_identity_links, owner)
 
     # -- retention ---------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from .._types import Item
 from ._base import ItemPage
 from ._codec import item_from_json, items_from_json
 from ._context_cache import ContextCache
-from ._sqlite_queries import transaction
+from ._sqlite_transaction import transaction
 
 _ROW = (
     "SELECT previous_response_id, depth, finished, input_items, output_items"

@@ -1,9 +1,8 @@
-"""The SQLite store's operations, as plain functions of a connection.
+"""The SQLite store's operations on responses and conversations, as plain functions of a connection.
 
 They run on the store's worker thread (see `_sqlite.py`), never on the event
-loop. Each is one transaction: writes take ``BEGIN IMMEDIATE`` (the write lock
-up front, so two writers never deadlock on an upgrade), reads that need more
-than one statement take a deferred ``BEGIN`` so they see one snapshot.
+loop. Each is one transaction (`_sqlite_transaction.py`). Session state, event
+logs, idempotency keys and identity links are in `_sqlite_state.py`.
 
 Writes that change what a context read returns keep the connection's
 `ContextCache` true: they drop what they invalidate (early is safe), and extend
@@ -14,14 +13,12 @@ holds what a rollback took back. The context reads are in `_sqlite_context.py`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._types import Item
 from ._base import (
     ConversationRecord,
-    IdempotencyClaim,
     ItemPage,
     Order,
     ResponseRecord,
@@ -40,6 +37,8 @@ from ._codec import (
     response_row,
 )
 from ._context_cache import ContextCache
+from ._sqlite_state import write_run_events, write_session_state
+from ._sqlite_transaction import transaction
 
 # A response's depth is one more than its parent's, looked up in the insert itself. It is fixed
 # then: an update keeps it, so the walk in `_sqlite_context.get_history` always ends.
@@ -47,36 +46,6 @@ _DEPTH = (
     "COALESCE((SELECT p.depth + 1 FROM responses AS p"
     " WHERE p.id = :previous_response_id AND p.owner = :owner), 0)"
 )
-
-
-@contextmanager
-def transaction(db: sqlite3.Connection, *, write: bool = True) -> Iterator[None]:
-    if db.in_transaction:
-        # Inside the worker's group commit: this operation is a savepoint of the batch.
-        db.execute("SAVEPOINT operation")
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK TO operation")
-            db.execute("RELEASE operation")
-            raise
-        db.execute("RELEASE operation")
-        return
-    db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    try:
-        db.execute("COMMIT")
-    except BaseException:
-        # A failed commit (disk full, I/O error) can leave the transaction open; the next
-        # operation would then nest in it as a savepoint and never be committed. (When SQLite
-        # ended it already, this rollback fails, and the commit's error is the one to report.)
-        with suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
-        raise
 
 
 # -- responses -------------------------------------------------------------------------------------
@@ -124,11 +93,11 @@ def update_response(
         if not _write_response(db, record):
             return False
         if events:
-            _append_events(db, record.id, events)
+            write_run_events(db, record.id, events)
         if append_to_conversation and record.conversation_id:
             start = _append_items(db, record.owner, record.conversation_id, appended)
         if session_state is not None:
-            _put_session_state(db, record.owner, *session_state)
+            write_session_state(db, record.owner, *session_state)
     if start is not None and record.conversation_id:
         cache.appended(record.owner, record.conversation_id, start, appended)
     return True
@@ -362,114 +331,3 @@ def delete_conversation_item(
         )
         db.execute("UPDATE conversations SET active_at = ? WHERE id = ?", (now(), conversation_id))
         return True
-
-
-# -- sessions, events, idempotency, links ----------------------------------------------------------
-
-
-def get_session_state(db: sqlite3.Connection, owner: str, key: str) -> dict[str, Any] | None:
-    row = db.execute("SELECT state FROM session_state WHERE owner = ? AND key = ?", (owner, key)).fetchone()
-    return dict(loads(row[0])) if row is not None else None
-
-
-def _put_session_state(db: sqlite3.Connection, owner: str, key: str, state: Mapping[str, Any]) -> None:
-    db.execute(
-        "INSERT OR REPLACE INTO session_state (owner, key, state, updated_at) VALUES (?, ?, ?, ?)",
-        (owner, key, dumps(dict(state)), now()),
-    )
-
-
-def put_session_state(db: sqlite3.Connection, owner: str, key: str, state: Mapping[str, Any]) -> None:
-    with transaction(db):
-        _put_session_state(db, owner, key, state)
-
-
-def bind_session(
-    db: sqlite3.Connection, owner: str, session_key: str, conversation_id: str, replace: bool
-) -> str:
-    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-    with transaction(db):
-        db.execute(
-            f"{verb} INTO session_bindings (owner, session_key, conversation_id) VALUES (?, ?, ?)",
-            (owner, session_key, conversation_id),
-        )
-        return str(get_session_binding(db, owner, session_key))
-
-
-def get_session_binding(db: sqlite3.Connection, owner: str, session_key: str) -> str | None:
-    row = db.execute(
-        "SELECT conversation_id FROM session_bindings WHERE owner = ? AND session_key = ?",
-        (owner, session_key),
-    ).fetchone()
-    return str(row[0]) if row is not None else None
-
-
-def append_run_events(
-    db: sqlite3.Connection, owner: str, response_id: str, events: Sequence[StoredEvent]
-) -> None:
-    with transaction(db):
-        if get_response_exists(db, owner, response_id):
-            _append_events(db, response_id, events)
-
-
-def _load_events(db: sqlite3.Connection, response_id: str) -> list[StoredEvent] | None:
-    row = db.execute("SELECT events FROM run_logs WHERE response_id = ?", (response_id,)).fetchone()
-    if row is None:
-        return None
-    return [StoredEvent(int(number), data) for number, data in loads(row[0])]
-
-
-def _append_events(db: sqlite3.Connection, response_id: str, events: Sequence[StoredEvent]) -> None:
-    existing = _load_events(db, response_id)
-    if existing is None:
-        merged = sorted(events, key=lambda event: event.number)
-    else:
-        known = {event.number for event in existing}  # a duplicate number keeps the first event
-        merged = sorted(
-            [*existing, *(event for event in events if event.number not in known)], key=lambda e: e.number
-        )
-    encoded = dumps([[event.number, dict(event.data)] for event in merged])
-    db.execute("INSERT OR REPLACE INTO run_logs (response_id, events) VALUES (?, ?)", (response_id, encoded))
-
-
-def get_response_exists(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
-    row = db.execute("SELECT 1 FROM responses WHERE id = ? AND owner = ?", (response_id, owner)).fetchone()
-    return row is not None
-
-
-def read_run_events(
-    db: sqlite3.Connection, owner: str, response_id: str, after: int
-) -> tuple[StoredEvent, ...]:
-    if not get_response_exists(db, owner, response_id):
-        return ()
-    events = _load_events(db, response_id) or []
-    return tuple(event for event in events if event.number > after)
-
-
-def claim_idempotency_key(
-    db: sqlite3.Connection, owner: str, key: str, fingerprint: str, response_id: str
-) -> IdempotencyClaim:
-    with transaction(db):
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO idempotency_keys (owner, key, fingerprint, response_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (owner, key, fingerprint, response_id, now()),
-        )
-        created = cursor.rowcount == 1
-        row = db.execute(
-            "SELECT response_id, fingerprint FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, key)
-        ).fetchone()
-    return IdempotencyClaim(str(row[0]), str(row[1]), created=created)
-
-
-def link_identity(db: sqlite3.Connection, owner: str, channel: str, address: str) -> None:
-    with transaction(db):
-        db.execute(
-            "INSERT OR REPLACE INTO identity_links (owner, channel, address) VALUES (?, ?, ?)",
-            (owner, channel, address),
-        )
-
-
-def get_identity_links(db: sqlite3.Connection, owner: str) -> dict[str, str]:
-    rows = db.execute("SELECT channel, address FROM identity_links WHERE owner = ?", (owner,)).fetchall()
-    return {str(channel): str(address) for channel, address in rows}

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ._base import now
 from ._context_cache import ContextCache
-from ._sqlite_queries import forget_conversations, forget_responses, transaction
+from ._sqlite_queries import forget_conversations, forget_responses
+from ._sqlite_transaction import transaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,122 @@
+"""The SQLite store's operations on session state, run event logs, idempotency keys and
+identity links, as plain functions of a connection (run on the worker thread)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._base import IdempotencyClaim, StoredEvent, now
+from ._codec import dumps, loads
+from ._sqlite_transaction import transaction
+
+
+def get_session_state(db: sqlite3.Connection, owner: str, key: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT state FROM session_state WHERE owner = ? AND key = ?", (owner, key)).fetchone()
+    return dict(loads(row[0])) if row is not None else None
+
+
+def write_session_state(db: sqlite3.Connection, owner: str, key: str, state: Mapping[str, Any]) -> None:
+    """Save session state within the caller's write transaction."""
+    db.execute(
+        "INSERT OR REPLACE INTO session_state (owner, key, state, updated_at) VALUES (?, ?, ?, ?)",
+        (owner, key, dumps(dict(state)), now()),
+    )
+
+
+def put_session_state(db: sqlite3.Connection, owner: str, key: str, state: Mapping[str, Any]) -> None:
+    with transaction(db):
+        write_session_state(db, owner, key, state)
+
+
+def bind_session(
+    db: sqlite3.Connection, owner: str, session_key: str, conversation_id: str, replace: bool
+) -> str:
+    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+    with transaction(db):
+        db.execute(
+            f"{verb} INTO session_bindings (owner, session_key, conversation_id) VALUES (?, ?, ?)",
+            (owner, session_key, conversation_id),
+        )
+        return str(get_session_binding(db, owner, session_key))
+
+
+def get_session_binding(db: sqlite3.Connection, owner: str, session_key: str) -> str | None:
+    row = db.execute(
+        "SELECT conversation_id FROM session_bindings WHERE owner = ? AND session_key = ?",
+        (owner, session_key),
+    ).fetchone()
+    return str(row[0]) if row is not None else None
+
+
+def append_run_events(
+    db: sqlite3.Connection, owner: str, response_id: str, events: Sequence[StoredEvent]
+) -> None:
+    with transaction(db):
+        if get_response_exists(db, owner, response_id):
+            write_run_events(db, response_id, events)
+
+
+def _load_events(db: sqlite3.Connection, response_id: str) -> list[StoredEvent] | None:
+    row = db.execute("SELECT events FROM run_logs WHERE response_id = ?", (response_id,)).fetchone()
+    if row is None:
+        return None
+    return [StoredEvent(int(number), data) for number, data in loads(row[0])]
+
+
+def write_run_events(db: sqlite3.Connection, response_id: str, events: Sequence[StoredEvent]) -> None:
+    """Merge events into a run's log within the caller's write transaction (first write wins)."""
+    existing = _load_events(db, response_id)
+    if existing is None:
+        merged = sorted(events, key=lambda event: event.number)
+    else:
+        known = {event.number for event in existing}  # a duplicate number keeps the first event
+        merged = sorted(
+            [*existing, *(event for event in events if event.number not in known)], key=lambda e: e.number
+        )
+    encoded = dumps([[event.number, dict(event.data)] for event in merged])
+    db.execute("INSERT OR REPLACE INTO run_logs (response_id, events) VALUES (?, ?)", (response_id, encoded))
+
+
+def get_response_exists(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
+    row = db.execute("SELECT 1 FROM responses WHERE id = ? AND owner = ?", (response_id, owner)).fetchone()
+    return row is not None
+
+
+def read_run_events(
+    db: sqlite3.Connection, owner: str, response_id: str, after: int
+) -> tuple[StoredEvent, ...]:
+    if not get_response_exists(db, owner, response_id):
+        return ()
+    events = _load_events(db, response_id) or []
+    return tuple(event for event in events if event.number > after)
+
+
+def claim_idempotency_key(
+    db: sqlite3.Connection, owner: str, key: str, fingerprint: str, response_id: str
+) -> IdempotencyClaim:
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO idempotency_keys (owner, key, fingerprint, response_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (owner, key, fingerprint, response_id, now()),
+        )
+        created = cursor.rowcount == 1
+        row = db.execute(
+            "SELECT response_id, fingerprint FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, key)
+        ).fetchone()
+    return IdempotencyClaim(str(row[0]), str(row[1]), created=created)
+
+
+def link_identity(db: sqlite3.Connection, owner: str, channel: str, address: str) -> None:
+    with transaction(db):
+        db.execute(
+            "INSERT OR REPLACE INTO identity_links (owner, channel, address) VALUES (?, ?, ?)",
+            (owner, channel, address),
+        )
+
+
+def get_identity_links(db: sqlite3.Connection, owner: str) -> dict[str, str]:
+    rows = db.execute("SELECT channel, address FROM identity_links WHERE owner = ?", (owner,)).fetchall()
+    return {str(channel): str(address) for channel, address in rows}
