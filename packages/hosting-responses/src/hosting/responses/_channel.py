@@ -27,7 +27,8 @@ from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hosting.core import (
     ChannelContext,
@@ -55,8 +56,6 @@ logger = logging.getLogger("hosting.responses")
 Handler = Callable[[Request], Awaitable[Response]]
 
 _BATCH_BYTES = 64 * 1024
-
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class ResponsesChannel:
@@ -341,5 +340,17 @@ def _route(path: str, handlers: dict[str, Handler]) -> Route:
             logger.exception("%s %s failed", request.method, path)
             return server_error_response("The server had an error while processing your request.")
 
-    # Every method reaches `endpoint`, so a wrong one gets a 405 in OpenAI's envelope, not Starlette's text.
-    return Route(path, endpoint, methods=_ALL_METHODS)
+    # Every method reaches `endpoint` (TRACE and made-up ones too), so a wrong one gets a 405 in
+    # OpenAI's envelope, not Starlette's text: a Route given an ASGI app, not a function, has no
+    # method list of its own.
+    return Route(path, _EveryMethod(request_response(endpoint)))
+
+
+class _EveryMethod:
+    """An ASGI app Starlette routes every method to."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
