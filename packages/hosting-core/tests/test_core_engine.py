@@ -537,7 +537,12 @@ async def test_only_runs_someone_can_follow_record_their_deltas() -> None:
     for run in (waited_for, streamed, stored):
         assert (await run.wait()).text == "ab"
     assert not any(isinstance(event, OutputTextDelta) for event in waited_for.events)
-    assert [type(event) for event in waited_for.events] == [RunStarted, OutputItemAdded, OutputItemDone, RunFinished]
+    assert [type(event) for event in waited_for.events] == [
+        RunStarted,
+        OutputItemAdded,
+        OutputItemDone,
+        RunFinished,
+    ]
     for run in (streamed, stored):
         assert [event.delta for event in run.events if isinstance(event, OutputTextDelta)] == ["a", "b"]
     await host.shutdown()

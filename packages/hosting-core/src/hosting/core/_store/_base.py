@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from .._types import Item, Usage
@@ -97,8 +97,19 @@ class ResponseRecord:
         return self.status in TERMINAL_STATUSES
 
     def evolve(self, **changes: Any) -> ResponseRecord:
-        """A copy with `changes` applied."""
-        return replace(self, **changes)
+        """A copy with `changes` applied (field names are checked, as `dataclasses.replace` would)."""
+        unknown = changes.keys() - _RECORD_FIELDS
+        if unknown:
+            raise TypeError(f"ResponseRecord has no field(s) {sorted(unknown)}")
+        # Faster than dataclasses.replace, which re-runs __init__ with its checks: this runs for
+        # every run, on the hot path.
+        copy = object.__new__(ResponseRecord)
+        for name in _RECORD_FIELDS:
+            object.__setattr__(copy, name, changes[name] if name in changes else getattr(self, name))
+        return copy
+
+
+_RECORD_FIELDS: tuple[str, ...] = tuple(entry.name for entry in fields(ResponseRecord))
 
 
 @dataclass(frozen=True, slots=True)
