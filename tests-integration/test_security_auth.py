@@ -38,7 +38,7 @@ def connect(url: str, api_key: str = "unused", **options: Any) -> openai.OpenAI:
 
 def envelope(body: object) -> dict[str, Any]:
     assert isinstance(body, dict)
-    error = body.get("error", body)
+    error: dict[str, Any] = body.get("error", body)
     assert set(error) == {"message", "type", "param", "code"}
     assert isinstance(error["message"], str) and error["message"]
     return error
