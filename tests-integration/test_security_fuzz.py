@@ -90,7 +90,7 @@ def base_url() -> Iterator[str]:
 def test_the_channel_answers_every_generated_request_as_its_document_says(
     case: schemathesis.Case[Any], base_url: str
 ) -> None:
-    response = case.call(base_url=base_url, headers=AUTH)
+    response = case.call(base_url=base_url, headers=AUTH, timeout=10)  # each call bounded in time
     excluded = [checks.positive_data_acceptance] if case.operation.label in CROSS_PARAMETER_RULES else []
     case.validate_response(response, headers=AUTH, excluded_checks=excluded)
     if response.status_code >= 400:
