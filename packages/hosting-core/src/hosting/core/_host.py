@@ -18,13 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from ._agent import Agent, agent_name, as_agent
 from ._auth import Authenticator
 from ._channel import Callback, Channel, ChannelIdentity, Command, Delivery, DeliveryReport, DeliveryTarget
 from ._context import ChannelContext, push_all
 from ._engine import DisconnectPolicy, RunEngine, RunHook, UpdateHook
-from ._exceptions import ConfigurationError, RequestError
+from ._exceptions import ConfigurationError, NotFoundError, RequestError
 from ._ids import IdFactory, RandomIdFactory
 from ._isolation import IsolationKeys, get_current_isolation_keys
 from ._limits import BodyLimitMiddleware, Limits
@@ -146,6 +147,7 @@ class Host:
         self._starting_lock = asyncio.Lock()
         self._retention_task: asyncio.Task[None] | None = None
         self.router = Starlette(routes=routes)
+        self.router.router.default = self._unknown_path
         isolated = IsolationMiddleware(
             self.router,
             authenticator=authenticator,
@@ -250,6 +252,17 @@ class Host:
                     logger.info("retention removed %d expired records", removed)
             except Exception:
                 logger.exception("retention purge failed")
+
+    async def _unknown_path(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """No route matched: a 404 in the error shape of the channel the path falls under
+        (Starlette's own is plain text, which no client of a protocol expects)."""
+        if scope["type"] != "http":
+            await WebSocketClose()(scope, receive, send)
+            return
+        root, path = scope.get("root_path", ""), scope.get("path", "")
+        relative = path[len(root) :] if root and path.startswith(root) else path
+        error = NotFoundError(f"Unknown path '{relative[:128]}'.", code="unknown_path")
+        await self.error_renderer_for(relative)(error)(scope, receive, send)
 
     # -- health ------------------------------------------------------------------------------------
 
