@@ -13,10 +13,9 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
@@ -127,7 +126,7 @@ class Host:
         self._on_startup: list[Callback] = []
         self._on_shutdown: list[Callback] = []
         self._error_renderers: list[tuple[str, ErrorRenderer]] = []
-        routes: list[Any] = [Route("/healthz", self._healthz), Route("/readyz", self._readyz)]
+        routes: list[Any] = []
         for channel in self.channels:
             context = ChannelContext(self, channel.name)
             self.contexts[channel.name] = context
@@ -142,12 +141,15 @@ class Host:
             if contribution.error_prefix is not None and contribution.render_error is not None:
                 self._error_renderers.append((contribution.error_prefix, contribution.render_error))
         self._error_renderers.sort(key=lambda pair: len(pair[0]), reverse=True)
+        # Health checks last: the router tries routes in order, and channel traffic is the hot path.
+        routes += [Route("/healthz", self._healthz), Route("/readyz", self._readyz)]
 
         self._started = False
         self._starting_lock = asyncio.Lock()
         self._retention_task: asyncio.Task[None] | None = None
-        self.router = Starlette(routes=routes)
-        self.router.router.default = self._unknown_path
+        # A bare Router, not a Starlette app: channels render their own errors, so the app's two
+        # exception middlewares would only add a cost to every request.
+        self.router = Router(routes=routes, default=self._unknown_path)
         isolated = IsolationMiddleware(
             self.router,
             authenticator=authenticator,

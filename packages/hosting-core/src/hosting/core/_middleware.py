@@ -20,11 +20,12 @@ from ._isolation import IsolationKeys, reset_current_isolation_keys, set_current
 
 USER_HEADER = "x-agent-user-isolation-key"
 CHAT_HEADER = "x-agent-chat-isolation-key"
+_ANONYMOUS = IsolationKeys()
 
 ErrorRenderer = Callable[[RequestError], Response]
 
-
 logger = logging.getLogger("hosting.core")
+
 
 class IsolationMiddleware:
     """Sets `IsolationKeys` for every HTTP request.
@@ -88,6 +89,8 @@ class IsolationMiddleware:
             reset_current_isolation_keys(token)
 
     async def _resolve(self, scope: Scope) -> IsolationKeys:
+        if self.authenticator is None and not self.trust_isolation_headers:
+            return _ANONYMOUS
         connection = HTTPConnection(scope)
         keys = IsolationKeys()
         if self.authenticator is not None:

@@ -123,12 +123,14 @@ class ResponsesChannel:
         body = await self._read_json(request)
         parsed = parse_create(body, channel=self.name, limits=self.context.limits)
         key = idempotency_key(request.headers)
-        channel_request = dataclasses.replace(
-            parsed.request,
-            input=tuple(await self._resolve_input(parsed)),
-            idempotency_key=key,
-            fingerprint=fingerprint(body) if key is not None else None,
-        )
+        channel_request = parsed.request
+        if parsed.references or key is not None:  # the common request needs no copy
+            channel_request = dataclasses.replace(
+                channel_request,
+                input=tuple(await self._resolve_input(parsed)),
+                idempotency_key=key,
+                fingerprint=fingerprint(body) if key is not None else None,
+            )
         context = self.context
         if channel_request.stream:
             run = await context.run_stream(channel_request)

@@ -18,6 +18,8 @@ from hosting.core import InvalidRequestError, RequestError
 _RETRYABLE = frozenset({429, 503})
 
 _JSON_HEADERS = {"content-type": "application/json"}
+# One encoder for every response: json.dumps builds a new one per call when given options.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def envelope(message: str, *, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
@@ -27,7 +29,7 @@ def envelope(message: str, *, error_type: str, param: str | None, code: str | No
 
 def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A compact JSON response (no pydantic, no indentation: this is the hot path)."""
-    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    content = _ENCODER.encode(body).encode()
     return Response(content, status_code=status_code, headers={**_JSON_HEADERS, **(headers or {})})
 
 

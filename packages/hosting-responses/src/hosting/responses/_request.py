@@ -427,7 +427,8 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     )
     request = ChannelRequest(
         channel=channel,
-        input=(),
+        # Complete unless an item_reference waits to be resolved (the channel does that, then).
+        input=() if any(isinstance(entry, ItemReference) for entry in items) else tuple(items),  # type: ignore[arg-type]
         agent=model,
         instructions=instructions,
         options=options,
