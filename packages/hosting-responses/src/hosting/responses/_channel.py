@@ -200,11 +200,19 @@ class ResponsesChannel:
         """The run's wire events, from the start (numbers <= `after` skipped), as SSE chunks.
 
         Events the run has already produced are rendered into one chunk before it is handed
-        on (up to `_BATCH_BYTES`), so a fast agent or a replay costs one write per burst.
+        on (up to `_BATCH_BYTES`), so a fast agent or a replay costs one write per burst. The
+        opening events of a live run go out on their own, at once: the client's first event
+        never waits for the agent.
         """
         renderer = StreamRenderer(run.created)
-        pending = [encode_events(renderer.start(), after=after)]
-        size = len(pending[0])
+        opening = encode_events(renderer.start(), after=after)
+        pending: list[bytes] = []
+        size = 0
+        if opening and not run.done:
+            yield opening
+        else:
+            pending.append(opening)
+            size = len(opening)
         consumed = 0
         follower = cast(AsyncGenerator[RunEvent, None], run.follow())
         async with contextlib.aclosing(follower) as events:
