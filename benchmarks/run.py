@@ -194,6 +194,13 @@ def first_event_seconds(port: int, payload: bytes, *, samples: int) -> float:
                     break
                 received += chunk
             timings.append(time.perf_counter() - started)
+            # Read to the end before the next sample, so that each one meets an idle server
+            # rather than one still winding down the stream the previous sample walked away from.
+            while b"[DONE]" not in received[-64:]:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
     return statistics.median(timings)
 
 
