@@ -57,4 +57,4 @@ bench: install ## measure the host against a bare Starlette app (see docs/benchm
 	$(RUN) python benchmarks/run.py
 
 clean: ## remove the environment, caches and build output
-	rm -rf .venv .tools dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools dist .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results

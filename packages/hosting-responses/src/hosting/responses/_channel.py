@@ -48,7 +48,7 @@ from ._errors import error_response, invalid, json_response, method_not_allowed,
 from ._items import ItemReference, render_items, without_id
 from ._openapi import OpenAPIRoute
 from ._render import StreamRenderer, render_response
-from ._request import CreateRequest, load_json, parse_create
+from ._request import CreateRequest, load_json, page_limit, parse_create
 from ._sse import EventStreamResponse
 
 logger = logging.getLogger("hosting.responses")
@@ -277,7 +277,7 @@ class ResponsesChannel:
     async def list_input_items(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
         query = request.query_params
-        limit = _limit(query.get("limit"))
+        limit = page_limit(query.get("limit"))
         order = query.get("order") or "desc"
         if order not in ("asc", "desc"):
             raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")
@@ -318,20 +318,6 @@ class ResponsesChannel:
                 f"The model '{name[:128]}' does not exist.", param="model", code="model_not_found"
             )
         return json_response(self._model(name))
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return 20
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid(
-            "Invalid type for 'limit': expected an integer.", "limit", code="invalid_type"
-        ) from None
-    if not 1 <= value <= 100:
-        raise invalid("'limit' must be between 1 and 100.", "limit", code="invalid_value")
-    return value
 
 
 def _route(path: str, handlers: dict[str, Handler]) -> Route:

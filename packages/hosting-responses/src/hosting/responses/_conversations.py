@@ -40,7 +40,7 @@ from hosting.core import (
 
 from ._errors import invalid, json_response
 from ._items import ItemReference, parse_input_item, render_item
-from ._request import _metadata
+from ._request import _metadata, page_limit
 
 if TYPE_CHECKING:
     from ._channel import ResponsesChannel
@@ -77,20 +77,6 @@ def _item_list(items: list[Item] | tuple[Item, ...], *, has_more: bool) -> dict[
         "last_id": items[-1].id if items else None,
         "has_more": has_more,
     }
-
-
-def _page_limit(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return 20
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid(
-            "Invalid type for 'limit': expected an integer.", "limit", code="invalid_type"
-        ) from None
-    if not 1 <= value <= 100:
-        raise invalid("'limit' must be between 1 and 100.", "limit", code="invalid_value")
-    return value
 
 
 class ConversationRoutes:
@@ -206,7 +192,7 @@ class ConversationRoutes:
     async def list_items(self, request: Request) -> Response:
         conversation_id = self._conversation_id(request)
         query = request.query_params
-        limit = _page_limit(query.get("limit"))
+        limit = page_limit(query.get("limit"))
         order = query.get("order") or "desc"
         if order not in ("asc", "desc"):
             raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")

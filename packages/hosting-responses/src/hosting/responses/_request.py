@@ -442,3 +442,18 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         attributes=attributes,
     )
     return CreateRequest(request, items)
+
+
+def page_limit(raw: str | None) -> int:
+    """The ``limit`` query parameter of a list route: 1 to 100, 20 when absent."""
+    if raw is None or raw == "":
+        return 20
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(
+            "Invalid type for 'limit': expected an integer.", "limit", code="invalid_type"
+        ) from None
+    if not 1 <= value <= 100:
+        raise invalid("'limit' must be between 1 and 100.", "limit", code="invalid_value")
+    return value
