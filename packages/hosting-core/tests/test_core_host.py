@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
@@ -46,9 +47,23 @@ def test_health_and_readiness() -> None:
         assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
 
 
+def test_health_routes_refuse_other_methods_in_the_envelope() -> None:
+    host = Host(echo_history, channels=[InvokeChannel()], store=MemoryStore())
+    with TestClient(host) as client:
+        for path in ("/healthz", "/readyz"):
+            for method in ("POST", "DELETE", "TRACE"):
+                refused = client.request(method, path)
+                assert refused.status_code == 405
+                assert refused.headers["allow"] == "GET, HEAD"
+                assert refused.json()["error"]["code"] == "method_not_allowed"
+            assert client.head(path).status_code == 200
+
+
 async def test_readyz_is_503_before_start_up() -> None:
     host = Host(echo_history, channels=[InvokeChannel()], store=MemoryStore())
-    response = await host._readyz(None)  # type: ignore[arg-type]
+    response = await host._readyz(
+        Request({"type": "http", "method": "GET", "path": "/readyz", "headers": []})
+    )
     assert response.status_code == 503
 
 

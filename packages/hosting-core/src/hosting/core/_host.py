@@ -142,7 +142,11 @@ class Host:
                 self._error_renderers.append((contribution.error_prefix, contribution.render_error))
         self._error_renderers.sort(key=lambda pair: len(pair[0]), reverse=True)
         # Health checks last: the router tries routes in order, and channel traffic is the hot path.
-        routes += [Route("/healthz", self._healthz), Route("/readyz", self._readyz)]
+        every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+        routes += [
+            Route("/healthz", self._healthz, methods=every_method),
+            Route("/readyz", self._readyz, methods=every_method),
+        ]
 
         self._started = False
         self._starting_lock = asyncio.Lock()
@@ -268,10 +272,27 @@ class Host:
 
     # -- health ------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _wrong_method(request: Request) -> Response | None:
+        if request.method in ("GET", "HEAD"):
+            return None
+        error = RequestError(
+            f"Method {request.method} is not allowed here; use GET.",
+            status_code=405,
+            code="method_not_allowed",
+        )
+        response = error_envelope(error)
+        response.headers["allow"] = "GET, HEAD"
+        return response
+
     async def _healthz(self, request: Request) -> Response:
+        if (refused := self._wrong_method(request)) is not None:
+            return refused
         return JSONResponse({"status": "ok"})
 
     async def _readyz(self, request: Request) -> Response:
+        if (refused := self._wrong_method(request)) is not None:
+            return refused
         ready = self._started and self.engine._accepting
         return JSONResponse({"status": "ready" if ready else "starting"}, status_code=200 if ready else 503)
 
