@@ -13,6 +13,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._agent import AgentFrameworkAgent, chat_options
+from ._approvals import TOOL_APPROVAL_FUNCTION, approval_call, approval_decision
 from ._request_context import (
     RequestContext,
     SupportsRequestContext,
@@ -30,6 +31,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "REQUEST_INFO_FUNCTION",
+    "TOOL_APPROVAL_FUNCTION",
     "AgentFrameworkAgent",
     "Factory",
     "Per",
@@ -39,6 +41,8 @@ __all__ = [
     "SupportsRequestContext",
     "WorkflowInput",
     "__version__",
+    "approval_call",
+    "approval_decision",
     "chat_options",
     "get_request_context",
     "request_call",

@@ -7,7 +7,9 @@ the request context is bound, the conversation's `AgentSession` (or a
 workflow's checkpoint) is restored from session state, the new input (plus any
 history the session has not seen) goes in as Agent Framework messages, and what
 comes out goes back as neutral updates. The session (or checkpoint) goes back
-into session state, which the host stores when the run completes.
+into session state, which the host stores when the run completes. A tool the
+agent may run only with the caller's approval ends the turn with an
+``approve_tool_call`` client call; the caller's answer resumes it (`_approvals`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from agent_framework import Message as AFMessage
 from hosting.core import AgentOutput, ErrorUpdate, RunContext, Update
 
+from ._approvals import TOOL_APPROVAL_FUNCTION, answer_approvals, keep_approvals, pending_approvals
 from ._messages import declaration_tools, to_agent_framework_messages, tool_names
 from ._request_context import RequestContext, bound_request_context
 from ._state import restore_session, save_session, unseen_history
@@ -145,8 +148,12 @@ class AgentFrameworkAgent:
 
     async def _run_agent(self, agent: Any, context: RunContext) -> AsyncGenerator[Update, None]:
         session, restored = restore_session(context, agent)
-        items = (*(unseen_history(context) if restored else context.history), *context.input)
-        messages = to_agent_framework_messages(items)
+        answers = answer_approvals(context, pending_approvals(context))
+        if answers.error is not None:
+            yield answers.error
+            return
+        items = (*(unseen_history(context) if restored else context.history), *answers.input)
+        messages = [*to_agent_framework_messages(items), *answers.messages]
         arguments: dict[str, Any] = {"session": session}
         options = chat_options(context)
         if _accepts(agent.run, "options"):
@@ -158,7 +165,14 @@ class AgentFrameworkAgent:
             if not _accepts(agent.run, "tools"):
                 yield ErrorUpdate("This agent does not take client-declared tools.", code="invalid_request")
                 return
-            clash = sorted({spec.name for spec in context.tools} & _own_tool_names(agent))
+            names = {spec.name for spec in context.tools}
+            if TOOL_APPROVAL_FUNCTION in names:
+                yield ErrorUpdate(
+                    f"The tool name '{TOOL_APPROVAL_FUNCTION}' is reserved for tool approval requests.",
+                    code="invalid_request",
+                )
+                return
+            clash = sorted(names & _own_tool_names(agent))
             if clash:
                 yield ErrorUpdate(
                     f"The tool name '{clash[0][:64]}' is taken by one of the agent's own tools.",
@@ -167,7 +181,7 @@ class AgentFrameworkAgent:
                 return
             arguments["tools"] = declaration_tools(context.tools)
 
-        mapper = UpdateMapper()
+        mapper = UpdateMapper(approvals=True, announce=answers.tool_calls)
         if self.stream:
             async for update in _streamed(agent, messages, arguments, mapper):
                 yield update
@@ -179,6 +193,7 @@ class AgentFrameworkAgent:
             return
         for update in mapper.finish():
             yield update
+        keep_approvals(context, mapper.approval_requests)
         save_session(context, session)
 
 

@@ -6,6 +6,10 @@ emitted whole once the call is complete: when something else follows it, or when
 the stream ends. A call is emitted once even when Agent Framework repeats it (it
 echoes a declaration-only call when it stops its tool loop).
 
+With `approvals`, a tool approval request becomes a client function call (see
+`_approvals`) and the call it is about is held back; `announce` names calls a
+previous turn held back, shown when their results arrive.
+
 Usage follows Agent Framework's own rule: a usage content adds to the running
 total unless it is marked ``replace``, in which case it *is* the total so far.
 Totals are kept per author (each agent of a workflow reports its own) and
@@ -32,6 +36,8 @@ from hosting.core import (
     Update,
     Usage,
 )
+
+from ._approvals import approval_call
 
 logger = logging.getLogger("hosting.agent_framework")
 
@@ -84,9 +90,22 @@ class _PendingCall:
 
 
 class UpdateMapper:
-    """Maps one run's Agent Framework contents to neutral updates, in order."""
+    """Maps one run's Agent Framework contents to neutral updates, in order.
 
-    def __init__(self) -> None:
+    Args:
+        approvals: show tool approval requests as ``approve_tool_call`` calls (an agent's run);
+            without it they are left out (a workflow asks through ``request_info`` instead).
+        announce: tool calls, by call id, to show just before their results (calls a previous
+            turn held back for approval).
+    """
+
+    def __init__(
+        self, *, approvals: bool = False, announce: Mapping[str, FunctionCall] | None = None
+    ) -> None:
+        self._approvals = approvals
+        self._announce = dict(announce or {})
+        self.approval_requests: dict[str, Content] = {}
+        """The approval requests shown, by the call id they were shown with."""
         self._pending: dict[str, _PendingCall] = {}
         self._emitted_calls: set[str] = set()
         self._usage: dict[str, Usage] = {}
@@ -165,6 +184,8 @@ class UpdateMapper:
                     author, usage_of(content.usage_details), replace=content.merge_mode == "replace"
                 )
             return ()
+        if kind == "function_approval_request" and self._approvals:
+            return self._approval(content)
         updates = self._flush_calls()
         if kind == "text":
             if content.text:
@@ -174,6 +195,10 @@ class UpdateMapper:
                 updates.append(ReasoningDelta(content.text))
         elif kind in ("function_result", "mcp_server_tool_result"):
             result = content.result if kind == "function_result" else content.output
+            announced = self._announce.pop(content.call_id or "", None)
+            if announced is not None and announced.call_id not in self._emitted_calls:
+                self._emitted_calls.add(announced.call_id)
+                updates.append(announced)
             updates.append(FunctionResult(call_id=content.call_id or "", output=output_text(result)))
         elif kind == "mcp_server_tool_call":
             call_id = content.call_id or ""
@@ -190,6 +215,22 @@ class UpdateMapper:
             updates.append(ErrorUpdate(AGENT_ERROR_MESSAGE, code="agent_error"))
         else:
             logger.debug("no neutral form for %s content; not shown", kind)
+        return updates
+
+    def _approval(self, request: Content) -> list[Update]:
+        # The call awaiting approval is described by the approval call: not shown on its own.
+        # Other gathered calls stay gathered: the approval of a parallel call may come next.
+        call = request.function_call
+        if isinstance(call, Content) and call.call_id:
+            self._pending.pop(call.call_id, None)
+            self._emitted_calls.add(call.call_id)
+        updates: list[Update] = []
+        shown = approval_call(request)
+        if shown is None:
+            logger.warning("a tool approval request without an id or a call cannot be answered; not shown")
+        elif shown.call_id not in self.approval_requests:
+            self.approval_requests[shown.call_id] = request
+            updates.append(shown)
         return updates
 
     def _gather_call(self, content: Content) -> None:
