@@ -546,3 +546,26 @@ async def test_only_runs_someone_can_follow_record_their_deltas() -> None:
     for run in (streamed, stored):
         assert [event.delta for event in run.events if isinstance(event, OutputTextDelta)] == ["a", "b"]
     await host.shutdown()
+
+
+async def test_a_run_executed_in_its_callers_task_still_ends_incomplete_at_shutdown() -> None:
+    started = asyncio.Event()
+
+    @agent
+    async def stuck(context: RunContext) -> AsyncIterator[str]:
+        yield "begun"
+        started.set()
+        await asyncio.sleep(30)
+
+    store = MemoryStore()
+    host = make_host(stuck, store, shutdown_grace=0.05)
+    await host.startup()
+    caller = asyncio.create_task(host.engine.run(ask("x")))  # not streamed: runs in the caller's task
+    await asyncio.wait_for(started.wait(), 5)
+    assert host.engine.live_runs == 1
+    await asyncio.wait_for(host.shutdown(), 10)
+    result = await asyncio.wait_for(caller, 5)  # the caller gets the outcome; it is not cancelled
+    assert (result.status, result.record.incomplete_reason, result.text) == ("incomplete", "shutdown", "begun")
+    stored = await store.get_response("anonymous", result.response_id)
+    assert stored is not None
+    assert stored.status == "incomplete"

@@ -152,7 +152,7 @@ class RunEngine:
 
     # -- starting a run ----------------------------------------------------------------------------
 
-    async def start(self, request: ChannelRequest) -> Run:
+    async def start(self, request: ChannelRequest, *, inline: bool = False) -> Run:
         """Start a run (or, for a repeated idempotency key, return the first one) and return it."""
         if not self._accepting:
             raise RequestError("The server is shutting down.", status_code=503, code="shutting_down")
@@ -188,7 +188,7 @@ class RunEngine:
             if claimed is not None:
                 return claimed
         try:
-            run = await self._prepare(request, keys, name, agent, response_id)
+            run = await self._prepare(request, keys, name, agent, response_id, inline=inline)
         except BaseException as error:
             starting = self._starting.pop(response_id, None)
             if starting is not None and not starting.done():
@@ -203,8 +203,19 @@ class RunEngine:
         return run
 
     async def run(self, request: ChannelRequest) -> HostedRunResult:
-        """Start a run and wait for its result."""
-        run = await self.start(request)
+        """Start a run and wait for its result.
+
+        A run whose caller only waits for the result (not streamed, not in the background)
+        executes in the caller's own task: no task of its own, no hand-off at the end. It is
+        registered like any other run, so it can still be followed, and shutdown still reaches
+        it (through the caller's task).
+        """
+        inline = not request.stream and not request.background
+        run = await self.start(request, inline=inline)
+        if run.pending is not None:
+            agent, context = run.pending
+            run.pending = None
+            await self._execute(run, agent, context)
         return await run.wait()
 
     async def _apply_run_hooks(self, request: ChannelRequest) -> ChannelRequest:
@@ -296,7 +307,14 @@ class RunEngine:
         return tuple(result)
 
     async def _prepare(
-        self, request: ChannelRequest, keys: IsolationKeys, name: str, agent: Agent, response_id: str
+        self,
+        request: ChannelRequest,
+        keys: IsolationKeys,
+        name: str,
+        agent: Agent,
+        response_id: str,
+        *,
+        inline: bool = False,
     ) -> Run:
         owner = keys.user
         history, conversation_id, state = await self._resolve_history(request, owner)
@@ -336,7 +354,13 @@ class RunEngine:
         run.had_session_state = bool(state)
         self._live[response_id] = run
         self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
-        run.task = asyncio.create_task(self._execute(run, agent, context), name=f"hosting-run-{response_id}")
+        if inline:
+            run.task = asyncio.current_task()  # `run` executes it in this task, right after
+            run.pending = (agent, context)
+        else:
+            run.task = asyncio.create_task(
+                self._execute(run, agent, context), name=f"hosting-run-{response_id}"
+            )
         return run
 
     # -- sessions ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from ._channel import HostedRunResult
 from ._events import RunEvent
@@ -33,7 +34,9 @@ class Run:
         self.stored = stored
         self.events: list[RunEvent] = events if events is not None else []
         self.final = final
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[Any] | None = None
+        # For a run its caller executes itself (`RunEngine.run`): what it will execute.
+        self.pending: tuple[Any, Any] | None = None
         # Set instead of `task` for a run of another process, followed through the store.
         self.watcher: asyncio.Task[None] | None = None
         self.cancel_reason: str | None = None
