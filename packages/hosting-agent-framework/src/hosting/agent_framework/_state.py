@@ -17,6 +17,9 @@ adapter keeps lives under one key, ``"agent_framework"``:
     conversation id, or the first response of a chain.
 ``workflow``
     a workflow's checkpoint (see `_checkpoints`).
+``approvals``
+    the tool approval requests the last turn ended with, by the call id they
+    were shown with (see `_approvals`).
 """
 
 from __future__ import annotations
