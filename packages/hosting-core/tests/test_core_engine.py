@@ -565,7 +565,11 @@ async def test_a_run_executed_in_its_callers_task_still_ends_incomplete_at_shutd
     assert host.engine.live_runs == 1
     await asyncio.wait_for(host.shutdown(), 10)
     result = await asyncio.wait_for(caller, 5)  # the caller gets the outcome; it is not cancelled
-    assert (result.status, result.record.incomplete_reason, result.text) == ("incomplete", "shutdown", "begun")
+    assert (result.status, result.record.incomplete_reason, result.text) == (
+        "incomplete",
+        "shutdown",
+        "begun",
+    )
     stored = await store.get_response("anonymous", result.response_id)
     assert stored is not None
     assert stored.status == "incomplete"
