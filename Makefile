@@ -41,8 +41,9 @@ lint: install ## ruff check and format check
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-typecheck: install ## mypy --strict over every package, the samples and the tests
+typecheck: install ## mypy --strict over every package's source and the samples
 	$(RUN) mypy packages/hosting-agent-framework/src packages/hosting-core/src packages/hosting-responses/src packages/hosting-testing/src
+	MYPYPATH=samples $(RUN) mypy samples
 
 test: install lint typecheck ## lint, type check and every test
 	$(RUN) pytest
