@@ -27,6 +27,7 @@ from hosting.core import (
     ReasoningDelta,
     ReasoningTextDelta,
     RejectedError,
+    ResponseRecord,
     RunContext,
     RunFinished,
     RunStarted,
@@ -573,3 +574,27 @@ async def test_a_run_executed_in_its_callers_task_still_ends_incomplete_at_shutd
     stored = await store.get_response("anonymous", result.response_id)
     assert stored is not None
     assert stored.status == "incomplete"
+
+
+async def test_a_run_is_written_at_its_start_only_when_its_id_could_be_known_before_its_end() -> None:
+    class CountingStore(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.created: list[str] = []
+
+        async def create_response(self, record: ResponseRecord) -> None:
+            self.created.append(record.id)
+            await super().create_response(record)
+
+    store = CountingStore()
+    host = make_host(echo_agent(), store)
+    waited_for = await host.engine.run(ask("plain"))
+    streamed = await (await host.engine.start(ask("streamed", stream=True))).wait()
+    background = await (await host.engine.start(ask("background", background=True))).wait()
+    keyed = await host.engine.run(ask("keyed", idempotency_key="k", fingerprint="f"))
+    assert store.created == [streamed.response_id, background.response_id, keyed.response_id]
+    for result in (waited_for, streamed, background, keyed):
+        stored = await store.get_response("anonymous", result.response_id)
+        assert stored == result.record  # every one is stored in the end, written once or twice
+        assert [event.number for event in await store.read_run_events("anonymous", result.response_id)]
+    await host.shutdown()

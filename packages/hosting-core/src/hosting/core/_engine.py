@@ -332,7 +332,12 @@ class RunEngine:
             background=request.background,
             attributes=dict(request.attributes),
         )
-        if request.store:
+        # A run is written as it starts when someone could know its id before it ends (a stream
+        # shows it at once, a background create answers with it, an idempotency key may be
+        # retried), so a crash leaves it `failed`, never unknown. A run its caller only waits for
+        # reveals its id with its result: it is written once, at its end.
+        written_at_start = request.store and not (inline and request.idempotency_key is None)
+        if written_at_start:
             await self.store.create_response(record)
         context = RunContext(
             response_id=response_id,
@@ -351,6 +356,7 @@ class RunEngine:
         )
         run = Run(record, stored=request.store, on_follower_left=self._follower_left)
         run.streamed = request.stream
+        run.written = written_at_start
         run.had_session_state = bool(state)
         self._live[response_id] = run
         self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
@@ -491,6 +497,7 @@ class RunEngine:
             append_to_conversation=completed and bool(final.conversation_id),
             session_state=session_state,
             events=[StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)],
+            create=not run.written,
         )
 
     # -- following, cancelling ---------------------------------------------------------------------

@@ -43,6 +43,8 @@ class Run:
         self.had_session_state = False
         # False for a run whose caller waits for the result only (no stream): see the engine.
         self.streamed = True
+        # Whether the store has the run's record from its start (else it is written at its end).
+        self.written = True
         self._changed: asyncio.Event | None = None
         self._done = asyncio.Event()
         self._on_follower_left = on_follower_left

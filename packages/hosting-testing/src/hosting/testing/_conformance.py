@@ -138,6 +138,33 @@ class StoreConformance(ContextConformance):
         assert await store.get_response(ALICE, record.id) == final
         assert await store.update_response(response()) is False  # never created
 
+    async def test_an_update_with_create_writes_a_run_that_was_never_created(self, store: Store) -> None:
+        first = response(text="one")
+        await store.create_response(first)
+        conversation_record = conversation()
+        await store.create_conversation(conversation_record)
+        final = response(text="two", previous=first.id, conversation=conversation_record.id)
+        events = [StoredEvent(0, {"n": 0}), StoredEvent(1, {"n": 1})]
+        written = await store.update_response(
+            final, append_to_conversation=True, session_state=("k", {"v": 1}), events=events, create=True
+        )
+        assert written is True
+        assert await store.get_response(ALICE, final.id) == final
+        history = await store.get_history(ALICE, final.id)
+        assert history is not None
+        assert texts(history) == ["one", "answer to one", "two", "answer to two"]
+        assert [event.number for event in await store.read_run_events(ALICE, final.id)] == [0, 1]
+        assert await store.get_session_state(ALICE, "k") == {"v": 1}
+        page = await store.list_conversation_items(ALICE, conversation_record.id)
+        assert page is not None
+        assert texts(page.items) == ["two", "answer to two"]
+        # Another owner's id is refused, and their record stays as it was.
+        theirs = response(BOB)
+        await store.create_response(theirs)
+        assert await store.update_response(theirs.evolve(owner=ALICE), create=True) is False
+        assert await store.get_response(BOB, theirs.id) == theirs
+        assert await store.get_response(ALICE, theirs.id) is None
+
     async def test_a_deleted_response_is_gone(self, store: Store) -> None:
         record = response()
         await store.create_response(record)

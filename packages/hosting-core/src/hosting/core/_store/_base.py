@@ -183,8 +183,13 @@ class Store(Protocol):
         append_to_conversation: bool = False,
         session_state: tuple[str, Mapping[str, Any]] | None = None,
         events: Sequence[StoredEvent] = (),
+        create: bool = False,
     ) -> bool:
         """Replace a stored response with `record` (same id and owner). False if it is gone.
+
+        With `create`, a response that is not stored yet is inserted instead (the engine writes a
+        run nobody could know of before it ends, a non-streamed one, only once, at its end); an
+        id stored for another owner is still refused (False).
 
         With `append_to_conversation`, the record's input and output items are appended to its
         conversation in the same transaction, so a turn is recorded wholly or not at all (a

@@ -86,6 +86,9 @@ class MemoryStore:
     # -- responses ---------------------------------------------------------------------------------
 
     async def create_response(self, record: ResponseRecord) -> None:
+        self._insert_response(record)
+
+    def _insert_response(self, record: ResponseRecord) -> None:
         if record.id in self._responses:
             raise ValueError(f"response {record.id!r} exists already")
         self._responses[record.id] = record
@@ -108,11 +111,15 @@ class MemoryStore:
         append_to_conversation: bool = False,
         session_state: tuple[str, Mapping[str, Any]] | None = None,
         events: Sequence[StoredEvent] = (),
+        create: bool = False,
     ) -> bool:
         current = self._responses.get(record.id)
+        if current is None and create:
+            self._insert_response(record)
+            current = record
         if current is None or current.owner != record.owner:
             return False
-        if current.finished:
+        if current.finished and current is not record:
             # Rewriting a finished response (the engine never does) changes every chain through it.
             self._contexts.forget_chains(record.owner)
         self._responses[record.id] = record

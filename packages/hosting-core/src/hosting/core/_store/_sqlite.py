@@ -205,9 +205,10 @@ class SQLiteStore:
         append_to_conversation: bool = False,
         session_state: tuple[str, Mapping[str, Any]] | None = None,
         events: Sequence[StoredEvent] = (),
+        create: bool = False,
     ) -> bool:
         return await self._call_cached(
-            queries.update_response, record, append_to_conversation, session_state, tuple(events)
+            queries.update_response, record, append_to_conversation, session_state, tuple(events), create
         )
 
     async def get_response(self, owner: str, response_id: str) -> ResponseRecord | None:

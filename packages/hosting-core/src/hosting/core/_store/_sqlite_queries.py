@@ -54,15 +54,19 @@ _DEPTH = (
 def create_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
     with transaction(db):
         try:
-            db.execute(
-                "INSERT INTO responses (id, owner, created_at, status, finished, previous_response_id, depth,"
-                " conversation_id, completed_at, input_items, output_items, details) VALUES (:id, :owner,"
-                f" :created_at, :status, :finished, :previous_response_id, {_DEPTH}, :conversation_id,"
-                " :completed_at, :input_items, :output_items, :details)",
-                response_row(record),
-            )
+            _insert_response(db, record)
         except sqlite3.IntegrityError:
             raise ValueError(f"response {record.id!r} exists already") from None
+
+
+def _insert_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
+    db.execute(
+        "INSERT INTO responses (id, owner, created_at, status, finished, previous_response_id, depth,"
+        " conversation_id, completed_at, input_items, output_items, details) VALUES (:id, :owner,"
+        f" :created_at, :status, :finished, :previous_response_id, {_DEPTH}, :conversation_id,"
+        " :completed_at, :input_items, :output_items, :details)",
+        response_row(record),
+    )
 
 
 def _write_response(db: sqlite3.Connection, record: ResponseRecord) -> bool:
@@ -83,6 +87,7 @@ def update_response(
     append_to_conversation: bool,
     session_state: tuple[str, Mapping[str, Any]] | None,
     events: Sequence[StoredEvent] = (),
+    create: bool = False,
 ) -> bool:
     appended = record.input_items + record.output_items
     start: int | None = None
@@ -91,7 +96,12 @@ def update_response(
             # Rewriting a finished response (the engine never does) changes every chain through it.
             cache.forget_chains(record.owner)
         if not _write_response(db, record):
-            return False
+            if not create:
+                return False
+            try:
+                _insert_response(db, record)
+            except sqlite3.IntegrityError:
+                return False  # the id is another owner's
         if events:
             write_run_events(db, record.id, events)
         if append_to_conversation and record.conversation_id:
