@@ -59,25 +59,36 @@ def create_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
             raise ValueError(f"response {record.id!r} exists already") from None
 
 
-def _insert_response(db: sqlite3.Connection, record: ResponseRecord) -> None:
+def _insert_response(
+    db: sqlite3.Connection, record: ResponseRecord, row: dict[str, Any] | None = None
+) -> None:
     db.execute(
         "INSERT INTO responses (id, owner, created_at, status, finished, previous_response_id, depth,"
         " conversation_id, completed_at, input_items, output_items, details) VALUES (:id, :owner,"
         f" :created_at, :status, :finished, :previous_response_id, {_DEPTH}, :conversation_id,"
         " :completed_at, :input_items, :output_items, :details)",
-        response_row(record),
+        row if row is not None else response_row(record),
     )
 
 
-def _write_response(db: sqlite3.Connection, record: ResponseRecord) -> bool:
+def _write_response(db: sqlite3.Connection, row: dict[str, Any]) -> bool:
     cursor = db.execute(
         "UPDATE responses SET created_at = :created_at, status = :status, finished = :finished,"
         " previous_response_id = :previous_response_id, conversation_id = :conversation_id,"
         " completed_at = :completed_at, input_items = :input_items, output_items = :output_items,"
         " details = :details WHERE id = :id AND owner = :owner",
-        response_row(record),
+        row,
     )
     return cursor.rowcount == 1
+
+
+def _create_or_write(db: sqlite3.Connection, record: ResponseRecord, row: dict[str, Any]) -> bool:
+    """Insert a record expected to be new; if its id is stored, update it (when it is the owner's)."""
+    try:
+        _insert_response(db, record, row)
+    except sqlite3.IntegrityError:
+        return _write_response(db, row)
+    return True
 
 
 def update_response(
@@ -95,13 +106,9 @@ def update_response(
         if cache.holds_chains(record.owner) and _is_finished(db, record.owner, record.id):
             # Rewriting a finished response (the engine never does) changes every chain through it.
             cache.forget_chains(record.owner)
-        if not _write_response(db, record):
-            if not create:
-                return False
-            try:
-                _insert_response(db, record)
-            except sqlite3.IntegrityError:
-                return False  # the id is another owner's
+        row = response_row(record)
+        if not (_create_or_write(db, record, row) if create else _write_response(db, row)):
+            return False  # gone (or, with create, the id is another owner's)
         if events:
             write_run_events(db, record.id, events)
         if append_to_conversation and record.conversation_id:
@@ -156,9 +163,8 @@ def fail_interrupted_runs(db: sqlite3.Connection, cache: ContextCache, message: 
         at = now()
         for row in rows:
             record = response_from_row(row)
-            _write_response(
-                db, record.evolve(status="failed", error=RunError("interrupted", message), completed_at=at)
-            )
+            failed = record.evolve(status="failed", error=RunError("interrupted", message), completed_at=at)
+            _write_response(db, response_row(failed))
         return len(rows)
 
 
