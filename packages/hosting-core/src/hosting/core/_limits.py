@@ -20,7 +20,6 @@ from ._exceptions import LimitExceededError, RequestError
 from ._middleware import ErrorRenderer
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_EXPIRED = b"\x00expired"  # a sentinel no client can send: compared by identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,27 +88,23 @@ class BodyLimitMiddleware:
                 task.cancel()
 
         timer = asyncio.get_running_loop().call_later(self.limits.body_timeout, expire)
+        refusal: RequestError | None = None
+        body: bytes | None = None
         try:
             body = await self._read(scope, receive)
         except asyncio.CancelledError:
             if not expired or task is None:
                 raise
             task.uncancel()
-            body = _EXPIRED
+            refusal = RequestError(
+                "The request body was not received in time.", status_code=408, code="request_timeout"
+            )
         except RequestError as error:
-            await self._refuse(error, scope, receive, send)
-            return
+            refusal = error
         finally:
             timer.cancel()
-        if body is _EXPIRED:
-            await self._refuse(
-                RequestError(
-                    "The request body was not received in time.", status_code=408, code="request_timeout"
-                ),
-                scope,
-                receive,
-                send,
-            )
+        if refusal is not None:
+            await self._refuse(refusal, scope, receive, send)
             return
         if body is None:
             return  # the client went away while sending
