@@ -195,14 +195,21 @@ class FakeOpenAI:
         model = {"id": self.model, "object": "model", "created": 0, "owned_by": "hosting-testing"}
         return JSONResponse({"object": "list", "data": [model]})
 
-    async def _chat(self, request: Request) -> Response:
+    async def _turn(self, request: Request) -> Response | tuple[UpstreamReply, dict[str, Any]]:
+        """Record a model request and take the next scripted reply (or answer with the error)."""
         recorded = await self._record(request)
         if isinstance(recorded, Response):
             return recorded
         reply = self._next_reply(recorded)
         if isinstance(reply, UpstreamError):
             return JSONResponse(reply.body(), reply.status_code)
-        body = recorded.json
+        return reply, recorded.json
+
+    async def _chat(self, request: Request) -> Response:
+        turn = await self._turn(request)
+        if isinstance(turn, Response):
+            return turn
+        reply, body = turn
         model, created, words = body["model"], int(time.time()), _prompt_words(body)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -220,13 +227,10 @@ class FakeOpenAI:
         )
 
     async def _responses(self, request: Request) -> Response:
-        recorded = await self._record(request)
-        if isinstance(recorded, Response):
-            return recorded
-        reply = self._next_reply(recorded)
-        if isinstance(reply, UpstreamError):
-            return JSONResponse(reply.body(), reply.status_code)
-        body = recorded.json
+        turn = await self._turn(request)
+        if isinstance(turn, Response):
+            return turn
+        reply, body = turn
         model, created, words = body["model"], int(time.time()), _prompt_words(body)
         if body.get("stream"):
             return _event_stream(
