@@ -54,6 +54,7 @@ from ._isolation import (
     reset_current_isolation_keys,
     set_current_isolation_keys,
 )
+from ._json import encode_json
 from ._limits import BodyLimitMiddleware, Limits, json_depth
 from ._middleware import CHAT_HEADER, USER_HEADER, IsolationMiddleware
 from ._request_id import REQUEST_ID_HEADER, RequestIdLogFilter, RequestIdMiddleware, get_current_request_id
@@ -197,6 +198,7 @@ __all__ = [
     "assistant_message",
     "bearer_token",
     "default_store",
+    "encode_json",
     "error_envelope",
     "event_from_dict",
     "event_to_dict",

@@ -8,18 +8,15 @@ the SDK would otherwise retry a 409 or a 500 that will fail the same way again.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
 
-from hosting.core import InvalidRequestError, RequestError
+from hosting.core import InvalidRequestError, RequestError, encode_json
 
 _RETRYABLE = frozenset({429, 503})
 
 _JSON_HEADERS = {"content-type": "application/json"}
-# One encoder for every response: json.dumps builds a new one per call when given options.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def envelope(message: str, *, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
@@ -29,7 +26,7 @@ def envelope(message: str, *, error_type: str, param: str | None, code: str | No
 
 def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A compact JSON response (no pydantic, no indentation: this is the hot path)."""
-    content = _ENCODER.encode(body).encode()
+    content = encode_json(body)
     return Response(content, status_code=status_code, headers={**_JSON_HEADERS, **(headers or {})})
 
 

@@ -11,13 +11,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from .._json import encode_json
 from .._types import Item, item_from_dict, item_to_dict, usage_from_dict, usage_to_dict
 from ._base import ResponseRecord, ResponseStatus, RunError
 
 
 def dumps(value: Any) -> str:
     """Compact JSON; non-ASCII text is kept as it is (SQLite stores UTF-8)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return encode_json(value).decode()
 
 
 def loads(text: str) -> Any:

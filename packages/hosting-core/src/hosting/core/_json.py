@@ -1,0 +1,45 @@
+"""Compact JSON for the wire and the stores.
+
+`encode_json` is on every response's path, so it uses orjson (a native encoder,
+about ten times faster than the standard library's here) and falls back to the
+standard library for what orjson refuses: integers beyond 64 bits, which a
+client may send in a tool's schema or its metadata and must get back unchanged.
+Both write the same JSON values: compact, non-ASCII text kept as UTF-8.
+
+Decoding stays with the standard library, which keeps big integers exact (orjson
+turns them into floats) and gives the request checks their precise errors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+_fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def encode_json(value: Any) -> bytes:
+    """`value` as compact UTF-8 JSON. NaN and the infinities, which JSON lacks, become ``null``."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return _encode_exotic(value)
+
+
+def _encode_exotic(value: Any) -> bytes:
+    try:
+        return _fallback(value).encode()
+    except ValueError:  # NaN or an infinity beside a big integer: orjson's rule, by hand
+        return json.dumps(_finite(value), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(entry) for key, entry in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(entry) for entry in value]
+    return value
