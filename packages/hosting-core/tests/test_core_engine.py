@@ -596,5 +596,8 @@ async def test_a_run_is_written_at_its_start_only_when_its_id_could_be_known_bef
     for result in (waited_for, streamed, background, keyed):
         stored = await store.get_response("anonymous", result.response_id)
         assert stored == result.record  # every one is stored in the end, written once or twice
+    # Only a run whose id was known before its end keeps an event log; the other's is rebuilt.
+    for result in (streamed, background, keyed):
         assert [event.number for event in await store.read_run_events("anonymous", result.response_id)]
+    assert await store.read_run_events("anonymous", waited_for.response_id) == ()
     await host.shutdown()

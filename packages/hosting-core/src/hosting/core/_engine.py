@@ -22,11 +22,11 @@ from typing import Any, Literal, TypeAlias
 from ._agent import Agent, RunContext
 from ._channel import ChannelRequest, HostedRunResult
 from ._events import (
-    FunctionArgumentsDelta,
     OutputItemAdded,
     OutputItemDone,
     OutputTextDelta,
     ReasoningTextDelta,
+    RunEvent,
     RunFinished,
     RunStarted,
     event_from_dict,
@@ -35,6 +35,7 @@ from ._events import (
 from ._exceptions import ConflictError, InvalidRequestError, LimitExceededError, NotFoundError, RequestError
 from ._ids import IdFactory, is_well_formed_id
 from ._isolation import IsolationKeys, get_current_isolation_keys
+from ._replay import replay_events, whole_item_events
 from ._run import Run
 from ._store._base import (
     ConversationRecord,
@@ -491,12 +492,19 @@ class RunEngine:
             )
             session_state = (key, context.session_state)
         # The record, its event log, the conversation turn and the session state go in one
-        # transaction: a crash never leaves a finished run without its events.
+        # transaction: a crash never leaves a finished run without its events. A run first
+        # written now had an id nobody knew, so nobody saw its event numbers: it keeps no log,
+        # and a later replay rebuilds its events from the record (`replay_events`).
+        events = (
+            [StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)]
+            if run.written
+            else ()
+        )
         await self.store.update_response(
             final,
             append_to_conversation=completed and bool(final.conversation_id),
             session_state=session_state,
-            events=[StoredEvent(number, event_to_dict(event)) for number, event in enumerate(run.events)],
+            events=events,
             create=not run.written,
         )
 
@@ -518,8 +526,7 @@ class RunEngine:
                 self._watch_elsewhere(run, owner), name=f"hosting-watch-{response_id}"
             )
             return run
-        stored = await self.store.read_run_events(owner, response_id)
-        events = [event_from_dict(event.data) for event in stored]
+        events = await self._finished_events(record)
         created = record.evolve(
             status="queued" if record.background else "in_progress",
             output_items=(),
@@ -541,10 +548,17 @@ class RunEngine:
                 )
                 return
             if record.finished:
-                for stored in await self.store.read_run_events(owner, run.id):
-                    run.emit(event_from_dict(stored.data))
+                for event in await self._finished_events(record):
+                    run.emit(event)
                 run.finish(record)
                 return
+
+    async def _finished_events(self, record: ResponseRecord) -> list[RunEvent]:
+        """A finished run's events: its stored log, else (a run that kept none) rebuilt from the record."""
+        stored = await self.store.read_run_events(record.owner, record.id)
+        if stored:
+            return [event_from_dict(event.data) for event in stored]
+        return replay_events(record)
 
     async def cancel(self, owner: str, response_id: str) -> ResponseRecord:
         """Cancel a run. A finished response is returned unchanged."""
@@ -684,28 +698,20 @@ class _OutputBuilder:
         self._open_text = []
 
     def _add_whole(self, item: Item) -> None:
-        index = len(self.output)
-        if isinstance(item, Message):
-            item_id = item.id or self._new_id("message")
-            self.run.emit(OutputItemAdded(index, Message(item.role, (), id=item_id)))
-            if item.text:
-                self.run.emit(OutputTextDelta(index, item_id, item.text))
-            item = Message(item.role, item.parts, id=item_id)
-        elif isinstance(item, FunctionCall):
+        if isinstance(item, FunctionCall):
             item_id = item.id or self._new_id("function_call")
             call_id = item.call_id or f"call_{item_id.partition('_')[2][:24]}"
-            self.run.emit(OutputItemAdded(index, FunctionCall(call_id, item.name, "", id=item_id)))
-            if item.arguments:
-                self.run.emit(FunctionArgumentsDelta(index, item_id, item.arguments))
             item = FunctionCall(call_id, item.name, item.arguments, id=item_id)
-        elif isinstance(item, Reasoning):
-            item_id = item.id or self._new_id("reasoning")
-            self.run.emit(OutputItemAdded(index, Reasoning("", id=item_id)))
-            if item.text:
-                self.run.emit(ReasoningTextDelta(index, item_id, item.text))
-            item = Reasoning(item.text, id=item_id)
-        else:
-            item = with_id(item, item.id or self._new_id("function_result"))
-            self.run.emit(OutputItemAdded(index, item))
-        self.run.emit(OutputItemDone(index, item))
+        elif item.id is None:
+            item = with_id(item, self._new_id(_ID_KINDS[type(item)]))
+        # The same events a replay rebuilds for this item from the stored record.
+        for event in whole_item_events(len(self.output), item):
+            self.run.emit(event)
         self.output.append(item)
+
+
+_ID_KINDS: dict[type[Item], str] = {
+    Message: "message",
+    FunctionResult: "function_result",
+    Reasoning: "reasoning",
+}
