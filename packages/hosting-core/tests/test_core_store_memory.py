@@ -67,3 +67,16 @@ async def test_history_of_a_cycle_ends() -> None:
     await store.update_response(first.evolve(previous_response_id="resp_b"))
     history = await store.get_history("alice", "resp_b")
     assert history is not None and len(history) <= 3
+
+
+async def test_a_response_written_with_no_events_has_no_log_and_keeps_one_it_has() -> None:
+    store = MemoryStore()
+    inline = ResponseRecord("resp_inline", "alice", 1.0, "completed", completed_at=2.0)
+    assert await store.update_response(inline, create=True) is True
+    assert "resp_inline" not in store._events  # no empty log either
+    assert await store.read_run_events("alice", "resp_inline") == ()
+    logged = ResponseRecord("resp_logged", "alice", 1.0, "in_progress")
+    await store.create_response(logged)
+    await store.append_run_events("alice", logged.id, [StoredEvent(0, {"n": 0})])
+    assert await store.update_response(logged.evolve(status="completed", completed_at=2.0)) is True
+    assert await store.read_run_events("alice", logged.id) == (StoredEvent(0, {"n": 0}),)

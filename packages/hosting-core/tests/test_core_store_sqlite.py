@@ -429,3 +429,35 @@ async def test_group_commit_keeps_a_failing_operation_from_touching_its_batch(tm
     with sqlite3.connect(store.path) as connection:
         (count,) = connection.execute("SELECT COUNT(*) FROM responses").fetchone()
     assert count == len(fresh) + 1
+
+
+async def test_a_response_written_with_no_events_never_touches_the_run_logs(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path)
+    await store.open()
+    try:
+        logged = turn("alice", 1).evolve(status="in_progress", completed_at=None)
+        await store.create_response(logged)
+        await store.append_run_events("alice", logged.id, [StoredEvent(0, {"n": 0})])
+        # From here on, any write to run_logs aborts its transaction.
+        with sqlite3.connect(store.path) as connection:
+            for action in ("INSERT", "UPDATE", "DELETE"):
+                connection.execute(
+                    f"CREATE TRIGGER no_log_{action.lower()} BEFORE {action} ON run_logs"
+                    " BEGIN SELECT RAISE(ABORT, 'run_logs written'); END"
+                )
+        inline = turn("alice", 2)
+        assert await store.update_response(inline, create=True) is True
+        finished = logged.evolve(status="completed", completed_at=time.time())
+        assert await store.update_response(finished) is True
+        assert await store.get_response("alice", inline.id) == inline
+        assert await store.get_response("alice", logged.id) == finished
+        assert await store.read_run_events("alice", inline.id) == ()
+        assert await store.read_run_events("alice", logged.id) == (StoredEvent(0, {"n": 0}),)
+        # The triggers do fire: a write that carries events is refused.
+        with pytest.raises(sqlite3.IntegrityError, match="run_logs written"):
+            await store.update_response(finished, events=[StoredEvent(1, {"n": 1})])
+    finally:
+        await store.close()
+    with sqlite3.connect(store.path) as connection:
+        rows = connection.execute("SELECT response_id FROM run_logs").fetchall()
+    assert rows == [(logged.id,)]
