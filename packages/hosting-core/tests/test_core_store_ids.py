@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -64,6 +65,25 @@ def test_random_ids_carry_their_kind_and_192_random_bits() -> None:
     assert len(many) == 2000
     # The default factory cannot tell owners apart: it leaves that to the store's owner column.
     assert factory.owns(factory.new_id("response", owner="alice"), owner="bob") is True
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # 3.12+ warns in threaded processes
+def test_a_forked_child_never_repeats_the_ids_its_parent_makes() -> None:
+    factory = RandomIdFactory()
+    factory.new_id("response", owner="alice")  # the parent has random bytes read ahead now
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(reader)
+        os.write(writer, ",".join(factory.new_id("response", owner="a") for _ in range(5)).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        child = set(pipe.read().decode().split(","))
+    os.waitpid(pid, 0)
+    parent = {factory.new_id("response", owner="a") for _ in range(5)}
+    assert len(child) == 5 and not child & parent
 
 
 def test_partitioned_ids_share_a_partition_per_owner() -> None:

@@ -10,6 +10,7 @@ turned away before any store lookup.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from typing import Protocol, runtime_checkable
@@ -33,6 +34,35 @@ def is_well_formed_id(value: str) -> bool:
     return bool(_ID_PATTERN.fullmatch(value))
 
 
+class _RandomPool:
+    """Random bytes from the operating system's CSPRNG, read 4 KiB at a time.
+
+    A request makes several ids, and one read per id would cost more than the rest of making it.
+    """
+
+    _SIZE = 4096
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._offset = 0
+        # A forked child must not hand out the bytes its parent read ahead (and will use too).
+        os.register_at_fork(after_in_child=self._drop)
+
+    def _drop(self) -> None:
+        self._pool, self._offset = b"", 0
+
+    def hex(self, size: int) -> str:
+        offset = self._offset
+        if offset + size > len(self._pool):
+            self._pool, offset = secrets.token_bytes(max(self._SIZE, size)), 0
+        self._offset = offset + size
+        return self._pool[offset : offset + size].hex()
+
+
+random_hex = _RandomPool().hex
+"""`random_hex(n)`: `n` random bytes from the CSPRNG, as 2n hex digits."""
+
+
 @runtime_checkable
 class IdFactory(Protocol):
     """Makes ids. `hint` is a related id (the previous response, the conversation) or None."""
@@ -46,22 +76,11 @@ class IdFactory(Protocol):
 class RandomIdFactory:
     """The default: ``resp_`` + 48 random hex digits, and likewise for other kinds.
 
-    The digits come from the operating system's CSPRNG, read 4 KiB at a time: a run makes
-    several ids, and one read per id would cost more than the rest of making it.
+    The digits come from the operating system's CSPRNG, read ahead in blocks (`random_hex`).
     """
 
-    _CHUNK = 24
-
-    def __init__(self) -> None:
-        self._pool = b""
-        self._offset = 0
-
     def new_id(self, kind: str, *, owner: str, hint: str | None = None) -> str:
-        offset = self._offset
-        if offset + self._CHUNK > len(self._pool):
-            self._pool, offset = secrets.token_bytes(4096), 0
-        self._offset = offset + self._CHUNK
-        return f"{PREFIXES.get(kind, kind)}_{self._pool[offset : offset + self._CHUNK].hex()}"
+        return f"{PREFIXES.get(kind, kind)}_{random_hex(24)}"
 
     def owns(self, identifier: str, *, owner: str) -> bool:
         return True

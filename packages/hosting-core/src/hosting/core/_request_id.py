@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
-import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._ids import random_hex
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -53,7 +54,7 @@ class RequestIdMiddleware:
                     request_id = candidate
                 break
         if not request_id:
-            request_id = f"req_{secrets.token_hex(12)}"
+            request_id = f"req_{random_hex(12)}"
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:

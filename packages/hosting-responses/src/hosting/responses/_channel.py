@@ -27,8 +27,8 @@ from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, request_response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from hosting.core import (
     ChannelContext,
@@ -322,31 +322,35 @@ class ResponsesChannel:
 
 def _route(path: str, handlers: dict[str, Handler]) -> Route:
     """One path, its handlers by method; any other method is a 405 in OpenAI's envelope."""
-    allowed = tuple(handlers)
-
-    async def endpoint(request: Request) -> Response:
-        handler = handlers.get(request.method)
-        if handler is None:
-            return method_not_allowed(request.method, allowed)
-        try:
-            return await handler(request)
-        except RequestError as error:
-            return error_response(error)
-        except Exception:
-            logger.exception("%s %s failed", request.method, path)
-            return server_error_response("The server had an error while processing your request.")
-
-    # Every method reaches `endpoint` (TRACE and made-up ones too), so a wrong one gets a 405 in
-    # OpenAI's envelope, not Starlette's text: a Route given an ASGI app, not a function, has no
-    # method list of its own.
-    return Route(path, _EveryMethod(request_response(endpoint)))
+    return Route(path, _Endpoint(path, handlers))
 
 
-class _EveryMethod:
-    """An ASGI app Starlette routes every method to."""
+class _Endpoint:
+    """The ASGI app of one path: picks the method's handler, renders its errors in OpenAI's envelope.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    Given to `Route` as an ASGI app, not a function, so every method reaches it (TRACE and
+    made-up ones too) and a wrong one gets a 405 in the envelope, not Starlette's text. It
+    calls the handler itself rather than through Starlette's ``request_response``: the
+    handler renders every error, so that wrapper's exception-handler lookup would only add a
+    cost to every request.
+    """
+
+    def __init__(self, path: str, handlers: dict[str, Handler]) -> None:
+        self.path = path
+        self.handlers = handlers
+        self.allowed = tuple(handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        request = Request(scope, receive, send)
+        handler = self.handlers.get(request.method)
+        if handler is None:
+            response = method_not_allowed(request.method, self.allowed)
+        else:
+            try:
+                response = await handler(request)
+            except RequestError as error:
+                response = error_response(error)
+            except Exception:
+                logger.exception("%s %s failed", request.method, self.path)
+                response = server_error_response("The server had an error while processing your request.")
+        await response(scope, receive, send)

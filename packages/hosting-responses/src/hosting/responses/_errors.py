@@ -16,7 +16,26 @@ from hosting.core import InvalidRequestError, RequestError, encode_json
 
 _RETRYABLE = frozenset({429, 503})
 
-_JSON_HEADERS = {"content-type": "application/json"}
+_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+class JSONBytesResponse(Response):
+    """A response of JSON already encoded, with its headers built directly (this is the hot path)."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self, content: bytes, *, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        self.body = content
+        self.status_code = status_code
+        self.background = None
+        raw = [_CONTENT_TYPE, (b"content-length", b"%d" % len(content))]
+        if headers:
+            raw += [
+                (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+            ]
+        self.raw_headers = raw
 
 
 def envelope(message: str, *, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
@@ -26,8 +45,7 @@ def envelope(message: str, *, error_type: str, param: str | None, code: str | No
 
 def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A compact JSON response (no pydantic, no indentation: this is the hot path)."""
-    content = encode_json(body)
-    return Response(content, status_code=status_code, headers={**_JSON_HEADERS, **(headers or {})})
+    return JSONBytesResponse(encode_json(body), status_code=status_code, headers=headers)
 
 
 def error_response(error: RequestError) -> Response:

@@ -75,6 +75,10 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+# One decoder for every request: json.loads builds a new one per call when given options.
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
 def _has_lone_surrogate(value: Any) -> bool:
     pending = [value]
     while pending:
@@ -106,10 +110,12 @@ def load_json(raw: bytes, *, max_depth: int) -> Any:
         code="invalid_json",
     )
     try:
-        body = json.loads(raw, parse_constant=_not_json)
+        # JSON text is UTF-8 (RFC 8259); a body that is not is malformed (UnicodeDecodeError is a ValueError).
+        body = _DECODER.decode(raw.decode())
     except (ValueError, RecursionError):
         raise malformed from None
-    if json_depth(body, limit=max_depth) > max_depth:
+    # Nesting needs an opening bracket per level: a body with few brackets needs no walk.
+    if raw.count(b"[") + raw.count(b"{") > max_depth and json_depth(body, limit=max_depth) > max_depth:
         raise invalid(f"The JSON body is nested deeper than {max_depth} levels.", None, code="invalid_json")
     # Surrogate pairs (how many clients escape emoji) are joined by the parser; only lone halves remain.
     if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
