@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from hosting.core import (
+    BodyLimitMiddleware,
     ChannelRequest,
     Host,
     LimitExceededError,
@@ -20,6 +22,7 @@ from hosting.core import (
     RequestIdLogFilter,
     RunContext,
     agent,
+    error_envelope,
     get_current_request_id,
     json_depth,
     user_message,
@@ -134,3 +137,51 @@ async def test_concurrent_runs_per_user_are_limited_with_429_and_retry_after() -
     third = await host.engine.start(request)  # capacity is given back when runs end
     assert (await third.wait()).text == "done"
     await host.shutdown()
+
+
+async def test_one_sweep_times_out_slow_bodies_and_spares_quick_ones() -> None:
+    answered: list[bytes] = []
+    scope: Scope
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": message["body"]})
+
+    middleware = BodyLimitMiddleware(
+        app, limits=Limits(body_timeout=0.2), render_error=lambda path: error_envelope
+    )
+    scope = {"type": "http", "method": "POST", "path": "/x", "root_path": "", "headers": []}
+
+    async def call(body: bytes | None) -> tuple[int, bytes]:
+        statuses: list[int] = []
+        chunks: list[bytes] = []
+
+        async def receive() -> Message:
+            if body is None:
+                await asyncio.sleep(30)  # a client that never finishes its body
+            return {"type": "http.request", "body": body or b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            else:
+                chunks.append(message.get("body", b""))
+
+        await middleware(dict(scope), receive, send)
+        return statuses[0], b"".join(chunks)
+
+    async with asyncio.timeout(10):
+        slow = [asyncio.create_task(call(None)) for _ in range(3)]
+        for index in range(20):  # quick requests while the slow ones wait, none of them touched
+            status, body = await call(b"quick %d" % index)
+            assert (status, body) == (200, b"quick %d" % index)
+            answered.append(body)
+            await asyncio.sleep(0.01)
+        results = await asyncio.gather(*slow)
+    assert [status for status, _ in results] == [408, 408, 408]
+    assert all(b"request_timeout" in body for _, body in results)
+    assert len(answered) == 20
+    assert not middleware._reading  # nothing left behind, so the sweep stopped
+    await asyncio.sleep(0.3)
+    assert middleware._sweep is None
