@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,7 @@ _EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"
 _SUMMARIES = frozenset({"auto", "concise", "detailed"})
 _VERBOSITIES = frozenset({"low", "medium", "high"})
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
+_TRUNCATIONS = frozenset({"auto", "disabled"})
 
 
 @dataclass(slots=True)
@@ -104,16 +105,15 @@ def load_json(raw: bytes, *, max_depth: int) -> Any:
     """
     if not raw.strip():
         raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
-    malformed = invalid(
-        "We could not parse the JSON body of your request. Send a valid JSON object.",
-        None,
-        code="invalid_json",
-    )
     try:
         # JSON text is UTF-8 (RFC 8259); a body that is not is malformed (UnicodeDecodeError is a ValueError).
         body = _DECODER.decode(raw.decode())
     except (ValueError, RecursionError):
-        raise malformed from None
+        raise invalid(
+            "We could not parse the JSON body of your request. Send a valid JSON object.",
+            None,
+            code="invalid_json",
+        ) from None
     # Nesting needs an opening bracket per level: a body with few brackets needs no walk.
     if raw.count(b"[") + raw.count(b"{") > max_depth and json_depth(body, limit=max_depth) > max_depth:
         raise invalid(f"The JSON body is nested deeper than {max_depth} levels.", None, code="invalid_json")
@@ -373,6 +373,26 @@ def _conversation(body: Mapping[str, Any]) -> str | None:
 # -- the whole body --------------------------------------------------------------------------------
 
 
+_OPTION_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "include": _include,
+    "max_output_tokens": lambda body: _integer(body, "max_output_tokens", 1),
+    "max_tool_calls": lambda body: _integer(body, "max_tool_calls", 1),
+    "parallel_tool_calls": lambda body: _bool(body, "parallel_tool_calls", True),
+    "prompt_cache_key": lambda body: _string(body, "prompt_cache_key"),
+    "reasoning": _reasoning,
+    "safety_identifier": lambda body: _string(body, "safety_identifier"),
+    "service_tier": lambda body: _choice(body, "service_tier", _SERVICE_TIERS),
+    "temperature": lambda body: _number(body, "temperature", 0.0, 2.0),
+    "text": _text,
+    "tool_choice": _tool_choice,
+    "top_logprobs": lambda body: _integer(body, "top_logprobs", 0, 20),
+    "top_p": lambda body: _number(body, "top_p", 0.0, 1.0),
+    "truncation": lambda body: _choice(body, "truncation", _TRUNCATIONS),
+    "user": lambda body: _string(body, "user"),
+}
+_ABSENT_OPTIONS: dict[str, Any] = dict.fromkeys(ALLOWED_OPTIONS)
+
+
 def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     """Check a ``POST /responses`` body and turn it into a `CreateRequest`."""
     if not isinstance(body, dict):
@@ -403,28 +423,16 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     store = _bool(body, "store", True)
     background = _bool(body, "background", False)
 
-    given: dict[str, Any] = {
-        "include": _include(body),
-        "max_output_tokens": _integer(body, "max_output_tokens", 1),
-        "max_tool_calls": _integer(body, "max_tool_calls", 1),
-        "parallel_tool_calls": _bool(body, "parallel_tool_calls", True)
-        if "parallel_tool_calls" in body
-        else None,
-        "prompt_cache_key": _string(body, "prompt_cache_key"),
-        "reasoning": _reasoning(body),
-        "safety_identifier": _string(body, "safety_identifier"),
-        "service_tier": _choice(body, "service_tier", _SERVICE_TIERS),
-        "temperature": _number(body, "temperature", 0.0, 2.0),
-        "text": _text(body),
-        "tool_choice": _tool_choice(body),
-        "top_logprobs": _integer(body, "top_logprobs", 0, 20),
-        "top_p": _number(body, "top_p", 0.0, 1.0),
-        "truncation": _choice(body, "truncation", frozenset({"auto", "disabled"})),
-        "user": _string(body, "user"),
-    }
-    options = {name: given[name] for name in ALLOWED_OPTIONS if given[name] is not None}
-
-    attributes: dict[str, Any] = {name: value for name, value in given.items() if name != "include"}
+    # Only the options the body has are checked (most bodies have none or few); the rest stay None.
+    given = dict(_ABSENT_OPTIONS)
+    options: dict[str, Any] = {}
+    for name, check in _OPTION_PARSERS.items():  # in a fixed order, so the first bad one is reported
+        if name in body:
+            value = check(body)
+            if value is not None:
+                given[name] = options[name] = value
+    del given["include"]
+    attributes: dict[str, Any] = given
     attributes.update(
         instructions=instructions,
         tools=echoed_tools,
