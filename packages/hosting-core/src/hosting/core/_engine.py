@@ -167,7 +167,8 @@ class RunEngine:
                 code="rate_limit_exceeded",
                 headers={"Retry-After": str(self.retry_after_seconds)},
             )
-        request = await self._apply_run_hooks(request)
+        if self.run_hooks:
+            request = await self._apply_run_hooks(request)
         name, agent = self._select_agent(request.agent)
 
         if request.background and not request.store:
@@ -318,7 +319,14 @@ class RunEngine:
         inline: bool = False,
     ) -> Run:
         owner = keys.user
-        history, conversation_id, state = await self._resolve_history(request, owner)
+        if (
+            request.previous_response_id is not None
+            or request.conversation_id is not None
+            or request.session_key is not None
+        ):
+            history, conversation_id, state = await self._resolve_history(request, owner)
+        else:  # a first turn, the common case: nothing to look up
+            history, conversation_id, state = (), None, {}
         input_items = self._with_ids(request.input, owner) if request.store else tuple(request.input)
         record = ResponseRecord(
             id=response_id,
@@ -633,9 +641,10 @@ class _OutputBuilder:
         self._open_kind: type[TextDelta] | type[ReasoningDelta] | None = None
         self._open_id = ""
         self._open_text: list[str] = []
-        # Delta events matter only to someone who follows the run (a stream, a later replay):
-        # an unstored run that nobody streams keeps item events only.
-        self.record_deltas = run.stored or run.streamed
+        # Delta events matter only to someone who follows the run: a stream, or a later replay of
+        # its stored log. A run whose id nobody knows before its end has no log (a replay rebuilds
+        # it from the record), so it keeps item events only.
+        self.record_deltas = run.streamed or run.written
 
     def _new_id(self, kind: str) -> str:
         return self.engine.new_id(kind, owner=self.owner, hint=self.run.id)

@@ -23,6 +23,7 @@ from ._agent import Agent, agent_name, as_agent
 from ._auth import Authenticator
 from ._channel import Callback, Channel, ChannelIdentity, Command, Delivery, DeliveryReport, DeliveryTarget
 from ._context import ChannelContext, push_all
+from ._dispatch import ExactDispatch
 from ._engine import DisconnectPolicy, RunEngine, RunHook, UpdateHook
 from ._exceptions import ConfigurationError, NotFoundError, RequestError
 from ._ids import IdFactory, RandomIdFactory
@@ -155,7 +156,7 @@ class Host:
         # exception middlewares would only add a cost to every request.
         self.router = Router(routes=routes, default=self._unknown_path)
         isolated = IsolationMiddleware(
-            self.router,
+            ExactDispatch(self.router),
             authenticator=authenticator,
             trust_isolation_headers=trust_isolation_headers,
             public_paths=PUBLIC_PATHS,

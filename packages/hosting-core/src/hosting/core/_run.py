@@ -46,10 +46,9 @@ class Run:
         # Whether the store has the run's record from its start (else it is written at its end).
         self.written = True
         self._changed: asyncio.Event | None = None
-        self._done = asyncio.Event()
+        # Made by the first `wait` before the end: a run its caller executes itself never needs one.
+        self._done: asyncio.Event | None = None
         self._on_follower_left = on_follower_left
-        if final is not None:
-            self._done.set()
 
     @property
     def id(self) -> str:
@@ -75,7 +74,8 @@ class Run:
 
     def finish(self, final: ResponseRecord) -> None:
         self.final = final
-        self._done.set()
+        if self._done is not None:
+            self._done.set()
         changed = self._changed
         if changed is not None:
             self._changed = None
@@ -109,7 +109,10 @@ class Run:
 
     async def wait(self) -> HostedRunResult:
         """Wait until the run is done and return its result."""
-        await self._done.wait()
+        if self.final is None:
+            if self._done is None:
+                self._done = asyncio.Event()
+            await self._done.wait()
         if self.final is None:  # pragma: no cover - _done is only set together with final
             raise RuntimeError("run finished without a record")
         return HostedRunResult(self.final)
