@@ -28,11 +28,11 @@ def test_the_fingerprint_is_stable_and_ignores_key_order_and_stream() -> None:
 
 
 def test_idempotency_keys_are_checked() -> None:
-    assert idempotency_key({}) is None
-    assert idempotency_key({"idempotency-key": " order-1 "}) == "order-1"
+    assert idempotency_key({"headers": [(b"accept", b"*/*")]}) is None
+    assert idempotency_key({"headers": [(b"idempotency-key", b" order-1 ")]}) == "order-1"
     for bad in ("", "x" * 256, "tab\there"):
         with pytest.raises(InvalidRequestError) as caught:
-            idempotency_key({"idempotency-key": bad})
+            idempotency_key({"headers": [(b"idempotency-key", bad.encode())]})
         assert caught.value.param == "Idempotency-Key"
 
 

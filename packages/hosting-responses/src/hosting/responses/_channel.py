@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
@@ -122,7 +122,7 @@ class ResponsesChannel:
     async def create(self, request: Request) -> Response:
         body = await self._read_json(request)
         parsed = parse_create(body, channel=self.name, limits=self.context.limits)
-        key = idempotency_key(request.headers)
+        key = idempotency_key(request.scope)
         channel_request = parsed.request
         if parsed.references or key is not None:  # the common request needs no copy
             channel_request = dataclasses.replace(
@@ -151,7 +151,7 @@ class ResponsesChannel:
 
     async def _read_json(self, request: Request) -> Any:
         # The host's body limit has already refused oversized bodies (413) before this route.
-        return load_json(await request.body(), max_depth=self.context.limits.max_json_depth)
+        return load_json(await _read_body(request), max_depth=self.context.limits.max_json_depth)
 
     async def _resolve_input(self, parsed: CreateRequest) -> list[Item]:
         """Replace each ``item_reference`` by the item it names, from the chain or conversation."""
@@ -318,6 +318,22 @@ class ResponsesChannel:
                 f"The model '{name[:128]}' does not exist.", param="model", code="model_not_found"
             )
         return json_response(self._model(name))
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, read from ``receive`` directly.
+
+    The host has read and bounded it already and replays it in one message, so this is one
+    call; `Request.body` would wrap it in an async generator.
+    """
+    chunks: list[bytes] = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _route(path: str, handlers: dict[str, Handler]) -> Route:

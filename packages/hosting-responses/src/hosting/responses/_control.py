@@ -20,9 +20,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.types import Scope
+
 from ._errors import invalid
 
 IDEMPOTENCY_HEADER = "idempotency-key"
+_IDEMPOTENCY_HEADER_RAW = IDEMPOTENCY_HEADER.encode()
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 
@@ -38,10 +41,17 @@ def fingerprint(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_key(headers: Mapping[str, str]) -> str | None:
-    """The request's ``Idempotency-Key``, checked; None when absent."""
-    key = headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
+def idempotency_key(scope: Scope) -> str | None:
+    """The request's ``Idempotency-Key``, checked; None when absent.
+
+    Read from the raw headers: Starlette's `Headers` mapping answers a missing name through
+    an exception, and nearly every request lacks this one.
+    """
+    for name, value in scope["headers"]:
+        if name == _IDEMPOTENCY_HEADER_RAW:
+            key = value.decode("latin-1")
+            break
+    else:
         return None
     key = key.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable():
