@@ -49,7 +49,7 @@ def idempotency_key(scope: Scope) -> str | None:
     """
     for name, value in scope["headers"]:
         if name == _IDEMPOTENCY_HEADER_RAW:
-            key = value.decode("latin-1")
+            key: str = value.decode("latin-1")
             break
     else:
         return None
