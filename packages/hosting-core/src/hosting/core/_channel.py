@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ._exceptions import RequestError
+from ._fast_init import fast_init
 from ._isolation import IsolationKeys
 from ._store._base import ResponseRecord, ResponseStatus, RunError
 from ._types import Item, Message, ToolSpec, Usage
@@ -33,6 +34,7 @@ class ChannelIdentity:
     display_name: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChannelRequest:
     """A channel-neutral request to run the agent.
@@ -78,6 +80,7 @@ class ChannelRequest:
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HostedRunResult:
     """The outcome of a finished run."""

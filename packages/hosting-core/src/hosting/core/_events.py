@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from ._fast_init import fast_init
 from ._store._base import ResponseStatus, RunError
 from ._types import Item, Usage, item_from_dict, item_to_dict, usage_from_dict, usage_to_dict
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RunStarted:
     """The run began (after `queued`, if it was queued)."""
@@ -24,6 +26,7 @@ class RunStarted:
     status: ResponseStatus
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OutputItemAdded:
     """A new output item at `output_index`; `item` is its empty beginning (ids set)."""
@@ -32,6 +35,7 @@ class OutputItemAdded:
     item: Item
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OutputTextDelta:
     output_index: int
@@ -39,6 +43,7 @@ class OutputTextDelta:
     delta: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReasoningTextDelta:
     output_index: int
@@ -46,6 +51,7 @@ class ReasoningTextDelta:
     delta: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FunctionArgumentsDelta:
     output_index: int
@@ -53,6 +59,7 @@ class FunctionArgumentsDelta:
     delta: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OutputItemDone:
     """The item at `output_index` is complete; `item` is its final form."""
@@ -61,6 +68,7 @@ class OutputItemDone:
     item: Item
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RunFinished:
     """The last event of every run."""

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from ._fast_init import fast_init
+
 Role: TypeAlias = Literal["user", "assistant", "system", "developer"]
 ROLES: frozenset[str] = frozenset({"user", "assistant", "system", "developer"})
 
@@ -19,6 +21,7 @@ ROLES: frozenset[str] = frozenset({"user", "assistant", "system", "developer"})
 # -- content parts ---------------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TextPart:
     """A piece of text in a message."""
@@ -51,6 +54,7 @@ Part: TypeAlias = TextPart | ImagePart | FilePart
 # -- items -----------------------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Message:
     """A message from a user, the assistant, or the system/developer."""
@@ -65,6 +69,7 @@ class Message:
         return "".join(part.text for part in self.parts if isinstance(part, TextPart))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FunctionCall:
     """A call of a client-declared (or agent-side) function, with JSON-encoded arguments."""
@@ -75,6 +80,7 @@ class FunctionCall:
     id: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FunctionResult:
     """The output of a function call, sent back by the client (or produced by the agent's own tool)."""
@@ -84,6 +90,7 @@ class FunctionResult:
     id: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reasoning:
     """The agent's reasoning summary, kept so a later turn can replay it."""
@@ -132,6 +139,7 @@ class ToolSpec:
 # -- updates an agent yields -----------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the answer's text."""
@@ -139,6 +147,7 @@ class TextDelta:
     text: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     """A piece of the agent's reasoning summary."""
@@ -146,6 +155,7 @@ class ReasoningDelta:
     text: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token usage; several reports in one run are added up."""

@@ -31,11 +31,13 @@ session state and the session bindings that point at it.
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
+from .._fast_init import fast_init
 from .._types import Item, Usage
 
 ResponseStatus: TypeAlias = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
@@ -66,6 +68,7 @@ class RunError:
     message: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ResponseRecord:
     """One run of an agent: what was asked, what came out, and how it ended.
@@ -101,15 +104,13 @@ class ResponseRecord:
         unknown = changes.keys() - _RECORD_FIELDS
         if unknown:
             raise TypeError(f"ResponseRecord has no field(s) {sorted(unknown)}")
-        # Faster than dataclasses.replace, which re-runs __init__ with its checks: this runs for
-        # every run, on the hot path.
-        copy = object.__new__(ResponseRecord)
-        for name in _RECORD_FIELDS:
-            object.__setattr__(copy, name, changes[name] if name in changes else getattr(self, name))
-        return copy
+        values = dict(zip(_RECORD_FIELDS, _record_values(self), strict=True))
+        values.update(changes)
+        return ResponseRecord(**values)
 
 
 _RECORD_FIELDS: tuple[str, ...] = tuple(entry.name for entry in fields(ResponseRecord))
+_record_values = operator.attrgetter(*_RECORD_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,91 @@
+"""`fast_init`: the same constructor as the dataclass's, only faster; instances stay frozen."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+import pytest
+
+from hosting.core import ChannelRequest, Message, ResponseRecord, TextPart
+from hosting.core._fast_init import fast_init
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Plain:
+    name: str
+    count: int = 3
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@fast_init
+@dataclasses.dataclass(frozen=True, slots=True)
+class Fast:
+    name: str
+    count: int = 3
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [(("a",), {}), (("a", 5), {}), ((), {"name": "b", "tags": ["x"]}), (("c",), {"count": 0, "tags": []})],
+)
+def test_it_builds_what_the_dataclass_builds(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    plain, fast = Plain(*args, **kwargs), Fast(*args, **kwargs)
+    assert dataclasses.astuple(plain) == dataclasses.astuple(fast)
+    assert repr(fast).replace("Fast", "Plain") == repr(plain)
+
+
+def test_defaults_come_from_each_factory_call_and_instances_stay_frozen() -> None:
+    first, second = Fast("a"), Fast("b")
+    assert first.tags == [] and first.tags is not second.tags
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.name = "changed"  # type: ignore[misc]
+    assert dataclasses.replace(first, count=9) == Fast("a", 9)
+    assert Fast("a") == Fast("a") and hash(Fast("a", tags=())) == hash(Fast("a", tags=()))  # type: ignore[arg-type]
+
+
+def test_wrong_calls_fail_as_they_would_with_the_dataclass() -> None:
+    for build in (Plain, Fast):
+        with pytest.raises(TypeError):
+            build()  # type: ignore[call-arg]
+        with pytest.raises(TypeError):
+            build("a", nope=1)  # type: ignore[call-arg]
+        with pytest.raises(TypeError):
+            build("a", 1, [], "extra")  # type: ignore[call-arg]
+    assert list(inspect.signature(Fast).parameters) == ["name", "count", "tags"]
+
+
+def test_it_refuses_classes_it_cannot_speed_up_faithfully() -> None:
+    @dataclasses.dataclass(slots=True)
+    class Mutable:
+        name: str
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        name: str
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        name: str
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (Mutable, NoSlots, Checked):
+        with pytest.raises(TypeError):
+            fast_init(cls)
+
+
+def test_the_hot_records_of_the_host_use_it() -> None:
+    record = ResponseRecord("resp_1", "alice", 1.0, "in_progress", attributes={"a": 1})
+    assert record.evolve(status="completed").status == "completed"
+    assert record.evolve(status="completed").attributes == {"a": 1}
+    with pytest.raises(TypeError):
+        record.evolve(nope=1)
+    message = Message("user", (TextPart("hi"),))
+    assert message.text == "hi" and message.id is None
+    assert ChannelRequest(channel="x", input=(message,)).store is True
+    for cls in (ResponseRecord, Message, TextPart, ChannelRequest):
+        assert cls.__init__.__module__ == cls.__module__ and cls.__init__.__qualname__.endswith("__init__")
