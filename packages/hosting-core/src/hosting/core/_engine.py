@@ -218,6 +218,8 @@ class RunEngine:
             agent, context = run.pending
             run.pending = None
             await self._execute(run, agent, context)
+        if run.final is not None:  # it ran here, or was a finished one (an idempotent retry)
+            return HostedRunResult(run.final)
         return await run.wait()
 
     async def _apply_run_hooks(self, request: ChannelRequest) -> ChannelRequest:

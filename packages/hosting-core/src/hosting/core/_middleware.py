@@ -58,30 +58,32 @@ class IsolationMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        relative = (
-            path[len(scope.get("root_path", "")) :] if path.startswith(scope.get("root_path", "")) else path
-        )
-        keys = IsolationKeys()
-        if relative not in self.public_paths:
-            try:
-                keys = await self._resolve(scope)
-            except RequestError as error:
-                response = self.render_error(relative)(error)
-                await response(scope, receive, send)
-                return
-            except Exception:
-                # A broken authenticator (its key server is down, say) fails the request, in the
-                # channel's error shape; its traceback goes to the log, never to the client.
-                logger.exception("the authenticator failed")
-                failure = RequestError(
-                    "The server could not check the credentials of this request.",
-                    status_code=500,
-                    code="server_error",
-                )
-                failure.error_type = "server_error"
-                await self.render_error(relative)(failure)(scope, receive, send)
-                return
+        if self.authenticator is None and not self.trust_isolation_headers:
+            keys = _ANONYMOUS  # a single anonymous user: nothing to resolve, on any path
+        else:
+            path = scope.get("path", "")
+            root = scope.get("root_path", "")
+            relative = path[len(root) :] if path.startswith(root) else path
+            keys = _ANONYMOUS
+            if relative not in self.public_paths:
+                try:
+                    keys = await self._resolve(scope)
+                except RequestError as error:
+                    response = self.render_error(relative)(error)
+                    await response(scope, receive, send)
+                    return
+                except Exception:
+                    # A broken authenticator (its key server is down, say) fails the request, in the
+                    # channel's error shape; its traceback goes to the log, never to the client.
+                    logger.exception("the authenticator failed")
+                    failure = RequestError(
+                        "The server could not check the credentials of this request.",
+                        status_code=500,
+                        code="server_error",
+                    )
+                    failure.error_type = "server_error"
+                    await self.render_error(relative)(failure)(scope, receive, send)
+                    return
         token = set_current_isolation_keys(keys)
         try:
             await self.app(scope, receive, send)
@@ -89,8 +91,6 @@ class IsolationMiddleware:
             reset_current_isolation_keys(token)
 
     async def _resolve(self, scope: Scope) -> IsolationKeys:
-        if self.authenticator is None and not self.trust_isolation_headers:
-            return _ANONYMOUS
         connection = HTTPConnection(scope)
         keys = IsolationKeys()
         if self.authenticator is not None:
