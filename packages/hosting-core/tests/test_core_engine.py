@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -28,7 +29,9 @@ from hosting.core import (
     ReasoningTextDelta,
     RejectedError,
     ResponseRecord,
+    Run,
     RunContext,
+    RunEvent,
     RunFinished,
     RunStarted,
     TextDelta,
@@ -525,27 +528,42 @@ async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
     await elsewhere.shutdown()
 
 
-async def test_only_runs_someone_can_follow_record_their_deltas() -> None:
+async def test_only_runs_someone_can_follow_record_events(monkeypatch: pytest.MonkeyPatch) -> None:
     @agent
     async def talker(context: RunContext) -> AsyncIterator[str]:
         yield "a"
         yield "b"
 
+    emitted: dict[str, list[type[RunEvent]]] = {}
+    original = Run.emit
+
+    def recording(run: Run, event: RunEvent) -> None:
+        emitted.setdefault(run.id, []).append(type(event))
+        original(run, event)
+
+    monkeypatch.setattr(Run, "emit", recording)
     host = make_host(talker)
-    waited_for = await host.engine.start(ask("x", store=False))  # nobody streams it, nobody can fetch it
+    followed = await host.engine.start(ask("x", store=False))  # whoever started it may follow it
     streamed = await host.engine.start(ask("x", store=False, stream=True))
-    stored = await host.engine.start(ask("x"))
-    for run in (waited_for, streamed, stored):
+    for run in (followed, streamed):
         assert (await run.wait()).text == "ab"
-    assert not any(isinstance(event, OutputTextDelta) for event in waited_for.events)
-    assert [type(event) for event in waited_for.events] == [
+        assert [event.delta for event in run.events if isinstance(event, OutputTextDelta)] == ["a", "b"]
+    # Executed inline, its id unknown to anyone until it ends: no events at all, stored or not.
+    unstored = await host.engine.run(ask("x", store=False))
+    stored = await host.engine.run(ask("x"))
+    for result in (unstored, stored):
+        assert result.text == "ab" and result.status == "completed"
+        assert result.response_id not in emitted
+    # Inline, but written at its start (an idempotency key can attach to it): every event.
+    keyed = await host.engine.run(dataclasses.replace(ask("x"), idempotency_key="k", fingerprint="f"))
+    assert emitted[keyed.response_id] == [
         RunStarted,
         OutputItemAdded,
+        OutputTextDelta,
+        OutputTextDelta,
         OutputItemDone,
         RunFinished,
     ]
-    for run in (streamed, stored):
-        assert [event.delta for event in run.events if isinstance(event, OutputTextDelta)] == ["a", "b"]
     await host.shutdown()
 
 

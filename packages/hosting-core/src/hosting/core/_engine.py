@@ -366,7 +366,7 @@ class RunEngine:
             metadata=request.metadata,
         )
         run = Run(record, stored=request.store, on_follower_left=self._follower_left)
-        run.streamed = request.stream
+        run.followed = not inline
         run.written = written_at_start
         run.had_session_state = bool(state)
         self._live[response_id] = run
@@ -416,7 +416,8 @@ class RunEngine:
         incomplete_reason: str | None = None
         if run.created.status == "queued":
             await asyncio.sleep(0)  # let the creating request answer `queued` before the run starts
-        run.emit(RunStarted("in_progress"))
+        if builder.recording:
+            run.emit(RunStarted("in_progress"))
         try:
             async with asyncio.timeout(self.run_timeout) if self.run_timeout is not None else _NO_LIMIT:
                 stream = agent.run(context)
@@ -458,15 +459,16 @@ class RunEngine:
             incomplete_reason=incomplete_reason,
             completed_at=now(),
         )
-        run.emit(
-            RunFinished(
-                status=status,
-                completed_at=final.completed_at or 0.0,
-                usage=builder.usage,
-                error=error,
-                incomplete_reason=incomplete_reason,
+        if builder.recording:
+            run.emit(
+                RunFinished(
+                    status=status,
+                    completed_at=final.completed_at or 0.0,
+                    usage=builder.usage,
+                    error=error,
+                    incomplete_reason=incomplete_reason,
+                )
             )
-        )
         try:
             if run.stored:
                 await self._persist(run, final, context)
@@ -643,10 +645,11 @@ class _OutputBuilder:
         self._open_kind: type[TextDelta] | type[ReasoningDelta] | None = None
         self._open_id = ""
         self._open_text: list[str] = []
-        # Delta events matter only to someone who follows the run: a stream, or a later replay of
-        # its stored log. A run whose id nobody knows before its end has no log (a replay rebuilds
-        # it from the record), so it keeps item events only.
-        self.record_deltas = run.streamed or run.written
+        # Events matter only to someone who follows the run (whoever started it, unless it runs
+        # inline) or to a later replay of its stored log. An inline run whose id nobody knows
+        # before its end has neither (a replay rebuilds its events from the record), so it
+        # records none: its outcome is its record.
+        self.recording = run.followed or run.written
 
     def _new_id(self, kind: str) -> str:
         return self.engine.new_id(kind, owner=self.owner, hint=self.run.id)
@@ -666,7 +669,7 @@ class _OutputBuilder:
             self.close_open_item()
             self._open(kind)
         self._open_text.append(text)
-        if self.record_deltas:
+        if self.recording:
             delta = OutputTextDelta if kind is TextDelta else ReasoningTextDelta
             self.run.emit(delta(len(self.output), self._open_id, text))
 
@@ -686,13 +689,14 @@ class _OutputBuilder:
     def _open(self, kind: type[TextDelta] | type[ReasoningDelta]) -> None:
         self._open_kind = kind
         self._open_text = []
-        if kind is TextDelta:
-            self._open_id = self._new_id("message")
-            started: Item = Message("assistant", (), id=self._open_id)
-        else:
-            self._open_id = self._new_id("reasoning")
-            started = Reasoning("", id=self._open_id)
-        self.run.emit(OutputItemAdded(len(self.output), started))
+        self._open_id = self._new_id("message" if kind is TextDelta else "reasoning")
+        if self.recording:
+            started: Item = (
+                Message("assistant", (), id=self._open_id)
+                if kind is TextDelta
+                else Reasoning("", id=self._open_id)
+            )
+            self.run.emit(OutputItemAdded(len(self.output), started))
 
     def close_open_item(self) -> None:
         if self._open_kind is None:
@@ -703,7 +707,8 @@ class _OutputBuilder:
             if self._open_kind is TextDelta
             else Reasoning(text, id=self._open_id)
         )
-        self.run.emit(OutputItemDone(len(self.output), item))
+        if self.recording:
+            self.run.emit(OutputItemDone(len(self.output), item))
         self.output.append(item)
         self._open_kind = None
         self._open_text = []
@@ -715,9 +720,9 @@ class _OutputBuilder:
             item = FunctionCall(call_id, item.name, item.arguments, id=item_id)
         elif item.id is None:
             item = with_id(item, self._new_id(_ID_KINDS[type(item)]))
-        # The same events a replay rebuilds for this item from the stored record.
-        for event in whole_item_events(len(self.output), item):
-            self.run.emit(event)
+        if self.recording:  # the same events a replay rebuilds for this item from the stored record
+            for event in whole_item_events(len(self.output), item):
+                self.run.emit(event)
         self.output.append(item)
 
 

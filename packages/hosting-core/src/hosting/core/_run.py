@@ -41,8 +41,8 @@ class Run:
         self.watcher: asyncio.Task[None] | None = None
         self.cancel_reason: str | None = None
         self.had_session_state = False
-        # False for a run whose caller waits for the result only (no stream): see the engine.
-        self.streamed = True
+        # False for a run its caller executes inline, waiting for the result only: see the engine.
+        self.followed = True
         # Whether the store has the run's record from its start (else it is written at its end).
         self.written = True
         self._changed: asyncio.Event | None = None
