@@ -101,15 +101,18 @@ class ResponseRecord:
 
     def evolve(self, **changes: Any) -> ResponseRecord:
         """A copy with `changes` applied (field names are checked, as `dataclasses.replace` would)."""
-        unknown = changes.keys() - _RECORD_FIELDS
-        if unknown:
-            raise TypeError(f"ResponseRecord has no field(s) {sorted(unknown)}")
-        values = dict(zip(_RECORD_FIELDS, _record_values(self), strict=True))
-        values.update(changes)
-        return ResponseRecord(**values)
+        if not changes.keys() <= _RECORD_FIELD_SET:
+            unknown = sorted(changes.keys() - _RECORD_FIELD_SET)
+            raise TypeError(f"ResponseRecord has no field(s) {unknown}")
+        values = list(_record_values(self))
+        for name, value in changes.items():
+            values[_RECORD_FIELD_INDEX[name]] = value
+        return ResponseRecord(*values)
 
 
 _RECORD_FIELDS: tuple[str, ...] = tuple(entry.name for entry in fields(ResponseRecord))
+_RECORD_FIELD_SET = frozenset(_RECORD_FIELDS)
+_RECORD_FIELD_INDEX = {name: index for index, name in enumerate(_RECORD_FIELDS)}
 _record_values = operator.attrgetter(*_RECORD_FIELDS)
 
 
