@@ -434,8 +434,9 @@ class RunEngine:
                 except _Reported as reported:
                     status, error = "failed", RunError(reported.update.code, reported.update.message)
                 finally:
+                    # An async generator that ran to its end (no frame left) has nothing to close.
                     aclose = getattr(stream, "aclose", None)
-                    if aclose is not None:
+                    if aclose is not None and getattr(stream, "ag_frame", True) is not None:
                         await aclose()
         except asyncio.CancelledError:
             task = asyncio.current_task()
