@@ -165,6 +165,25 @@ class StoreConformance(ContextConformance):
         assert await store.get_response(BOB, theirs.id) == theirs
         assert await store.get_response(ALICE, theirs.id) is None
 
+    async def test_a_plain_create_writes_a_new_record_or_rewrites_the_owners_own(self, store: Store) -> None:
+        # The write an inline run makes at its end: the record alone, no events, turn or state.
+        first = response(text="one")
+        assert await store.update_response(first, create=True) is True
+        assert await store.get_response(ALICE, first.id) == first
+        child = response(text="two", previous=first.id)
+        assert await store.update_response(child, create=True) is True
+        history = await store.get_history(ALICE, child.id)  # read (and maybe cached) through `first`
+        assert history is not None and texts(history) == ["one", "answer to one", "two", "answer to two"]
+        rewritten = first.evolve(output_items=(message("assistant", "changed"),))
+        assert await store.update_response(rewritten, create=True) is True
+        assert await store.get_response(ALICE, first.id) == rewritten
+        history = await store.get_history(ALICE, child.id)
+        assert history is not None and texts(history) == ["one", "changed", "two", "answer to two"]
+        theirs = response(BOB)
+        await store.create_response(theirs)
+        assert await store.update_response(theirs.evolve(owner=ALICE, status="failed"), create=True) is False
+        assert await store.get_response(BOB, theirs.id) == theirs
+
     async def test_a_deleted_response_is_gone(self, store: Store) -> None:
         record = response()
         await store.create_response(record)

@@ -101,6 +101,16 @@ def update_response(
     create: bool = False,
 ) -> bool:
     appended = record.input_items + record.output_items
+    if create and not events and not append_to_conversation and session_state is None:
+        # A new record and nothing else (an inline run's end, the common stored write): one
+        # INSERT, atomic by itself, so no savepoint of its own in the worker's batch (two more
+        # statements, and two more hand-offs of the GIL, per write). No cached chain can hold
+        # a response that was not stored yet.
+        try:
+            _insert_response(db, record)
+            return True
+        except sqlite3.IntegrityError:
+            pass  # the id is stored already: rewrite it the careful way, below
     start: int | None = None
     with transaction(db):
         if cache.holds_chains(record.owner) and _is_finished(db, record.owner, record.id):
