@@ -53,16 +53,23 @@ class CountingStore(MemoryStore):
         return await super().get_history(owner, response_id)
 
 
-def test_random_ids_carry_their_kind_and_192_random_bits() -> None:
+def test_random_ids_carry_their_kind_the_time_and_144_random_bits() -> None:
     factory = RandomIdFactory()
     assert isinstance(factory, IdFactory)
     expected = {"response": "resp", "conversation": "conv", "message": "msg", "function_call": "fc"}
+    before = time.time_ns() // 1_000_000
     for kind, prefix in expected.items():
         identifier = factory.new_id(kind, owner="alice")
         assert re.fullmatch(rf"{prefix}_[0-9a-f]{{48}}", identifier), identifier
         assert is_well_formed_id(identifier)
-    many = {factory.new_id("response", owner="alice") for _ in range(2000)}
-    assert len(many) == 2000
+        assert before <= int(identifier.split("_", 1)[1][:12], 16) <= time.time_ns() // 1_000_000
+    many = [factory.new_id("response", owner="alice") for _ in range(2000)]
+    assert len(set(many)) == 2000
+    assert len({identifier[17:] for identifier in many}) == 2000  # the random part alone differs
+    # Ids made in a later millisecond sort after earlier ones (a store's index grows at its end).
+    first = factory.new_id("response", owner="alice")
+    time.sleep(0.002)
+    assert factory.new_id("response", owner="alice") > first
     # The default factory cannot tell owners apart: it leaves that to the store's owner column.
     assert factory.owns(factory.new_id("response", owner="alice"), owner="bob") is True
 
@@ -101,8 +108,8 @@ def test_partitioned_ids_share_a_partition_per_owner() -> None:
         assert factory.owns(identifier, owner="bob") is False
     assert len(set(alice)) == 50
     assert factory.partition("bob") != partition
-    # The random part after the partition is 160 bits.
-    assert re.fullmatch(r"resp_[0-9a-f]{48}", alice[0])
+    # After the partition: the time in milliseconds (12 hex digits) and 128 random bits.
+    assert re.fullmatch(r"resp_[0-9a-f]{52}", alice[0])
 
 
 def test_the_partition_depends_on_the_secret_and_hides_the_owner() -> None:
