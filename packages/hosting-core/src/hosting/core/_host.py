@@ -155,15 +155,16 @@ class Host:
         # A bare Router, not a Starlette app: channels render their own errors, so the app's two
         # exception middlewares would only add a cost to every request.
         self.router = Router(routes=routes, default=self._unknown_path)
-        isolated = IsolationMiddleware(
-            ExactDispatch(self.router),
+        dispatch = ExactDispatch(self.router)
+        isolation = IsolationMiddleware(
+            dispatch,
             authenticator=authenticator,
             trust_isolation_headers=trust_isolation_headers,
             public_paths=PUBLIC_PATHS,
             render_error=self.error_renderer_for,
         )
-        bounded = BodyLimitMiddleware(isolated, limits=self.limits, render_error=self.error_renderer_for)
-        self.app: ASGIApp = RequestIdMiddleware(bounded)
+        body = BodyLimitMiddleware(isolation, limits=self.limits, render_error=self.error_renderer_for)
+        self.app: ASGIApp = RequestIdMiddleware(body)
         for logger_name in ("hosting.core", *(f"hosting.{channel.name}" for channel in self.channels)):
             target = logging.getLogger(logger_name)
             if not any(isinstance(existing, RequestIdLogFilter) for existing in target.filters):

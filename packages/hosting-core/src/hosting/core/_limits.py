@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._exceptions import LimitExceededError, RequestError
 from ._middleware import ErrorRenderer
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+"""The methods whose requests have their bodies read (and bounded) before any route runs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +85,20 @@ class BodyLimitMiddleware:
         self._sweep_every = min(1.0, limits.body_timeout / 4)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        try:
+            body = await self.read_body(scope, receive)
+        except RequestError as refusal:
+            await self.refuse(refusal, scope, receive, send)
+            return
+        if body is None:
+            return  # the client went away while sending
+        await self.app(scope, replaying(body, receive), send)
+
+    async def read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body (None if the client went away); a `RequestError` for a 413 or a 408."""
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - ASGI servers always call apps in a task
             raise RuntimeError("BodyLimitMiddleware must run in a task")
@@ -95,38 +107,27 @@ class BodyLimitMiddleware:
         if self._sweep is None or self._sweep_loop is not loop:  # none yet, or one of a closed loop
             self._sweep_loop = loop
             self._sweep = loop.call_later(self._sweep_every, self._sweep_expired, loop)
-        refusal: RequestError | None = None
-        body: bytes | None = None
         try:
-            body = await self._read(scope, receive)
+            return await self._read(scope, receive)
         except asyncio.CancelledError:
             if task not in self._expired:
                 raise
             task.uncancel()
-            refusal = RequestError(
+            raise RequestError(
                 "The request body was not received in time.", status_code=408, code="request_timeout"
-            )
-        except RequestError as error:
-            refusal = error
+            ) from None
         finally:
             del self._reading[task]
             self._expired.discard(task)
-        if refusal is not None:
-            await self._refuse(refusal, scope, receive, send)
-            return
-        if body is None:
-            return  # the client went away while sending
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+    async def refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a refused body in its channel's error shape, and close the connection."""
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        relative = path[len(root) :] if root and path.startswith(root) else path
+        response = self.render_error(relative)(error)
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
     def _sweep_expired(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
@@ -162,13 +163,19 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        root = scope.get("root_path", "")
-        relative = path[len(root) :] if root and path.startswith(root) else path
-        response = self.render_error(relative)(error)
-        response.headers["connection"] = "close"
-        await response(scope, receive, send)
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the whole body, read already, in one message, then defers to `receive`."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _too_large(limit: int) -> LimitExceededError:

@@ -20,7 +20,8 @@ from ._isolation import IsolationKeys, reset_current_isolation_keys, set_current
 
 USER_HEADER = "x-agent-user-isolation-key"
 CHAT_HEADER = "x-agent-chat-isolation-key"
-_ANONYMOUS = IsolationKeys()
+ANONYMOUS = IsolationKeys()
+"""The keys of the single anonymous user a host without authentication serves."""
 
 ErrorRenderer = Callable[[RequestError], Response]
 
@@ -54,41 +55,52 @@ class IsolationMiddleware:
         self.public_paths = public_paths
         self.render_error = render_error
 
+    @property
+    def anonymous(self) -> bool:
+        """True when every request is the single anonymous user's (nothing to resolve)."""
+        return self.authenticator is None and not self.trust_isolation_headers
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if self.authenticator is None and not self.trust_isolation_headers:
-            keys = _ANONYMOUS  # a single anonymous user: nothing to resolve, on any path
+        if self.anonymous:
+            keys = ANONYMOUS  # a single anonymous user: nothing to resolve, on any path
         else:
-            path = scope.get("path", "")
-            root = scope.get("root_path", "")
-            relative = path[len(root) :] if path.startswith(root) else path
-            keys = _ANONYMOUS
-            if relative not in self.public_paths:
-                try:
-                    keys = await self._resolve(scope)
-                except RequestError as error:
-                    response = self.render_error(relative)(error)
-                    await response(scope, receive, send)
-                    return
-                except Exception:
-                    # A broken authenticator (its key server is down, say) fails the request, in the
-                    # channel's error shape; its traceback goes to the log, never to the client.
-                    logger.exception("the authenticator failed")
-                    failure = RequestError(
-                        "The server could not check the credentials of this request.",
-                        status_code=500,
-                        code="server_error",
-                    )
-                    failure.error_type = "server_error"
-                    await self.render_error(relative)(failure)(scope, receive, send)
-                    return
+            try:
+                keys = await self.keys_for(scope)
+            except RequestError as error:
+                await self.refuse(error, scope, receive, send)
+                return
         token = set_current_isolation_keys(keys)
         try:
             await self.app(scope, receive, send)
         finally:
             reset_current_isolation_keys(token)
+
+    async def keys_for(self, scope: Scope) -> IsolationKeys:
+        """The caller's keys (anonymous on public paths); a `RequestError` when it cannot be resolved."""
+        if self.anonymous or _relative_path(scope) in self.public_paths:
+            return ANONYMOUS
+        try:
+            return await self._resolve(scope)
+        except RequestError:
+            raise
+        except Exception:
+            # A broken authenticator (its key server is down, say) fails the request, in the
+            # channel's error shape; its traceback goes to the log, never to the client.
+            logger.exception("the authenticator failed")
+            failure = RequestError(
+                "The server could not check the credentials of this request.",
+                status_code=500,
+                code="server_error",
+            )
+            failure.error_type = "server_error"
+            raise failure from None
+
+    async def refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a request whose caller could not be resolved, in its channel's error shape."""
+        await self.render_error(_relative_path(scope))(error)(scope, receive, send)
 
     async def _resolve(self, scope: Scope) -> IsolationKeys:
         connection = HTTPConnection(scope)
@@ -101,3 +113,9 @@ class IsolationMiddleware:
             if user or chat:
                 keys = IsolationKeys(user=user or keys.user, chat=chat or keys.chat)
         return keys
+
+
+def _relative_path(scope: Scope) -> str:
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if path.startswith(root) else path

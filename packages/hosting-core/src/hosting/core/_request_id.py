@@ -46,24 +46,32 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ""
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _ACCEPTABLE.fullmatch(candidate):  # match() would let a trailing newline into log lines
-                    request_id = candidate
-                break
-        if not request_id:
-            request_id = f"req_{random_hex(12)}"
-        header = (b"x-request-id", request_id.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), header]}
-            await send(message)
-
+        request_id = request_id_for(scope)
         token = _current_request_id.set(request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, sending_request_id(send, request_id))
         finally:
             _current_request_id.reset(token)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The request's own ``x-request-id`` when it is short and plain (a gateway's), else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _ACCEPTABLE.fullmatch(candidate):  # match() would let a trailing newline into log lines
+                return candidate
+            break
+    return f"req_{random_hex(12)}"
+
+
+def sending_request_id(send: Send, request_id: str) -> Send:
+    """`send`, adding the ``x-request-id`` header to the response's start."""
+    header = (b"x-request-id", request_id.encode())
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return send_with_id
