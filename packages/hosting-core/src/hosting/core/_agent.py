@@ -65,9 +65,8 @@ class RunContext:
     @property
     def input_text(self) -> str:
         """The text of the new input's user messages, joined by newlines."""
-        return "\n".join(
-            item.text for item in self.input if isinstance(item, Message) and item.role == "user"
-        )
+        texts = [item.text for item in self.input if isinstance(item, Message) and item.role == "user"]
+        return texts[0] if len(texts) == 1 else "\n".join(texts)
 
 
 AgentOutput: TypeAlias = AsyncIterator[Update | str]

@@ -66,7 +66,10 @@ class Message:
     @property
     def text(self) -> str:
         """The concatenated text of the message's text parts."""
-        return "".join(part.text for part in self.parts if isinstance(part, TextPart))
+        parts = self.parts
+        if len(parts) == 1 and type(parts[0]) is TextPart:  # most messages: no join needed
+            return parts[0].text
+        return "".join(part.text for part in parts if isinstance(part, TextPart))
 
 
 @fast_init
