@@ -426,11 +426,13 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     # Only the options the body has are checked (most bodies have none or few); the rest stay None.
     given = dict(_ABSENT_OPTIONS)
     options: dict[str, Any] = {}
-    for name, check in _OPTION_PARSERS.items():  # in a fixed order, so the first bad one is reported
-        if name in body:
-            value = check(body)
-            if value is not None:
-                given[name] = options[name] = value
+    present = body.keys() & _OPTION_PARSERS.keys()
+    if present:
+        for name, check in _OPTION_PARSERS.items():  # in a fixed order: the first bad one is reported
+            if name in present:
+                value = check(body)
+                if value is not None:
+                    given[name] = options[name] = value
     del given["include"]
     attributes: dict[str, Any] = given
     attributes.update(
