@@ -120,6 +120,7 @@ def response_body(
     response from the created record and the run's last event).
     """
     attributes: Mapping[str, Any] = record.attributes
+    get = attributes.get
     status = status or record.status
     body: dict[str, Any] = {
         "id": record.id,
@@ -131,28 +132,28 @@ def response_body(
         "conversation": {"id": record.conversation_id} if record.conversation_id else None,
         "error": error_body(error),
         "incomplete_details": incomplete_body(status, incomplete_reason),
-        "instructions": attributes.get("instructions"),
-        "max_output_tokens": attributes.get("max_output_tokens"),
-        "max_tool_calls": attributes.get("max_tool_calls"),
-        "metadata": attributes.get("metadata") or {},
+        "instructions": get("instructions"),
+        "max_output_tokens": get("max_output_tokens"),
+        "max_tool_calls": get("max_tool_calls"),
+        "metadata": get("metadata") or {},
         "model": record.agent or "",
         "output": output if output is not None else [],
-        "parallel_tool_calls": attributes.get("parallel_tool_calls", True) is not False,
+        "parallel_tool_calls": get("parallel_tool_calls", True) is not False,
         "previous_response_id": record.previous_response_id,
-        "prompt_cache_key": attributes.get("prompt_cache_key"),
-        "reasoning": attributes.get("reasoning"),
-        "safety_identifier": attributes.get("safety_identifier"),
-        "service_tier": attributes.get("service_tier"),
-        "store": attributes.get("store", True),
-        "temperature": attributes.get("temperature"),
-        "text": attributes.get("text") or {"format": {"type": "text"}},
-        "tool_choice": attributes.get("tool_choice") or "auto",
-        "tools": list(attributes.get("tools") or ()),
-        "top_logprobs": attributes.get("top_logprobs"),
-        "top_p": attributes.get("top_p"),
-        "truncation": attributes.get("truncation") or "disabled",
+        "prompt_cache_key": get("prompt_cache_key"),
+        "reasoning": get("reasoning"),
+        "safety_identifier": get("safety_identifier"),
+        "service_tier": get("service_tier"),
+        "store": get("store", True),
+        "temperature": get("temperature"),
+        "text": get("text") or {"format": {"type": "text"}},
+        "tool_choice": get("tool_choice") or "auto",
+        "tools": list(get("tools") or ()),
+        "top_logprobs": get("top_logprobs"),
+        "top_p": get("top_p"),
+        "truncation": get("truncation") or "disabled",
         "usage": usage_body(usage),
-        "user": attributes.get("user"),
+        "user": get("user"),
     }
     body.update(_ABSENT)
     return body
