@@ -69,9 +69,26 @@ random_hex = _RandomPool().hex
 """`random_hex(n)`: `n` random bytes from the CSPRNG, as 2n hex digits."""
 
 
+class _TimePrefix:
+    """12 hex digits of the time in milliseconds, formatted once per millisecond."""
+
+    def __init__(self) -> None:
+        self._millisecond = -1
+        self._prefix = ""
+
+    def __call__(self) -> str:
+        millisecond = time.time_ns() // 1_000_000
+        if millisecond != self._millisecond:
+            self._millisecond, self._prefix = millisecond, f"{millisecond:012x}"
+        return self._prefix
+
+
+_time_prefix = _TimePrefix()
+
+
 def time_ordered_hex(random_bytes: int) -> str:
     """12 hex digits of the time in milliseconds, then `random_bytes` random bytes in hex."""
-    return f"{time.time_ns() // 1_000_000:012x}{random_hex(random_bytes)}"
+    return _time_prefix() + random_hex(random_bytes)
 
 
 @runtime_checkable
