@@ -80,3 +80,25 @@ async def test_a_response_written_with_no_events_has_no_log_and_keeps_one_it_has
     await store.append_run_events("alice", logged.id, [StoredEvent(0, {"n": 0})])
     assert await store.update_response(logged.evolve(status="completed", completed_at=2.0)) is True
     assert await store.read_run_events("alice", logged.id) == (StoredEvent(0, {"n": 0}),)
+
+
+async def test_the_response_bound_follows_runs_as_they_finish() -> None:
+    store = MemoryStore(max_responses=2)
+    started = time.time()
+    running = ResponseRecord("resp_a", "alice", started, "in_progress")
+    await store.create_response(running)
+    for index in range(3):  # resp_0 .. resp_2, all finished: the oldest goes, the run stays
+        await store.create_response(finished(index))
+    kept = [rid for rid in ("resp_a", "resp_0", "resp_1", "resp_2") if await store.get_response("alice", rid)]
+    assert kept == ["resp_a", "resp_1", "resp_2"]
+    # The run ends: it now counts, and it is the oldest, so the next insert drops it and resp_1.
+    assert await store.update_response(running.evolve(status="completed", completed_at=started)) is True
+    await store.create_response(finished(3))
+    kept = [rid for rid in ("resp_a", "resp_1", "resp_2", "resp_3") if await store.get_response("alice", rid)]
+    assert kept == ["resp_2", "resp_3"]
+    # Runs left in flight by a restart fail, and count from then on.
+    await store.create_response(ResponseRecord("resp_b", "alice", started, "in_progress"))
+    assert await store.fail_interrupted_runs("restarted") == 1
+    await store.create_response(finished(4))
+    kept = [rid for rid in ("resp_2", "resp_3", "resp_b", "resp_4") if await store.get_response("alice", rid)]
+    assert kept == ["resp_b", "resp_4"]

@@ -68,6 +68,8 @@ class MemoryStore:
         self.max_conversations = max_conversations
         self.ttl = ttl
         self._responses: OrderedDict[str, ResponseRecord] = OrderedDict()
+        # The ids of responses not finished yet (runs in flight): the size bound counts the others.
+        self._unfinished: set[str] = set()
         # Least recently active first: appends move a conversation to the end.
         self._conversations: OrderedDict[str, _Conversation] = OrderedDict()
         self._session_state: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
@@ -91,17 +93,32 @@ class MemoryStore:
     def _insert_response(self, record: ResponseRecord) -> None:
         if record.id in self._responses:
             raise ValueError(f"response {record.id!r} exists already")
-        self._responses[record.id] = record
+        self._put_response(record)
         self._contexts.response_created(record.owner, record.id)
         self._enforce_response_bound()
 
+    def _put_response(self, record: ResponseRecord) -> None:
+        self._responses[record.id] = record  # a rewrite keeps the record's place: oldest first
+        if record.finished:
+            self._unfinished.discard(record.id)
+        else:
+            self._unfinished.add(record.id)
+
     def _enforce_response_bound(self) -> None:
-        if len(self._responses) <= self.max_responses:
-            return  # the cheap check first: below the bound, there is nothing to count
         # The bound counts finished responses: runs still going are kept, since their engine
         # will write them again (and there are only as many as runs in flight).
-        finished = [response_id for response_id, record in self._responses.items() if record.finished]
-        for response_id in finished[: len(finished) - self.max_responses]:
+        excess = len(self._responses) - len(self._unfinished) - self.max_responses
+        if excess <= 0:
+            return
+        # The oldest finished ones go, found from the oldest end: a step per response dropped
+        # (and per run in flight passed), not a walk over the whole store.
+        doomed: list[str] = []
+        for response_id, record in self._responses.items():
+            if record.finished:
+                doomed.append(response_id)
+                if len(doomed) == excess:
+                    break
+        for response_id in doomed:
             self._forget_response(response_id)
 
     async def update_response(
@@ -122,7 +139,7 @@ class MemoryStore:
         if current.finished and current is not record:
             # Rewriting a finished response (the engine never does) changes every chain through it.
             self._contexts.forget_chains(record.owner)
-        self._responses[record.id] = record
+        self._put_response(record)
         if events:
             self._append_events(record.id, events)
         if session_state is not None:
@@ -149,6 +166,7 @@ class MemoryStore:
 
     def _forget_response(self, response_id: str) -> None:
         record = self._responses.pop(response_id)
+        self._unfinished.discard(response_id)
         self._contexts.forget_chains(record.owner)  # chains through it now stop after it
         self._events.pop(response_id, None)
         self._session_state.pop((record.owner, response_session_key(response_id)), None)
@@ -198,10 +216,10 @@ class MemoryStore:
 
     async def fail_interrupted_runs(self, message: str) -> int:
         count = 0
-        for response_id, record in list(self._responses.items()):
+        for record in list(self._responses.values()):
             if not record.finished:
-                self._responses[response_id] = record.evolve(
-                    status="failed", error=RunError("interrupted", message), completed_at=now()
+                self._put_response(
+                    record.evolve(status="failed", error=RunError("interrupted", message), completed_at=now())
                 )
                 count += 1
         return count
