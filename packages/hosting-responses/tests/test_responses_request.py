@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from hosting.core import (
 )
 from hosting.responses import ALLOWED_OPTIONS
 from hosting.responses._items import ItemReference
-from hosting.responses._request import parse_create
+from hosting.responses._request import load_json, parse_create
 
 LIMITS = Limits()
 
@@ -250,3 +251,29 @@ def test_tools_instructions_metadata_and_conversation() -> None:
     ]
     assert request.attributes["instructions"] == "be kind"
     assert parse({"input": "x", "conversation": "conv_2"}).request.conversation_id == "conv_2"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": 1, "b": [1.5, -0.25, 1e-7, 2.5e300], "c": "caf\\u00e9 \\ud83d\\ude00"}',
+        b'{"big": 123456789012345678901234567890, "neg": -98765432109876543210}',
+        b'{"text": "a run of digits 12345678901234567890 in a string", "n": 7}',
+        b'{"dup": 1, "dup": 2}',
+    ],
+)
+def test_bodies_parse_to_what_the_standard_library_reads(raw: bytes) -> None:
+    assert load_json(raw, max_depth=64) == json.loads(raw)
+    body = load_json(raw, max_depth=64)
+    if "big" in body:  # integers beyond 64 bits stay exact integers, never floats
+        assert body["big"] == 123456789012345678901234567890 and isinstance(body["big"], int)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"t": NaN}', b'{"t": Infinity}', b"{'single': 1}", b'{"a": 1,}', b"\xff\xfe{}", b'{"a": "\\ud800"}'],
+)
+def test_bodies_json_cannot_hold_are_refused(raw: bytes) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        load_json(raw, max_depth=64)
+    assert caught.value.code == "invalid_json"

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from hosting.core import ChannelRequest, Item, Limits, ToolSpec, json_depth
 
 from ._errors import invalid
@@ -78,6 +80,24 @@ def _not_json(constant: str) -> Any:
 
 # One decoder for every request: json.loads builds a new one per call when given options.
 _DECODER = json.JSONDecoder(parse_constant=_not_json)
+# A run of 19 digits or more may be an integer beyond 64 bits, which orjson would turn into a float.
+_LONG_DIGITS = re.compile(rb"[0-9]{19,}")
+
+
+def _parse(raw: bytes) -> Any:
+    """The JSON value of `raw`: natively when that is exact, else (and for every error) as before.
+
+    orjson refuses all that the checks below refuse, so a body it cannot read goes to the
+    standard library, which says precisely what is wrong (or reads what the checks then
+    refuse with their own messages: a lone surrogate, NaN).
+    """
+    if _LONG_DIGITS.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    # JSON text is UTF-8 (RFC 8259); a body that is not is malformed (UnicodeDecodeError is a ValueError).
+    return _DECODER.decode(raw.decode())
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -106,8 +126,7 @@ def load_json(raw: bytes, *, max_depth: int) -> Any:
     if not raw.strip():
         raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
     try:
-        # JSON text is UTF-8 (RFC 8259); a body that is not is malformed (UnicodeDecodeError is a ValueError).
-        body = _DECODER.decode(raw.decode())
+        body = _parse(raw)
     except (ValueError, RecursionError):
         raise invalid(
             "We could not parse the JSON body of your request. Send a valid JSON object.",
