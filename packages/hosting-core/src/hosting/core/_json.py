@@ -6,8 +6,9 @@ standard library for what orjson refuses: integers beyond 64 bits, which a
 client may send in a tool's schema or its metadata and must get back unchanged.
 Both write the same JSON values: compact, non-ASCII text kept as UTF-8.
 
-Decoding stays with the standard library, which keeps big integers exact (orjson
-turns them into floats) and gives the request checks their precise errors.
+The stores decode with the standard library, which keeps big integers exact
+(orjson turns them into floats); the Responses channel reads request bodies with
+orjson only when no integer in them could exceed 64 bits.
 """
 
 from __future__ import annotations
