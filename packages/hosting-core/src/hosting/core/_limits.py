@@ -149,8 +149,17 @@ class BodyLimitMiddleware:
                     raise RequestError("Content-Length is not a number.", code="invalid_request") from None
                 if declared > limit:
                     raise _too_large(limit)
-        chunks: list[bytes] = []
-        size = 0
+                break
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body: bytes = message.get("body", b"")
+        if len(body) > limit:
+            raise _too_large(limit)
+        if not message.get("more_body", False):
+            return body  # the usual case: the whole body in one message
+        chunks = [body]
+        size = len(body)
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
