@@ -184,4 +184,4 @@ async def test_one_sweep_times_out_slow_bodies_and_spares_quick_ones() -> None:
     assert len(answered) == 20
     assert not middleware._reading  # nothing left behind, so the sweep stopped
     await asyncio.sleep(0.3)
-    assert middleware._sweep is None
+    assert not middleware._sweeps

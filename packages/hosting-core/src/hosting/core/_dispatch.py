@@ -9,17 +9,20 @@ called straight from a dictionary, as the router would call it. Everything else
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# Routes whose match depends on the path and method alone. Any other (a `Host` route, a custom
+# one, a subclass) may match on headers too, which a lookup by path cannot follow.
+_PATH_ROUTES = (Route, Mount, WebSocketRoute)
 
 
 def exact_routes(routes: list[BaseRoute]) -> dict[str, ASGIApp]:
     """The routes that can be dispatched by their path alone, each only where the router would pick it."""
     table: dict[str, ASGIApp] = {}
     for index, route in enumerate(routes):
-        if not isinstance(route, Route) or route.methods is not None or "{" in route.path:
+        if type(route) is not Route or route.methods is not None or "{" in route.path:
             continue
         if route.path in table or _shadowed(route.path, routes[:index]):
             continue  # an earlier route takes (some requests to) this path: leave it to the router
@@ -29,6 +32,8 @@ def exact_routes(routes: list[BaseRoute]) -> dict[str, ASGIApp]:
 
 def _shadowed(path: str, earlier: list[BaseRoute]) -> bool:
     for route in earlier:
+        if type(route) not in _PATH_ROUTES:
+            return True  # it may take requests to this path by more than their path
         for method in _METHODS:
             match, _ = route.matches({"type": "http", "path": path, "root_path": "", "method": method})
             if match is not Match.NONE:

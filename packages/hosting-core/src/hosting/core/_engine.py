@@ -527,7 +527,9 @@ class RunEngine:
         """The run of a response: live if it is still going here, else rebuilt from the store."""
         self.check_id(response_id, owner=owner)
         live = self._live.get(response_id)
-        if live is not None and live.created.owner == owner:
+        # A live run that records no events (inline, written at its end) cannot be followed: until
+        # its record is stored it is unknown here, as it is to every other process.
+        if live is not None and live.created.owner == owner and (live.followed or live.written):
             return live
         record = await self.store.get_response(owner, response_id)
         if record is None:
@@ -717,10 +719,12 @@ class _OutputBuilder:
     def _add_whole(self, item: Item) -> None:
         if isinstance(item, FunctionCall):
             item_id = item.id or self._new_id("function_call")
-            call_id = item.call_id or f"call_{item_id.partition('_')[2][:24]}"
+            # The id's last digits: its first ones are a partition and the time, alike in a burst.
+            call_id = item.call_id or f"call_{item_id.partition('_')[2][-24:]}"
             item = FunctionCall(call_id, item.name, item.arguments, id=item_id)
-        elif item.id is None:
-            item = with_id(item, self._new_id(_ID_KINDS[type(item)]))
+        elif item.id is None:  # by isinstance, not type(): a subclass of an item type is one too
+            kind = next(name for cls, name in _ID_KINDS.items() if isinstance(item, cls))
+            item = with_id(item, self._new_id(kind))
         if self.recording:  # the same events a replay rebuilds for this item from the stored record
             for event in whole_item_events(len(self.output), item):
                 self.run.emit(event)

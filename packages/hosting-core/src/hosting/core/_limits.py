@@ -69,8 +69,8 @@ class BodyLimitMiddleware:
     """Reads request bodies up front, refusing ones too large (413) or too slow (408).
 
     The time limit costs a request two dictionary operations, not a timer: the tasks reading
-    a body are kept with their deadlines, and one sweep, scheduled only while some are reading
-    and repeated every quarter of the limit (at most a second), cancels those past theirs. So a
+    a body are kept with their deadlines, and one sweep per event loop, scheduled only while some
+    of its tasks are reading and repeated every quarter of the limit (at most a second), cancels those past theirs. So a
     slow body is refused between one and 1.25 times the limit after it began.
     """
 
@@ -80,8 +80,8 @@ class BodyLimitMiddleware:
         self.render_error = render_error
         self._reading: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
-        self._sweep: asyncio.TimerHandle | None = None
-        self._sweep_loop: asyncio.AbstractEventLoop | None = None
+        # One sweep per event loop with bodies being read (a host may serve on several at once).
+        self._sweeps: dict[asyncio.AbstractEventLoop, asyncio.TimerHandle] = {}
         self._sweep_every = min(1.0, limits.body_timeout / 4)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,9 +104,11 @@ class BodyLimitMiddleware:
             raise RuntimeError("BodyLimitMiddleware must run in a task")
         loop = task.get_loop()
         self._reading[task] = loop.time() + self.limits.body_timeout
-        if self._sweep is None or self._sweep_loop is not loop:  # none yet, or one of a closed loop
-            self._sweep_loop = loop
-            self._sweep = loop.call_later(self._sweep_every, self._sweep_expired, loop)
+        if loop not in self._sweeps:
+            for other in list(self._sweeps):  # a copy: other loops' threads change it
+                if other.is_closed():
+                    self._sweeps.pop(other, None)  # a loop that closed before its sweep ran
+            self._sweeps[loop] = loop.call_later(self._sweep_every, self._sweep_expired, loop)
         try:
             return await self._read(scope, receive)
         except asyncio.CancelledError:
@@ -131,13 +133,18 @@ class BodyLimitMiddleware:
 
     def _sweep_expired(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
-        for task, deadline in self._reading.items():
-            if deadline <= now and task not in self._expired and task.get_loop() is loop:
+        reading = False
+        for task, deadline in list(self._reading.items()):  # a copy: other loops' threads add to it
+            if task.get_loop() is not loop:
+                continue  # another loop's sweep sees to it
+            reading = True
+            if deadline <= now and task not in self._expired:
                 self._expired.add(task)
                 task.cancel()
-        if loop is not self._sweep_loop:
-            return  # a newer loop has a sweep of its own
-        self._sweep = loop.call_later(self._sweep_every, self._sweep_expired, loop) if self._reading else None
+        if reading:
+            self._sweeps[loop] = loop.call_later(self._sweep_every, self._sweep_expired, loop)
+        else:
+            self._sweeps.pop(loop, None)
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes | None:
         limit = self.limits.max_body_bytes
