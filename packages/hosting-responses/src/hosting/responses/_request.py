@@ -97,7 +97,8 @@ def _parse(raw: bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
     # JSON text is UTF-8 (RFC 8259); a body that is not is malformed (UnicodeDecodeError is a ValueError).
-    return _DECODER.decode(raw.decode())
+    # A leading byte order mark is ignored, as RFC 8259 allows and the standard library does.
+    return _DECODER.decode(raw.decode("utf-8-sig"))
 
 
 def _has_lone_surrogate(value: Any) -> bool:
