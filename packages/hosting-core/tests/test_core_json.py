@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import math
 
@@ -35,3 +37,18 @@ def test_what_json_cannot_hold_is_refused() -> None:
         encode_json({"value": object()})
     with pytest.raises(UnicodeEncodeError):
         encode_json({"lone": "\ud800"})
+
+
+def test_values_the_standard_library_refuses_are_refused_here_too() -> None:
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    for value in (datetime.datetime(2026, 1, 1), Point(1), {"when": datetime.date(2026, 1, 1)}):
+        with pytest.raises(TypeError):
+            encode_json(value)
+
+    class Name(str):
+        pass
+
+    assert encode_json({"name": Name("ada"), "n": True}) == b'{"name":"ada","n":true}'

@@ -18,13 +18,19 @@ from typing import Any
 
 import orjson
 
+# What orjson would write although the standard library refuses it (datetimes, dataclasses) goes to
+# the fallback, which refuses it as before; so do subclasses of str, int, dict and list, which the
+# fallback writes as their base type.
+_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 _fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def encode_json(value: Any) -> bytes:
     """`value` as compact UTF-8 JSON. NaN and the infinities, which JSON lacks, become ``null``."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=_OPTIONS)
     except TypeError:
         return _encode_exotic(value)
 
