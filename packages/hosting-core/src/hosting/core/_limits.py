@@ -69,9 +69,10 @@ class BodyLimitMiddleware:
     """Reads request bodies up front, refusing ones too large (413) or too slow (408).
 
     The time limit costs a request two dictionary operations, not a timer: the tasks reading
-    a body are kept with their deadlines, and one sweep per event loop, scheduled only while some
-    of its tasks are reading and repeated every quarter of the limit (at most a second), cancels those past theirs. So a
-    slow body is refused between one and 1.25 times the limit after it began.
+    a body are kept with their deadlines, and one sweep per event loop cancels those past
+    theirs. A sweep runs only while some of its loop's tasks are reading, every quarter of the
+    limit (at most a second), so a slow body is refused between one and 1.25 times the limit
+    after it began.
     """
 
     def __init__(self, app: ASGIApp, *, limits: Limits, render_error: Callable[[str], ErrorRenderer]) -> None:
