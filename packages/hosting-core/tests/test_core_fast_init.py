@@ -89,3 +89,48 @@ def test_the_hot_records_of_the_host_use_it() -> None:
     assert ChannelRequest(channel="x", input=(message,)).store is True
     for cls in (ResponseRecord, Message, TextPart, ChannelRequest):
         assert cls.__init__.__module__ == cls.__module__ and cls.__init__.__qualname__.endswith("__init__")
+
+
+def test_the_final_record_of_a_run_is_the_created_one_with_its_outcome() -> None:
+    # `_ended` passes every field by position: a field added or moved must not shift the others.
+    from hosting.core import RunError, Usage
+    from hosting.core._engine import _ended
+
+    created = ResponseRecord(
+        "resp_1",
+        "alice",
+        1.5,
+        "in_progress",
+        channel="responses",
+        agent="helper",
+        input_items=(Message("user", (TextPart("hi"),)),),
+        previous_response_id="resp_0",
+        conversation_id="conv_1",
+        background=True,
+        attributes={"metadata": {"k": "v"}},
+    )
+    output = (Message("assistant", (TextPart("hello"),)),)
+    usage, error = Usage(input_tokens=1, output_tokens=2), RunError("boom", "it broke")
+    final = _ended(created, "failed", output, usage, error, "max_output_tokens")
+    assert final.completed_at is not None and final.completed_at >= created.created_at
+    expected = created.evolve(
+        status="failed",
+        output_items=output,
+        usage=usage,
+        error=error,
+        incomplete_reason="max_output_tokens",
+        completed_at=final.completed_at,
+    )
+    assert final == expected
+
+
+def test_a_subclass_that_keeps_the_fast_init_is_built_field_by_field() -> None:
+    class Tagged(ResponseRecord):  # not a dataclass of its own: it inherits the generated __init__
+        __slots__ = ("tag",)
+
+    record = Tagged("resp_1", "alice", 1.0, "queued", agent="helper")
+    assert type(record) is Tagged and record.status == "queued" and record.agent == "helper"
+    plain = ResponseRecord("resp_1", "alice", 1.0, "queued", agent="helper")
+    assert dataclasses.astuple(record) == dataclasses.astuple(plain)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.status = "completed"  # type: ignore[misc]

@@ -13,7 +13,6 @@ policy and graceful shutdown.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -419,25 +418,11 @@ class RunEngine:
         if builder.recording:
             run.emit(RunStarted("in_progress"))
         try:
-            async with asyncio.timeout(self.run_timeout) if self.run_timeout is not None else _NO_LIMIT:
-                stream = agent.run(context)
-                add = builder.add
-                try:
-                    if self.update_hooks:
-                        async for raw in stream:
-                            update = await self._apply_update_hooks(raw, context)
-                            if update is not None:
-                                add(update)
-                    else:
-                        async for raw in stream:  # the hot loop: one call per update
-                            add(raw)
-                except _Reported as reported:
-                    status, error = "failed", RunError(reported.update.code, reported.update.message)
-                finally:
-                    # An async generator that ran to its end (no frame left) has nothing to close.
-                    aclose = getattr(stream, "aclose", None)
-                    if aclose is not None and getattr(stream, "ag_frame", True) is not None:
-                        await aclose()
+            if self.run_timeout is None:
+                status, error = await self._drive(agent, context, builder)
+            else:
+                async with asyncio.timeout(self.run_timeout):
+                    status, error = await self._drive(agent, context, builder)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -452,14 +437,7 @@ class RunEngine:
             logger.exception("agent %r failed in run %s", context.agent_name, run.id)
             status, error = "failed", RunError("server_error", GENERIC_AGENT_ERROR)
         builder.close_open_item()
-        final = run.created.evolve(
-            status=status,
-            output_items=tuple(builder.output),
-            usage=builder.usage,
-            error=error,
-            incomplete_reason=incomplete_reason,
-            completed_at=now(),
-        )
+        final = _ended(run.created, status, tuple(builder.output), builder.usage, error, incomplete_reason)
         if builder.recording:
             run.emit(
                 RunFinished(
@@ -483,6 +461,30 @@ class RunEngine:
                 self._runs_per_user[final.owner] = remaining
             else:
                 self._runs_per_user.pop(final.owner, None)
+
+    async def _drive(
+        self, agent: Agent, context: RunContext, builder: _OutputBuilder
+    ) -> tuple[ResponseStatus, RunError | None]:
+        """Feed the agent's updates to `builder`: ``completed``, or ``failed`` for an `ErrorUpdate`."""
+        stream = agent.run(context)
+        add = builder.add
+        try:
+            if self.update_hooks:
+                async for raw in stream:
+                    update = await self._apply_update_hooks(raw, context)
+                    if update is not None:
+                        add(update)
+            else:
+                async for raw in stream:  # the hot loop: one call per update
+                    add(raw)
+        except _Reported as reported:
+            return "failed", RunError(reported.update.code, reported.update.message)
+        finally:
+            # An async generator that ran to its end (no frame left) has nothing to close.
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None and getattr(stream, "ag_frame", True) is not None:
+                await aclose()
+        return "completed", None
 
     async def _apply_update_hooks(self, update: Update | str, context: RunContext) -> Update | None:
         current: Update | None = TextDelta(update) if isinstance(update, str) else update
@@ -620,7 +622,37 @@ class RunEngine:
                 await asyncio.wait(pending, timeout=5)
 
 
-_NO_LIMIT = contextlib.nullcontext()
+def _ended(
+    created: ResponseRecord,
+    status: ResponseStatus,
+    output: tuple[Item, ...],
+    usage: Usage | None,
+    error: RunError | None,
+    incomplete_reason: str | None,
+) -> ResponseRecord:
+    """The final record of a run: `created` with its outcome, ended now.
+
+    `created.evolve(...)` with these six fields, at a third of its cost (every run ends here):
+    the fields are passed by position, in the order of `ResponseRecord`'s fields.
+    """
+    return ResponseRecord(
+        created.id,
+        created.owner,
+        created.created_at,
+        status,
+        created.channel,
+        created.agent,
+        created.input_items,
+        output,
+        created.previous_response_id,
+        created.conversation_id,
+        usage,
+        error,
+        incomplete_reason,
+        now(),
+        created.background,
+        created.attributes,
+    )
 
 
 class _Reported(Exception):
