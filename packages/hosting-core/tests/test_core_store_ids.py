@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,6 +73,22 @@ def test_random_ids_carry_their_kind_the_time_and_144_random_bits() -> None:
     assert factory.new_id("response", owner="alice") > first
     # The default factory cannot tell owners apart: it leaves that to the store's owner column.
     assert factory.owns(factory.new_id("response", owner="alice"), owner="bob") is True
+
+
+def test_threads_making_ids_at_once_never_share_random_digits() -> None:
+    factory = RandomIdFactory()
+    made: list[list[str]] = [[] for _ in range(8)]
+
+    def make(into: list[str]) -> None:
+        into.extend(factory.new_id("response", owner="alice")[17:] for _ in range(1500))
+
+    threads = [threading.Thread(target=make, args=(into,)) for into in made]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    everything = [digits for into in made for digits in into]
+    assert len(everything) == 8 * 1500 and len(set(everything)) == len(everything)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

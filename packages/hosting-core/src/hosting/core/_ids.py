@@ -20,7 +20,7 @@ import re
 import secrets
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 PREFIXES = {
     "response": "resp",
@@ -42,32 +42,33 @@ def is_well_formed_id(value: str) -> bool:
 
 
 class _RandomPool:
-    """Random bytes from the operating system's CSPRNG, read 4 KiB at a time.
+    """Random hex digits from the operating system's CSPRNG, read 4 KiB at a time, per thread.
 
     A request makes several ids, and one read per id would cost more than the rest of making it.
-    A lock keeps two threads from handing out the same bytes (an uncontended one costs about 0.1 µs).
+    Each thread reads ahead for itself, so no two threads ever hand out the same digits, and
+    no lock is taken.
     """
 
     _SIZE = 4096
 
     def __init__(self) -> None:
-        self._pool = b""
-        self._offset = 0
-        self._lock = threading.Lock()
-        # A forked child must not hand out the bytes its parent read ahead (and will use too).
+        self._local = threading.local()
+        # A forked child must not hand out the digits its parent read ahead (and will use too).
         os.register_at_fork(after_in_child=self._drop)
 
     def _drop(self) -> None:
-        self._pool, self._offset = b"", 0
-        self._lock = threading.Lock()  # a lock held by another thread at the fork stays held
+        self._local = threading.local()
 
     def hex(self, size: int) -> str:
-        with self._lock:
-            offset = self._offset
-            if offset + size > len(self._pool):
-                self._pool, offset = secrets.token_bytes(max(self._SIZE, size)), 0
-            self._offset = offset + size
-            return self._pool[offset : offset + size].hex()
+        local = self._local
+        digits = 2 * size
+        # This thread's digits read ahead, and how many of them are used.
+        state: list[Any] | None = getattr(local, "state", None)
+        if state is None or state[1] + digits > len(state[0]):
+            state = local.state = [secrets.token_hex(max(self._SIZE, size)), 0]
+        offset = state[1]
+        state[1] = offset + digits
+        return state[0][offset : offset + digits]  # type: ignore[no-any-return]
 
 
 random_hex = _RandomPool().hex

@@ -1,0 +1,119 @@
+"""`FrontDoor`: request id, body limits and isolation keys in one call, as the three middlewares did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
+
+from hosting.core import (
+    ApiKeyAuthenticator,
+    ChannelContext,
+    ChannelContribution,
+    Host,
+    Limits,
+    MemoryStore,
+    RequestError,
+    get_current_isolation_keys,
+    get_current_request_id,
+)
+
+from .conftest import echo_history
+
+
+class WhoChannel:
+    """Answers with who the host says is calling, over HTTP and over a websocket."""
+
+    name = "who"
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        async def who(request: Request) -> Response:
+            keys = get_current_isolation_keys()
+            return JSONResponse(
+                {
+                    "user": keys.user if keys else None,
+                    "request_id": get_current_request_id(),
+                    "body": (await request.body()).decode(),
+                }
+            )
+
+        async def socket(websocket: WebSocket) -> None:
+            await websocket.accept()
+            keys = get_current_isolation_keys()
+            await websocket.send_json(
+                {"user": keys.user if keys else None, "request_id": get_current_request_id()}
+            )
+            await websocket.close()
+
+        def render(error: RequestError) -> Response:
+            return JSONResponse(
+                {"who_error": error.message, "code": error.code}, status_code=error.status_code
+            )
+
+        return ChannelContribution(
+            routes=[Route("/who", who, methods=["GET", "POST"]), WebSocketRoute("/who/socket", socket)],
+            error_prefix="/who",
+            render_error=render,
+        )
+
+
+def host_with(**options: Any) -> Host:
+    return Host(echo_history, channels=[WhoChannel()], store=MemoryStore(), **options)
+
+
+def client_for(host: Host) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://t")
+
+
+async def test_a_request_gets_its_id_its_keys_and_its_body_and_they_end_with_it() -> None:
+    host = host_with(authenticator=ApiKeyAuthenticator({"sk-alice": "alice"}))
+    async with client_for(host) as client:
+        answer = await client.post("/who", content=b"hello", headers={"authorization": "Bearer sk-alice"})
+        assert answer.status_code == 200
+        seen = answer.json()
+        assert seen["user"] == "alice" and seen["body"] == "hello"
+        assert seen["request_id"] == answer.headers["x-request-id"]
+        read = await client.get("/who", headers={"authorization": "Bearer sk-alice", "x-request-id": "gw-1"})
+        assert read.json() == {"user": "alice", "request_id": "gw-1", "body": ""}
+    # Nothing of the request is left in the caller's context.
+    assert get_current_isolation_keys() is None and get_current_request_id() is None
+    await host.shutdown()
+
+
+async def test_refusals_come_in_the_channels_shape_with_a_request_id() -> None:
+    host = host_with(
+        authenticator=ApiKeyAuthenticator({"sk-alice": "alice"}), limits=Limits(max_body_bytes=10)
+    )
+    async with client_for(host) as client:
+        unknown = await client.get("/who", headers={"authorization": "Bearer sk-mallory"})
+        assert unknown.status_code == 401
+        assert "who_error" in unknown.json() and unknown.headers["x-request-id"].startswith("req_")
+        too_big = await client.post("/who", content=b"x" * 50, headers={"authorization": "Bearer sk-alice"})
+        assert too_big.status_code == 413 and too_big.json()["code"] == "request_too_large"
+        assert too_big.headers["x-request-id"].startswith("req_")
+        # The size is refused before the credentials are looked at, as the middlewares did.
+        anonymous_too_big = await client.post("/who", content=b"x" * 50)
+        assert anonymous_too_big.status_code == 413
+        health = await client.get("/healthz")  # public: no credentials needed
+        assert health.status_code == 200 and health.headers["x-request-id"].startswith("req_")
+    await host.shutdown()
+
+
+@pytest.mark.parametrize("authenticated", [False, True])
+def test_a_websocket_goes_through_the_same_steps(authenticated: bool) -> None:
+    options: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if authenticated:
+        options["authenticator"] = ApiKeyAuthenticator({"sk-bob": "bob"})
+        headers["authorization"] = "Bearer sk-bob"
+    host = host_with(**options)
+    with TestClient(host) as client, client.websocket_connect("/who/socket", headers=headers) as socket:
+        seen = socket.receive_json()
+    assert seen["user"] == ("bob" if authenticated else "anonymous")
+    assert seen["request_id"] is None  # request ids are for HTTP requests, as before
