@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hosting.core import ChannelRequest, Message, ResponseRecord, TextPart
-from hosting.core._fast_init import fast_init
+from hosting.core._fast_init import constructor, fast_init
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,3 +134,61 @@ def test_a_subclass_that_keeps_the_fast_init_is_built_field_by_field() -> None:
     assert dataclasses.astuple(record) == dataclasses.astuple(plain)
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.status = "completed"  # type: ignore[misc]
+
+
+@dataclasses.dataclass(slots=True)
+class Loose:
+    name: str
+    count: int = 3
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@pytest.mark.parametrize("cls", [Plain, Fast, Loose, ResponseRecord, ChannelRequest, Message, TextPart])
+def test_a_constructor_builds_what_calling_the_class_builds(cls: type[Any]) -> None:
+    build = constructor(cls)
+    examples: dict[type[Any], tuple[tuple[Any, ...], dict[str, Any]]] = {
+        Plain: (("a",), {"tags": ["x"]}),
+        Fast: (("a", 5), {}),
+        Loose: ((), {"name": "b"}),
+        ResponseRecord: (("resp_1", "alice", 1.0, "queued"), {"agent": "helper", "background": True}),
+        ChannelRequest: ((), {"channel": "x", "input": (), "store": False, "metadata": {"k": "v"}}),
+        Message: (("user", (TextPart("hi"),)), {"id": "msg_1"}),
+        TextPart: (("hi",), {}),
+    }
+    args, kwargs = examples[cls]
+    built, called = build(*args, **kwargs), cls(*args, **kwargs)
+    assert type(built) is cls and built == called and repr(built) == repr(called)
+    if cls.__dataclass_params__.frozen:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            built.__setattr__(dataclasses.fields(cls)[0].name, "changed")
+    else:
+        built.name = "changed"  # a class that is not frozen stays so
+        assert built.name == "changed"
+
+
+def test_a_constructor_calls_default_factories_each_time_and_refuses_wrong_calls() -> None:
+    build = constructor(ResponseRecord)
+    first, second = build("resp_1", "alice", 1.0, "queued"), build("resp_2", "alice", 1.0, "queued")
+    assert first.attributes == {} and first.attributes is not second.attributes
+    with pytest.raises(TypeError):
+        build("resp_1", "alice", 1.0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        build("resp_1", "alice", 1.0, "queued", nope=1)  # type: ignore[call-arg]
+    for cls in (Plain, Loose):
+        with pytest.raises(TypeError):
+            constructor(cls)()  # type: ignore[call-arg]
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        name: str
+
+    @dataclasses.dataclass(slots=True)
+    class Checked:
+        name: str
+
+        def __post_init__(self) -> None:
+            pass
+
+    for unfit in (NoSlots, Checked, dict):
+        with pytest.raises(TypeError):
+            constructor(unfit)

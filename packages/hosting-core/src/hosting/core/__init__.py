@@ -44,6 +44,7 @@ from ._exceptions import (
     RejectedError,
     RequestError,
 )
+from ._fast_init import constructor
 from ._host import Host, error_envelope
 from ._ids import IdFactory, PartitionedIdFactory, RandomIdFactory, is_well_formed_id
 from ._isolation import (
@@ -197,6 +198,7 @@ __all__ = [
     "as_agent",
     "assistant_message",
     "bearer_token",
+    "constructor",
     "default_store",
     "encode_json",
     "error_envelope",

@@ -32,6 +32,7 @@ from ._events import (
     event_to_dict,
 )
 from ._exceptions import ConflictError, InvalidRequestError, LimitExceededError, NotFoundError, RequestError
+from ._fast_init import constructor
 from ._ids import IdFactory, is_well_formed_id
 from ._isolation import IsolationKeys, get_current_isolation_keys
 from ._replay import replay_events, whole_item_events
@@ -43,6 +44,7 @@ from ._store._base import (
     RunError,
     Store,
     StoredEvent,
+    new_record,
     now,
 )
 from ._types import (
@@ -62,6 +64,12 @@ from ._types import (
 )
 
 logger = logging.getLogger("hosting.core")
+
+# What every run builds, built without the cost of calling a class (see `constructor`).
+_new_context = constructor(RunContext)
+_new_result = constructor(HostedRunResult)
+_new_message = constructor(Message)
+_new_text = constructor(TextPart)
 
 RunHook: TypeAlias = Callable[[ChannelRequest], ChannelRequest | Awaitable[ChannelRequest | None] | None]
 """Called before the agent runs. Return a changed request, or None to keep it; raise
@@ -218,7 +226,7 @@ class RunEngine:
             run.pending = None
             await self._execute(run, agent, context)
         if run.final is not None:  # it ran here, or was a finished one (an idempotent retry)
-            return HostedRunResult(run.final)
+            return _new_result(run.final)
         return await run.wait()
 
     async def _apply_run_hooks(self, request: ChannelRequest) -> ChannelRequest:
@@ -329,7 +337,7 @@ class RunEngine:
         else:  # a first turn, the common case: nothing to look up
             history, conversation_id, state = (), None, {}
         input_items = self._with_ids(request.input, owner) if request.store else tuple(request.input)
-        record = ResponseRecord(
+        record = new_record(
             id=response_id,
             owner=owner,
             created_at=now(),
@@ -349,7 +357,7 @@ class RunEngine:
         written_at_start = request.store and not (inline and request.idempotency_key is None)
         if written_at_start:
             await self.store.create_response(record)
-        context = RunContext(
+        context = _new_context(
             response_id=response_id,
             history=history,
             input=input_items,
@@ -635,7 +643,7 @@ def _ended(
     `created.evolve(...)` with these six fields, at a third of its cost (every run ends here):
     the fields are passed by position, in the order of `ResponseRecord`'s fields.
     """
-    return ResponseRecord(
+    return new_record(
         created.id,
         created.owner,
         created.created_at,
@@ -738,7 +746,7 @@ class _OutputBuilder:
             return
         text = "".join(self._open_text)
         item: Item = (
-            Message("assistant", (TextPart(text),), id=self._open_id)
+            _new_message("assistant", (_new_text(text),), id=self._open_id)
             if self._open_kind is TextDelta
             else Reasoning(text, id=self._open_id)
         )

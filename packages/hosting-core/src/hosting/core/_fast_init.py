@@ -1,32 +1,43 @@
-"""A faster ``__init__`` for the frozen, slotted dataclasses made on every request.
+"""Faster construction of the slotted dataclasses made on every request.
 
-A frozen dataclass's generated ``__init__`` stores each field with
-``object.__setattr__(self, "name", value)``: a global lookup, an attribute
-lookup and a lookup of the slot by name, per field. A request makes a dozen of
-these objects (its request, its record twice, its run context, items, events),
-and that was about a fifth of what the run engine cost per request.
+A request makes a dozen dataclass instances (its request, its record twice, its
+run context, items, events). Building one costs more than it seems, for two reasons:
 
-The ``__init__`` made here has the same parameters, defaults and default
-factories, and the instances stay frozen: only ``__init__`` changes. It stores
-the fields in one of two ways:
+- A frozen dataclass's generated ``__init__`` stores each field with
+  ``object.__setattr__(self, "name", value)``: a global lookup, an attribute
+  lookup and a lookup of the slot by name, per field.
+- Calling a class goes through ``type.__call__``, which packs keyword arguments
+  into a dictionary for ``__init__`` and unpacks them again: for a record built
+  with eleven keywords, that is as much as the rest of building it.
+
+`fast_init` answers the first: it replaces a frozen class's ``__init__`` by one
+with the same parameters, defaults and default factories that stores the fields
+faster. The instances stay frozen: only ``__init__`` changes. It stores the fields
+in one of two ways:
 
 - A class of five fields or more gets a *twin*: a plain class with the same
   slots and base, which the interpreter lets an instance switch to and back
   (``__class__`` assignment between classes of the same layout). The instance is
-  the twin while ``__init__`` stores its fields, each a plain slot store, and is
-  the frozen class again before ``__init__`` returns. For 16 fields this takes
-  under a third of the dataclass's time. A subclass (whose layout may differ) is stored
-  the other way.
+  the twin while its fields are stored, each a plain slot store, and is the frozen
+  class again before ``__init__`` returns. For 16 fields this takes under a third
+  of the dataclass's time. A subclass (whose layout may differ) is stored the other
+  way.
 - A smaller class stores each field through its slot's descriptor, bound once:
   about half of the dataclass's time, and cheaper than two switches when there
   are few fields.
+
+`constructor` answers the second, for the few places that build an instance on
+every request: a plain function with the class's parameters that builds the
+instance itself, so a call with keywords costs no dictionary.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar, cast
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 _UNSET = object()
@@ -34,19 +45,73 @@ _UNSET = object()
 _set_class = object.__dict__["__class__"].__set__
 # From this many fields, switching to the twin and back costs less than a descriptor call per field.
 _TWIN_FROM = 5
+_TWINS: dict[type[Any], type[Any]] = {}
 
 
 def fast_init(cls: type[T]) -> type[T]:
     """Replace the ``__init__`` of a frozen, slotted dataclass (with no ``__post_init__``)."""
     params = getattr(cls, "__dataclass_params__", None)
-    if params is None or not params.frozen or "__slots__" not in cls.__dict__:
+    if params is None or not params.frozen:
         raise TypeError(f"{cls.__name__} is not a frozen, slotted dataclass")
+    fields, parameters, values, namespace = _plan(cls)
+    if len(fields) >= _TWIN_FROM:
+        namespace["_twin"] = _TWINS.get(cls) or _TWINS.setdefault(cls, _twin(cls))
+        body = [
+            "if type(self) is _cls:",
+            "    _set_class(self, _twin)",
+            *(f"    self.{field.name} = {value}" for field, value in zip(fields, values, strict=True)),
+            "    _set_class(self, _cls)",
+            "else:",
+            *(f"    _set{index}(self, {value})" for index, value in enumerate(values)),
+        ]
+    else:
+        body = [f"_set{index}(self, {value})" for index, value in enumerate(values)] or ["pass"]
+    generated = _define("__init__", ["self", *parameters], body, namespace)
+    original = cls.__init__
+    generated.__qualname__ = f"{cls.__qualname__}.__init__"
+    generated.__module__ = cls.__module__
+    generated.__annotations__ = dict(getattr(original, "__annotations__", {}))
+    generated.__doc__ = original.__doc__
+    cls.__init__ = generated  # type: ignore[method-assign]
+    return cls
+
+
+def constructor(cls: Callable[P, T]) -> Callable[P, T]:
+    """A function that builds a `cls` as ``cls(...)`` would, without the cost of calling a class.
+
+    `cls` is a slotted dataclass without ``__post_init__``, frozen or not. The function takes
+    the same parameters, so its calls are type-checked as the class's are.
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"{cls!r} is not a class")
+    fields, parameters, values, namespace = _plan(cls)
+    namespace["_new"] = object.__new__
+    if not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        stores = [f"self.{field.name} = {value}" for field, value in zip(fields, values, strict=True)]
+        body = ["self = _new(_cls)", *stores]
+    elif len(fields) >= _TWIN_FROM:
+        namespace["_twin"] = _TWINS.get(cls) or _TWINS.setdefault(cls, _twin(cls))
+        stores = [f"self.{field.name} = {value}" for field, value in zip(fields, values, strict=True)]
+        body = ["self = _new(_twin)", *stores, "_set_class(self, _cls)"]
+    else:
+        body = ["self = _new(_cls)", *(f"_set{index}(self, {value})" for index, value in enumerate(values))]
+    generated = _define(f"new_{cls.__name__}", parameters, [*body, "return self"], namespace)
+    generated.__qualname__ = f"constructor({cls.__qualname__})"
+    generated.__module__ = cls.__module__
+    generated.__doc__ = f"Builds a {cls.__name__}, as calling the class does."
+    return generated  # type: ignore[no-any-return]
+
+
+def _plan(cls: type[Any]) -> tuple[tuple[dataclasses.Field[Any], ...], list[str], list[str], dict[str, Any]]:
+    """The fields of `cls`, its parameters, the expression each field is stored from, and their names."""
+    if "__slots__" not in cls.__dict__ or not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} is not a slotted dataclass")
     if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has a __post_init__, which this __init__ would skip")
-    fields = dataclasses.fields(cast(Any, cls))
+        raise TypeError(f"{cls.__name__} has a __post_init__, which this would skip")
+    fields = dataclasses.fields(cls)
     namespace: dict[str, Any] = {"_UNSET": _UNSET, "_set_class": _set_class, "_cls": cls}
     parameters: list[str] = []
-    values: list[str] = []  # the expression each field is stored from, in order
+    values: list[str] = []
     for index, field in enumerate(fields):
         if not field.init:
             raise TypeError(f"{cls.__name__}.{field.name} is not an __init__ field")
@@ -64,29 +129,13 @@ def fast_init(cls: type[T]) -> type[T]:
         else:
             parameters.append(field.name)
             values.append(field.name)
-    through_descriptors = [f"_set{index}(self, {value})" for index, value in enumerate(values)]
-    if len(fields) >= _TWIN_FROM:
-        namespace["_twin"] = _twin(cls)
-        body = [
-            "if type(self) is _cls:",
-            "    _set_class(self, _twin)",
-            *(f"    self.{field.name} = {value}" for field, value in zip(fields, values, strict=True)),
-            "    _set_class(self, _cls)",
-            "else:",
-            *(f"    {line}" for line in through_descriptors),
-        ]
-    else:
-        body = through_descriptors or ["pass"]
-    source = f"def __init__(self, {', '.join(parameters)}):\n" + "".join(f"    {line}\n" for line in body)
+    return fields, parameters, values, namespace
+
+
+def _define(name: str, parameters: list[str], body: list[str], namespace: dict[str, Any]) -> Any:
+    source = f"def {name}({', '.join(parameters)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(source, namespace)
-    generated = namespace["__init__"]
-    original = cls.__init__
-    generated.__qualname__ = f"{cls.__qualname__}.__init__"
-    generated.__module__ = cls.__module__
-    generated.__annotations__ = dict(getattr(original, "__annotations__", {}))
-    generated.__doc__ = original.__doc__
-    cls.__init__ = generated  # type: ignore[method-assign]
-    return cls
+    return namespace[name]
 
 
 def _twin(cls: type[Any]) -> type[Any]:

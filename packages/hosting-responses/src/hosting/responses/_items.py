@@ -31,11 +31,15 @@ from hosting.core import (
     Part,
     Reasoning,
     TextPart,
+    constructor,
 )
 
 from ._errors import invalid
 
 IMAGE_DETAILS = frozenset({"low", "high", "auto", "original"})
+# A string input is a user message: built on every such request, without the cost of calling a class.
+_new_message = constructor(Message)
+_new_text = constructor(TextPart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +213,7 @@ def parse_input_item(value: Any, param: str, *, limits: Limits) -> Item | ItemRe
 def parse_input(value: Any, *, limits: Limits) -> list[Item | ItemReference]:
     """The request's ``input``: a string (one user message) or a list of items."""
     if isinstance(value, str):
-        return [Message("user", (TextPart(_string(value, "input", limits=limits)),))]
+        return [_new_message("user", (_new_text(_string(value, "input", limits=limits)),))]
     if not isinstance(value, list):
         if value is None:
             raise invalid("Missing required parameter: 'input'.", "input", code="missing_required_parameter")

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from hosting.core import ChannelRequest, Item, Limits, ToolSpec, json_depth
+from hosting.core import ChannelRequest, Item, Limits, ToolSpec, constructor, json_depth
 
 from ._errors import invalid
 from ._items import ItemReference, parse_input
@@ -411,6 +411,7 @@ _OPTION_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "user": lambda body: _string(body, "user"),
 }
 _ABSENT_OPTIONS: dict[str, Any] = dict.fromkeys(ALLOWED_OPTIONS)
+_new_request = constructor(ChannelRequest)
 
 
 def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
@@ -461,7 +462,7 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         metadata=metadata,
         store=store,
     )
-    request = ChannelRequest(
+    request = _new_request(
         channel=channel,
         # Complete unless an item_reference waits to be resolved (the channel does that, then).
         input=() if any(isinstance(entry, ItemReference) for entry in items) else tuple(items),  # type: ignore[arg-type]

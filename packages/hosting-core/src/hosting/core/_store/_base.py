@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
-from .._fast_init import fast_init
+from .._fast_init import constructor, fast_init
 from .._types import Item, Usage
 
 ResponseStatus: TypeAlias = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
@@ -107,9 +107,11 @@ class ResponseRecord:
         values = list(_record_values(self))
         for name, value in changes.items():
             values[_RECORD_FIELD_INDEX[name]] = value
-        return ResponseRecord(*values)
+        return new_record(*values)
 
 
+new_record = constructor(ResponseRecord)
+"""Builds a `ResponseRecord` as calling the class does, at less cost (the run engine's hot path)."""
 _RECORD_FIELDS: tuple[str, ...] = tuple(entry.name for entry in fields(ResponseRecord))
 _RECORD_FIELD_SET = frozenset(_RECORD_FIELDS)
 _RECORD_FIELD_INDEX = {name: index for index, name in enumerate(_RECORD_FIELDS)}
