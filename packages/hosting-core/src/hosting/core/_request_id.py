@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,9 +80,10 @@ def sending_request_id(send: Send, request_id: str) -> Send:
     """`send`, adding the ``x-request-id`` header to the response's start."""
     header = (b"x-request-id", request_id.encode())
 
-    async def send_with_id(message: Message) -> None:
+    def send_with_id(message: Message) -> Awaitable[None]:
+        # A plain function returning `send`'s awaitable: no coroutine of its own per message.
         if message["type"] == "http.response.start":
             message = {**message, "headers": [*message.get("headers", []), header]}
-        await send(message)
+        return send(message)
 
     return send_with_id

@@ -21,6 +21,23 @@ from ._store._base import ResponseRecord
 class Run:
     """A run's state: the record as it was created, its events so far, and (when done) its final record."""
 
+    __slots__ = (
+        "_changed",
+        "_done",
+        "_on_follower_left",
+        "cancel_reason",
+        "created",
+        "events",
+        "final",
+        "followed",
+        "had_session_state",
+        "pending",
+        "stored",
+        "task",
+        "watcher",
+        "written",
+    )
+
     def __init__(
         self,
         record: ResponseRecord,

@@ -61,10 +61,8 @@ class CreateRequest:
 
     request: ChannelRequest
     input: list[Item | ItemReference] = field(default_factory=list)
-
-    @property
-    def references(self) -> list[ItemReference]:
-        return [entry for entry in self.input if isinstance(entry, ItemReference)]
+    references: list[ItemReference] = field(default_factory=list)
+    """The input's ``item_reference`` entries, in order (while any is left, `request` has no input)."""
 
 
 # -- the JSON body ---------------------------------------------------------------------------------
@@ -462,10 +460,11 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         metadata=metadata,
         store=store,
     )
+    references = [entry for entry in items if isinstance(entry, ItemReference)]
     request = _new_request(
         channel=channel,
         # Complete unless an item_reference waits to be resolved (the channel does that, then).
-        input=() if any(isinstance(entry, ItemReference) for entry in items) else tuple(items),  # type: ignore[arg-type]
+        input=() if references else tuple(items),  # type: ignore[arg-type]
         agent=model,
         instructions=instructions,
         options=options,
@@ -478,7 +477,7 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         metadata=metadata or {},
         attributes=attributes,
     )
-    return CreateRequest(request, items)
+    return CreateRequest(request, items, references)
 
 
 def page_limit(raw: str | None) -> int:
