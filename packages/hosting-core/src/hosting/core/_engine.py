@@ -679,7 +679,17 @@ def _stop_watching(run: Run) -> None:
 class _OutputBuilder:
     """Groups an agent's updates into output items and emits their events."""
 
-    __slots__ = ("_open_id", "_open_kind", "_open_text", "engine", "output", "owner", "recording", "run", "usage")
+    __slots__ = (
+        "_open_id",
+        "_open_kind",
+        "_open_text",
+        "engine",
+        "output",
+        "owner",
+        "recording",
+        "run",
+        "usage",
+    )
 
     def __init__(self, run: Run, engine: RunEngine, owner: str) -> None:
         self.run = run
