@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -14,15 +16,19 @@ from starlette.websockets import WebSocket
 
 from hosting.core import (
     ApiKeyAuthenticator,
+    BodyLimitMiddleware,
     ChannelContext,
     ChannelContribution,
     Host,
     Limits,
     MemoryStore,
     RequestError,
+    error_envelope,
     get_current_isolation_keys,
     get_current_request_id,
+    request_body,
 )
+from hosting.core._limits import BODY_SCOPE_KEY
 
 from .conftest import echo_history
 
@@ -117,3 +123,21 @@ def test_a_websocket_goes_through_the_same_steps(authenticated: bool) -> None:
         seen = socket.receive_json()
     assert seen["user"] == ("bob" if authenticated else "anonymous")
     assert seen["request_id"] is None  # request ids are for HTTP requests, as before
+
+
+async def test_request_body_takes_the_body_the_host_read_and_reads_it_anywhere_else() -> None:
+    async def echo(request: Request) -> Response:
+        body = await request_body(request)
+        return JSONResponse({"body": body.decode(), "kept": BODY_SCOPE_KEY in request.scope})
+
+    plain = Starlette(routes=[Route("/echo", echo, methods=["POST"])])
+    bounded = BodyLimitMiddleware(plain, limits=Limits(), render_error=lambda path: error_envelope)
+    for app, kept in ((plain, False), (bounded, True)):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+
+            async def pieces() -> AsyncIterator[bytes]:
+                for piece in (b"he", b"llo"):
+                    yield piece
+
+            answer = await client.post("/echo", content=pieces())
+            assert answer.json() == {"body": "hello", "kept": kept}

@@ -56,7 +56,7 @@ from ._isolation import (
     set_current_isolation_keys,
 )
 from ._json import encode_json
-from ._limits import BodyLimitMiddleware, Limits, json_depth
+from ._limits import BodyLimitMiddleware, Limits, json_depth, request_body
 from ._middleware import CHAT_HEADER, USER_HEADER, IsolationMiddleware
 from ._request_id import REQUEST_ID_HEADER, RequestIdLogFilter, RequestIdMiddleware, get_current_request_id
 from ._run import Run
@@ -211,6 +211,7 @@ __all__ = [
     "item_from_dict",
     "item_to_dict",
     "json_depth",
+    "request_body",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",
     "usage_from_dict",

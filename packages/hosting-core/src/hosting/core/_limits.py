@@ -14,12 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._exceptions import LimitExceededError, RequestError
 from ._middleware import ErrorRenderer
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_SCOPE_KEY = "hosting.body"
+"""Where the host leaves a request's body, read and bounded, in the ASGI scope (see `request_body`)."""
 """The methods whose requests have their bodies read (and bounded) before any route runs."""
 
 
@@ -96,7 +99,7 @@ class BodyLimitMiddleware:
             return
         if body is None:
             return  # the client went away while sending
-        await self.app(scope, replaying(body, receive), send)
+        await self.app(scope, keeping(body, scope, receive), send)
 
     async def read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body (None if the client went away); a `RequestError` for a 413 or a 408."""
@@ -179,6 +182,25 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def keeping(body: bytes, scope: Scope, receive: Receive) -> Receive:
+    """Leave the body read up front in `scope` (for `request_body`), and a `receive` that replays it."""
+    scope[BODY_SCOPE_KEY] = body
+    return replaying(body, receive)
+
+
+async def request_body(request: Request) -> bytes:
+    """The whole body of `request`.
+
+    Behind a `Host` (or a `BodyLimitMiddleware`) the body was read and bounded before the
+    route ran, and is taken from the scope as it is; elsewhere it is read as
+    `Request.body` reads it.
+    """
+    body = request.scope.get(BODY_SCOPE_KEY)
+    if body is None:
+        return await request.body()
+    return body  # type: ignore[no-any-return]
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:

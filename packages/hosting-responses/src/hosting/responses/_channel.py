@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
@@ -39,6 +39,7 @@ from hosting.core import (
     RequestError,
     Run,
     RunEvent,
+    request_body,
 )
 
 from ._control import fingerprint, idempotency_key, stream_query
@@ -151,7 +152,7 @@ class ResponsesChannel:
 
     async def _read_json(self, request: Request) -> Any:
         # The host's body limit has already refused oversized bodies (413) before this route.
-        return load_json(await _read_body(request), max_depth=self.context.limits.max_json_depth)
+        return load_json(await request_body(request), max_depth=self.context.limits.max_json_depth)
 
     async def _resolve_input(self, parsed: CreateRequest) -> list[Item]:
         """Replace each ``item_reference`` by the item it names, from the chain or conversation."""
@@ -318,22 +319,6 @@ class ResponsesChannel:
                 f"The model '{name[:128]}' does not exist.", param="model", code="model_not_found"
             )
         return json_response(self._model(name))
-
-
-async def _read_body(request: Request) -> bytes:
-    """The request body, read from ``receive`` directly.
-
-    The host has read and bounded it already and replays it in one message, so this is one
-    call; `Request.body` would wrap it in an async generator.
-    """
-    chunks: list[bytes] = []
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _route(path: str, handlers: dict[str, Handler]) -> Route:
