@@ -481,7 +481,7 @@ def report(results: dict[str, Any]) -> None:
         (
             "first event, host",
             f"{first:.3f} ms",
-            f"+{gap:.3f} ms",
+            f"{gap:+.3f} ms",
             f"{ratio(first, base_first):.2f}",
             f"<= +0.1 ms {'ok' if gap <= 0.1 else 'MISSED'}",
         )
