@@ -152,19 +152,23 @@ def request_bytes(payload: bytes, *, close: bool) -> bytes:
 
 
 def wrk(port: int, payload: bytes, *, seconds: int, connections: int) -> dict[str, float]:
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(
-        'wrk.method = "POST"\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(payload.decode())}\n"
-    )
-    command = pinned(
-        CLIENT_CORE,
-        [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}/v1/responses"],
-    )  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    script.unlink()
+    handle, name = tempfile.mkstemp(suffix=".lua")
+    os.close(handle)
+    script = Path(name)
+    try:
+        script.write_text(
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = {json.dumps(payload.decode())}\n"
+        )
+        command = pinned(
+            CLIENT_CORE,
+            [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+             f"http://127.0.0.1:{port}/v1/responses"],
+        )  # fmt: skip
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finally:
+        script.unlink(missing_ok=True)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
@@ -283,7 +287,8 @@ def memory_per_stream(port: int, pid: int, payload: bytes, *, count: int) -> flo
 
 def history_costs(turns: int, samples: int) -> dict[str, float]:
     """Seconds to assemble the context of turn 1 and turn `turns` of a chain and of a conversation."""
-    sys.path.insert(0, str(ROOT))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     from benchmarks.apps import build_hosting  # noqa: F401  (checks the app still builds)
 
     from hosting.core import ChannelRequest, Host, SQLiteStore, agent, user_message
@@ -366,6 +371,11 @@ def capture(directory: Path) -> None:
         (directory / "stream.sse").write_bytes(post(port, body(store=False, stream=True)))
 
 
+def sse_messages(stream: bytes) -> int:
+    """The SSE messages in `stream`: each event, and the closing ``[DONE]`` (comments are none)."""
+    return sum(1 for message in stream.split(b"\n\n") if b"data:" in message)
+
+
 def ratio(value: float, baseline: float) -> float:
     return value / baseline if baseline else float("nan")
 
@@ -393,7 +403,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as captured, tempfile.TemporaryDirectory() as data:
         capture(Path(captured))
-        events_per_stream = (Path(captured) / "stream.sse").read_bytes().count(b"\ndata:") + 1
+        events_per_stream = sse_messages((Path(captured) / "stream.sse").read_bytes())
         results["events_per_stream"] = events_per_stream
         env = {"BENCH_CAPTURE_DIR": captured, "BENCH_DATA_DIR": data}
         cases = {
