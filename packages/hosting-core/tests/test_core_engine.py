@@ -372,6 +372,25 @@ async def test_run_timeout_ends_incomplete() -> None:
     await host.shutdown()
 
 
+async def test_an_agent_error_stays_the_runs_error_when_the_timeout_ends_its_clean_up() -> None:
+    @agent
+    async def fails_then_lingers(context: RunContext) -> AsyncIterator[str | ErrorUpdate]:
+        try:
+            yield "start"
+            yield ErrorUpdate("quota exhausted", code="quota")
+        finally:
+            await asyncio.sleep(30)  # its clean-up outlives the run's time limit
+
+    host = make_host(fails_then_lingers, run_timeout=0.05)
+    result = await asyncio.wait_for(host.engine.run(ask("x")), timeout=5)
+    assert (result.status, result.record.incomplete_reason) == ("incomplete", "run_timeout")
+    assert result.error is not None and (result.error.code, result.error.message) == (
+        "quota",
+        "quota exhausted",
+    )
+    await host.shutdown()
+
+
 async def test_disconnect_cancels_unstored_runs_but_not_stored_ones() -> None:
     release = asyncio.Event()
 

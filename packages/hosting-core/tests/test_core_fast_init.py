@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import inspect
+import typing
+import weakref
 from typing import Any
 
 import pytest
@@ -192,3 +195,131 @@ def test_a_constructor_calls_default_factories_each_time_and_refuses_wrong_calls
     for unfit in (NoSlots, Checked, dict):
         with pytest.raises(TypeError):
             constructor(unfit)
+
+
+def test_keyword_only_fields_stay_keyword_only() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        x: int = dataclasses.field(default=0, kw_only=True)
+
+    @fast_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Sub(Base):
+        y: int = 1
+
+    @fast_init
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class Late:
+        a: int = 1
+        b: int
+        c: int = 3
+        d: int = 4
+        e: int = 5
+
+    assert Sub(5) == constructor(Sub)(5) == Sub(x=0, y=5)
+    assert Late(b=2) == constructor(Late)(b=2) and Late(b=2).b == 2
+    for build in (Late, constructor(Late)):
+        with pytest.raises(TypeError):
+            build(1, 2)  # type: ignore[misc]
+
+
+def test_classes_with_bases_or_a_weakref_slot_are_built_without_a_twin() -> None:
+    created: list[str] = []
+
+    class Registering:
+        __slots__ = ()
+
+        def __init_subclass__(cls) -> None:
+            created.append(cls.__name__)
+
+    class Shape(abc.ABC):  # noqa: B024 - abstract only through its subclass's contract
+        __slots__ = ()
+
+    item = typing.TypeVar("item")
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Registered(Registering):
+        a: int
+        b: int = 0
+        c: int = 0
+        d: int = 0
+        e: int = 0
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Square(Shape):
+        a: int
+        b: int = 0
+        c: int = 0
+        d: int = 0
+        e: int = 0
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Boxed(typing.Generic[item]):
+        a: item
+        b: int = 0
+        c: int = 0
+        d: int = 0
+        e: int = 0
+
+    @dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
+    class Referenced:
+        a: int
+        b: int = 0
+        c: int = 0
+        d: int = 0
+        e: int = 0
+
+    made = list(created)  # the dataclass's own class creations
+    for cls in (Registered, Square, Boxed, Referenced):
+        expected = cls(1, 2)
+        fast_init(cls)
+        for built in (cls(1, 2), constructor(cls)(1, 2)):
+            assert type(built) is cls and built == expected
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                built.a = 3
+    assert created == made  # no twin was made of a class with a base
+    referenced = constructor(Referenced)(1)
+    assert weakref.ref(referenced)() is referenced
+
+
+def test_a_failing_default_factory_leaves_the_instance_as_it_was() -> None:
+    def refuse() -> list[str]:
+        raise ValueError("no default")
+
+    @fast_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Wide:
+        a: int
+        b: int = 0
+        c: int = 0
+        d: int = 0
+        tags: list[str] = dataclasses.field(default_factory=refuse)
+
+    wide = Wide(1, tags=["x"])
+    with pytest.raises(ValueError, match="no default"):
+        wide.__init__(2)  # type: ignore[misc]
+    assert type(wide) is Wide and wide == Wide(1, tags=["x"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        wide.b = 7  # type: ignore[misc]
+    with pytest.raises(ValueError, match="no default"):
+        constructor(Wide)(1)
+
+
+def test_a_field_called_self_and_a_class_with_its_own_new() -> None:
+    @fast_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Odd:
+        self: int
+        other: int = 2
+
+    assert Odd(1) == constructor(Odd)(1) and Odd(self=5).self == 5
+
+    @dataclasses.dataclass(slots=True)
+    class Made:
+        name: str
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Made:
+            return super().__new__(cls)
+
+    with pytest.raises(TypeError, match="__new__"):
+        constructor(Made)

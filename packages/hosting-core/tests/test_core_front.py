@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from hosting.core import (
@@ -141,3 +142,24 @@ async def test_request_body_takes_the_body_the_host_read_and_reads_it_anywhere_e
 
             answer = await client.post("/echo", content=pieces())
             assert answer.json() == {"body": "hello", "kept": kept}
+
+
+async def test_request_body_reads_the_receive_a_route_was_given_when_a_layer_changed_the_body() -> None:
+    async def echo(request: Request) -> Response:
+        return JSONResponse({"body": (await request_body(request)).decode()})
+
+    inner = Starlette(routes=[Route("/echo", echo, methods=["POST"])])
+
+    async def upper_case(scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        changed = {**message, "body": message["body"].upper(), "more_body": False}
+
+        async def receive_changed() -> Message:
+            return changed
+
+        await inner(scope, receive_changed, send)
+
+    bounded = BodyLimitMiddleware(upper_case, limits=Limits(), render_error=lambda path: error_envelope)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bounded), base_url="http://t") as client:
+        answer = await client.post("/echo", content=b"hello")
+    assert answer.json() == {"body": "HELLO"}

@@ -427,10 +427,12 @@ class RunEngine:
             run.emit(RunStarted("in_progress"))
         try:
             if self.run_timeout is None:
-                status, error = await self._drive(agent, context, builder)
+                await self._drive(agent, context, builder)
             else:
                 async with asyncio.timeout(self.run_timeout):
-                    status, error = await self._drive(agent, context, builder)
+                    await self._drive(agent, context, builder)
+            if builder.reported is not None:
+                status = "failed"
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -444,6 +446,10 @@ class RunEngine:
         except Exception:
             logger.exception("agent %r failed in run %s", context.agent_name, run.id)
             status, error = "failed", RunError("server_error", GENERIC_AGENT_ERROR)
+        if error is None:
+            # An `ErrorUpdate`'s message stays the run's error, also when a timeout or a cancel
+            # came after it (while the agent's generator was closing).
+            error = builder.reported
         builder.close_open_item()
         final = _ended(run.created, status, tuple(builder.output), builder.usage, error, incomplete_reason)
         if builder.recording:
@@ -470,10 +476,8 @@ class RunEngine:
             else:
                 self._runs_per_user.pop(final.owner, None)
 
-    async def _drive(
-        self, agent: Agent, context: RunContext, builder: _OutputBuilder
-    ) -> tuple[ResponseStatus, RunError | None]:
-        """Feed the agent's updates to `builder`: ``completed``, or ``failed`` for an `ErrorUpdate`."""
+    async def _drive(self, agent: Agent, context: RunContext, builder: _OutputBuilder) -> None:
+        """Feed the agent's updates to `builder`, until the agent ends or yields an `ErrorUpdate`."""
         stream = agent.run(context)
         add = builder.add
         try:
@@ -486,13 +490,12 @@ class RunEngine:
                 async for raw in stream:  # the hot loop: one call per update
                     add(raw)
         except _Reported as reported:
-            return "failed", RunError(reported.update.code, reported.update.message)
+            builder.reported = RunError(reported.update.code, reported.update.message)
         finally:
             # An async generator that ran to its end (no frame left) has nothing to close.
             aclose = getattr(stream, "aclose", None)
             if aclose is not None and getattr(stream, "ag_frame", True) is not None:
                 await aclose()
-        return "completed", None
 
     async def _apply_update_hooks(self, update: Update | str, context: RunContext) -> Update | None:
         current: Update | None = TextDelta(update) if isinstance(update, str) else update
@@ -687,6 +690,7 @@ class _OutputBuilder:
         "output",
         "owner",
         "recording",
+        "reported",
         "run",
         "usage",
     )
@@ -697,6 +701,8 @@ class _OutputBuilder:
         self.owner = owner
         self.output: list[Item] = []
         self.usage: Usage | None = None
+        # The error of an `ErrorUpdate` the agent yielded (which ends the run).
+        self.reported: RunError | None = None
         self._open_kind: type[TextDelta] | type[ReasoningDelta] | None = None
         self._open_id = ""
         self._open_text: list[str] = []

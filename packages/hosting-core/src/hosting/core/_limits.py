@@ -21,9 +21,9 @@ from ._exceptions import LimitExceededError, RequestError
 from ._middleware import ErrorRenderer
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-BODY_SCOPE_KEY = "hosting.body"
-"""Where the host leaves a request's body, read and bounded, in the ASGI scope (see `request_body`)."""
 """The methods whose requests have their bodies read (and bounded) before any route runs."""
+BODY_SCOPE_KEY = "hosting.body"
+"""Where the host leaves a request's body in the ASGI scope, with the `receive` that replays it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,22 +185,28 @@ class BodyLimitMiddleware:
 
 
 def keeping(body: bytes, scope: Scope, receive: Receive) -> Receive:
-    """Leave the body read up front in `scope` (for `request_body`), and a `receive` that replays it."""
-    scope[BODY_SCOPE_KEY] = body
-    return replaying(body, receive)
+    """A `receive` that replays the body read up front; the body is left in `scope` with it.
+
+    The pair says which `receive` the body belongs to: a layer between the host and a route
+    that hands on another body does so with another `receive`, and `request_body` then
+    reads that one.
+    """
+    replay = replaying(body, receive)
+    scope[BODY_SCOPE_KEY] = (body, replay)
+    return replay
 
 
 async def request_body(request: Request) -> bytes:
     """The whole body of `request`.
 
     Behind a `Host` (or a `BodyLimitMiddleware`) the body was read and bounded before the
-    route ran, and is taken from the scope as it is; elsewhere it is read as
-    `Request.body` reads it.
+    route ran, and is taken as it is, unless the route was given another `receive` on the
+    way (which then has the body). Otherwise it is read as `Request.body` reads it.
     """
-    body = request.scope.get(BODY_SCOPE_KEY)
-    if body is None:
-        return await request.body()
-    return body  # type: ignore[no-any-return]
+    kept = request.scope.get(BODY_SCOPE_KEY)
+    if kept is not None and kept[1] is request.receive:
+        return kept[0]  # type: ignore[no-any-return]
+    return await request.body()
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
