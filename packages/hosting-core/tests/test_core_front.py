@@ -29,7 +29,7 @@ from hosting.core import (
     get_current_request_id,
     request_body,
 )
-from hosting.core._limits import BODY_SCOPE_KEY
+from hosting.core._limits import BodyReplay
 
 from .conftest import echo_history
 
@@ -129,7 +129,7 @@ def test_a_websocket_goes_through_the_same_steps(authenticated: bool) -> None:
 async def test_request_body_takes_the_body_the_host_read_and_reads_it_anywhere_else() -> None:
     async def echo(request: Request) -> Response:
         body = await request_body(request)
-        return JSONResponse({"body": body.decode(), "kept": BODY_SCOPE_KEY in request.scope})
+        return JSONResponse({"body": body.decode(), "kept": isinstance(request.receive, BodyReplay)})
 
     plain = Starlette(routes=[Route("/echo", echo, methods=["POST"])])
     bounded = BodyLimitMiddleware(plain, limits=Limits(), render_error=lambda path: error_envelope)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._auth import Authenticator
 from ._exceptions import RequestError
 from ._isolation import reset_current_isolation_keys, set_current_isolation_keys
-from ._limits import BODY_METHODS, BodyLimitMiddleware, Limits, keeping
+from ._limits import BODY_METHODS, BodyLimitMiddleware, BodyReplay, Limits
 from ._middleware import ANONYMOUS, ErrorRenderer, IsolationMiddleware
 from ._request_id import (
     RequestIdMiddleware,
@@ -78,7 +78,7 @@ class FrontDoor:
                     return
                 if body is None:
                     return  # the client went away while sending
-                receive = keeping(body, scope, receive)
+                receive = BodyReplay(body, receive)
             isolation = self.isolation
             if isolation.anonymous:
                 keys = ANONYMOUS

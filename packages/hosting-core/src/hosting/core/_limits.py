@@ -22,8 +22,6 @@ from ._middleware import ErrorRenderer
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 """The methods whose requests have their bodies read (and bounded) before any route runs."""
-BODY_SCOPE_KEY = "hosting.body"
-"""Where the host leaves a request's body in the ASGI scope, with the `receive` that replays it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +97,7 @@ class BodyLimitMiddleware:
             return
         if body is None:
             return  # the client went away while sending
-        await self.app(scope, keeping(body, scope, receive), send)
+        await self.app(scope, BodyReplay(body, receive), send)
 
     async def read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body (None if the client went away); a `RequestError` for a 413 or a 408."""
@@ -184,43 +182,40 @@ class BodyLimitMiddleware:
                 return b"".join(chunks)
 
 
-def keeping(body: bytes, scope: Scope, receive: Receive) -> Receive:
-    """A `receive` that replays the body read up front; the body is left in `scope` with it.
-
-    The pair says which `receive` the body belongs to: a layer between the host and a route
-    that hands on another body does so with another `receive`, and `request_body` then
-    reads that one.
-    """
-    replay = replaying(body, receive)
-    scope[BODY_SCOPE_KEY] = (body, replay)
-    return replay
-
-
 async def request_body(request: Request) -> bytes:
     """The whole body of `request`.
 
     Behind a `Host` (or a `BodyLimitMiddleware`) the body was read and bounded before the
-    route ran, and is taken as it is, unless the route was given another `receive` on the
-    way (which then has the body). Otherwise it is read as `Request.body` reads it.
+    route ran, and the route's `receive` replays it: the body is taken from there as it is.
+    A layer on the way that hands on another body does so with another `receive`, which is
+    then read as `Request.body` reads it, as is any request elsewhere.
     """
-    kept = request.scope.get(BODY_SCOPE_KEY)
-    if kept is not None and kept[1] is request.receive:
-        return kept[0]  # type: ignore[no-any-return]
+    receive = request.receive
+    if type(receive) is BodyReplay:
+        return receive.body
     return await request.body()
 
 
-def replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the whole body, read already, in one message, then defers to `receive`."""
-    replayed = False
+class BodyReplay:
+    """A `receive` that gives the whole `body`, read already, in one message, then defers to `receive`.
 
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+    It is the `receive` that carries the body: nothing is left in the scope, which would tie
+    the scope to this object (and through `receive` to the server's request) in a cycle only
+    the garbage collector could break, once per request.
+    """
 
-    return replay
+    __slots__ = ("body", "receive", "replayed")
+
+    def __init__(self, body: bytes, receive: Receive) -> None:
+        self.body = body
+        self.receive = receive
+        self.replayed = False
+
+    async def __call__(self) -> Message:
+        if not self.replayed:
+            self.replayed = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        return await self.receive()
 
 
 def _too_large(limit: int) -> LimitExceededError:
