@@ -1,4 +1,4 @@
-"""`FrontDoor`: request id, body limits and isolation keys in one call, as the three middlewares did."""
+"""The path every request takes: request id, body limits and isolation keys, then the route."""
 
 from __future__ import annotations
 
