@@ -26,11 +26,12 @@ from ._context import ChannelContext, push_all
 from ._dispatch import ExactDispatch
 from ._engine import DisconnectPolicy, RunEngine, RunHook, UpdateHook
 from ._exceptions import ConfigurationError, NotFoundError, RequestError
+from ._front import FrontDoor
 from ._ids import IdFactory, RandomIdFactory
 from ._isolation import IsolationKeys, get_current_isolation_keys
-from ._limits import BodyLimitMiddleware, Limits
-from ._middleware import ErrorRenderer, IsolationMiddleware
-from ._request_id import RequestIdLogFilter, RequestIdMiddleware
+from ._limits import Limits
+from ._middleware import ErrorRenderer
+from ._request_id import RequestIdLogFilter
 from ._store import default_store
 from ._store._base import Store
 from ._types import Item
@@ -155,16 +156,15 @@ class Host:
         # A bare Router, not a Starlette app: channels render their own errors, so the app's two
         # exception middlewares would only add a cost to every request.
         self.router = Router(routes=routes, default=self._unknown_path)
-        dispatch = ExactDispatch(self.router)
-        isolation = IsolationMiddleware(
-            dispatch,
+        # Request id, body limits and isolation keys, in one call per request (see `FrontDoor`).
+        self.app: ASGIApp = FrontDoor(
+            ExactDispatch(self.router),
+            limits=self.limits,
             authenticator=authenticator,
             trust_isolation_headers=trust_isolation_headers,
             public_paths=PUBLIC_PATHS,
             render_error=self.error_renderer_for,
         )
-        body = BodyLimitMiddleware(isolation, limits=self.limits, render_error=self.error_renderer_for)
-        self.app: ASGIApp = RequestIdMiddleware(body)
         for logger_name in ("hosting.core", *(f"hosting.{channel.name}" for channel in self.channels)):
             target = logging.getLogger(logger_name)
             if not any(isinstance(existing, RequestIdLogFilter) for existing in target.filters):

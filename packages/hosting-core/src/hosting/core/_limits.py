@@ -90,17 +90,16 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        try:
-            body = await self.read_body(scope, receive)
-        except RequestError as refusal:
-            await self.refuse(refusal, scope, receive, send)
-            return
-        if body is None:
-            return  # the client went away while sending
-        await self.app(scope, BodyReplay(body, receive), send)
+        replay = await self.admit(scope, receive, send)
+        if replay is not None:
+            await self.app(scope, replay, send)
 
-    async def read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body (None if the client went away); a `RequestError` for a 413 or a 408."""
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """The whole body, read up front, as a `receive` that replays it (`BodyReplay`).
+
+        None when there is nothing more to do: the body was refused (a 413 or a 408, answered
+        already, in the channel's error shape) or the client went away while sending it.
+        """
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - ASGI servers always call apps in a task
             raise RuntimeError("BodyLimitMiddleware must run in a task")
@@ -112,17 +111,23 @@ class BodyLimitMiddleware:
                     self._sweeps.pop(other, None)  # a loop that closed before its sweep ran
             self._sweeps[loop] = loop.call_later(self._sweep_every, self._sweep_expired, loop)
         try:
-            return await self._read(scope, receive)
+            body = await self._read(scope, receive)
         except asyncio.CancelledError:
             if task not in self._expired:
                 raise
             task.uncancel()
-            raise RequestError(
+            refusal = RequestError(
                 "The request body was not received in time.", status_code=408, code="request_timeout"
-            ) from None
+            )
+        except RequestError as error:
+            refusal = error
+        else:
+            return None if body is None else BodyReplay(body, receive)
         finally:
             del self._reading[task]
             self._expired.discard(task)
+        await self.refuse(refusal, scope, receive, send)
+        return None
 
     async def refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a refused body in its channel's error shape, and close the connection."""

@@ -64,19 +64,23 @@ class IsolationMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if self.anonymous:
-            keys = ANONYMOUS  # a single anonymous user: nothing to resolve, on any path
-        else:
-            try:
-                keys = await self.keys_for(scope)
-            except RequestError as error:
-                await self.refuse(error, scope, receive, send)
-                return
+        # A single anonymous user has nothing to resolve, on any path.
+        keys = ANONYMOUS if self.anonymous else await self.admit(scope, receive, send)
+        if keys is None:
+            return
         token = set_current_isolation_keys(keys)
         try:
             await self.app(scope, receive, send)
         finally:
             reset_current_isolation_keys(token)
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> IsolationKeys | None:
+        """The caller's keys; None when they cannot be resolved (the refusal is answered already)."""
+        try:
+            return await self.keys_for(scope)
+        except RequestError as error:
+            await self.refuse(error, scope, receive, send)
+            return None
 
     async def keys_for(self, scope: Scope) -> IsolationKeys:
         """The caller's keys (anonymous on public paths); a `RequestError` when it cannot be resolved."""
