@@ -55,7 +55,8 @@ def build_baseline() -> Starlette:
 
 
 def build_hosting() -> object:
-    from hosting.core import Host, Limits, MemoryStore, RunContext, SQLiteStore, Store, agent
+    from hosting.core import Host, Limits, MemoryStore, RunContext, SQLiteStore, agent
+    from hosting.core.stores import Store
     from hosting.responses import ResponsesChannel
 
     @agent

@@ -291,7 +291,8 @@ def history_costs(turns: int, samples: int) -> dict[str, float]:
         sys.path.insert(0, str(ROOT))
     from benchmarks.apps import build_hosting  # noqa: F401  (checks the app still builds)
 
-    from hosting.core import ChannelRequest, Host, SQLiteStore, agent, user_message
+    from hosting.core import Host, SQLiteStore, agent, user_message
+    from hosting.core.channels import ChannelRequest
 
     @agent
     async def instant(context: Any) -> Any:
@@ -356,7 +357,7 @@ class _NoChannel:
     name = "bench"
 
     def contribute(self, context: Any) -> Any:
-        from hosting.core import ChannelContribution
+        from hosting.core.channels import ChannelContribution
 
         return ChannelContribution()
 

@@ -22,7 +22,8 @@ from typing import Annotated
 from agent_framework import Agent, Content, Message, SupportsChatGetResponse, tool
 
 from hosting.agent_framework import AgentFrameworkAgent, ScriptedChatClient
-from hosting.core import Host, Store
+from hosting.core import Host
+from hosting.core.stores import Store
 from hosting.responses import ResponsesChannel
 from sample_server import run_sample
 

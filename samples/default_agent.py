@@ -16,7 +16,8 @@ import os
 from collections.abc import Mapping, Sequence
 
 from assistant import choose_agent
-from hosting.core import Host, Store
+from hosting.core import Host
+from hosting.core.stores import Store
 from hosting.responses import ResponsesChannel
 from sample_server import run_sample
 

@@ -23,7 +23,8 @@ from openai.types.responses import (
 )
 
 from hosting.agent_framework import TOOL_APPROVAL_FUNCTION, AgentFrameworkAgent, ScriptedChatClient
-from hosting.core import Host, MemoryStore, SQLiteStore, Store
+from hosting.core import Host, MemoryStore, SQLiteStore
+from hosting.core.stores import Store
 from hosting.responses import ResponsesChannel
 from hosting.testing import openai_client, serve
 

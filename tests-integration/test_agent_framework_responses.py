@@ -47,7 +47,8 @@ from hosting.agent_framework import (
     RequestContext,
     ScriptedChatClient,
 )
-from hosting.core import Host, MemoryStore, SQLiteStore, Store
+from hosting.core import Host, MemoryStore, SQLiteStore
+from hosting.core.stores import Store
 from hosting.responses import ResponsesChannel
 from hosting.testing import openai_client, serve
 

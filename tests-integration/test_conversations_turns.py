@@ -14,7 +14,8 @@ from typing import Any
 import openai
 import pytest
 
-from hosting.core import ApiKeyAuthenticator, Host, Message, RunContext, SQLiteStore, Store
+from hosting.core import ApiKeyAuthenticator, Host, Message, RunContext, SQLiteStore
+from hosting.core.stores import Store
 from hosting.responses import ResponsesChannel
 from hosting.testing import Delay, EchoAgent, Fail, ScriptedAgent, serving
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from openai import OpenAI
 
-from hosting.core import FunctionCall, Host, MemoryStore, ReasoningDelta, SQLiteStore, Store, Usage
+from hosting.core import FunctionCall, Host, MemoryStore, ReasoningDelta, SQLiteStore, Usage
+from hosting.core.stores import Store
 from hosting.testing import Delay, ScriptedAgent, strict_response, strict_stream_event
 
 Sdk = Callable[..., OpenAI]

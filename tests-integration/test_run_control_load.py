@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 
-from hosting.core import TERMINAL_STATUSES, Host, MemoryStore, Run
+from hosting.core import Host, MemoryStore
+from hosting.core.channels import Run
+from hosting.core.stores import TERMINAL_STATUSES
 from hosting.responses import ResponsesChannel
 from hosting.testing import Delay, ScriptedAgent, serving
 

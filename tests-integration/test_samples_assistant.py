@@ -8,7 +8,6 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openai import AsyncOpenAI
@@ -22,25 +21,22 @@ from assistant.offline import find_expression, remembered_name  # noqa: E402
 from assistant.online import client_tool_specs, to_chat_messages  # noqa: E402
 from assistant.tools import ToolError, calculator, clock, run_tool  # noqa: E402
 from hosting.core import (  # noqa: E402
-    ChannelRequest,
     FunctionCall,
     FunctionResult,
-    HostedRunResult,
-    MemoryStore,
     Message,
-    OutputTextDelta,
-    RandomIdFactory,
-    RunEngine,
     ToolSpec,
     assistant_message,
     user_message,
 )
+from hosting.core.channels import ChannelContext, ChannelRequest, HostedRunResult, OutputTextDelta  # noqa: E402
 from hosting.testing import (  # noqa: E402
     FakeOpenAI,
+    Hosted,
     ScriptedReply,
     UpstreamError,
     UpstreamReply,
     UpstreamToolCall,
+    channel_context,
     fake_openai_server,
 )
 
@@ -110,12 +106,8 @@ def test_find_expression_and_remembered_name() -> None:
 # -- the offline agent through the run engine ------------------------------------------------------
 
 
-def _engine(agent: Any) -> RunEngine:
-    return RunEngine({"assistant": agent}, store=MemoryStore(), ids=RandomIdFactory())
-
-
-async def _ask(engine: RunEngine, text: str, previous: HostedRunResult | None = None) -> HostedRunResult:
-    run = await engine.start(
+async def _ask(engine: ChannelContext, text: str, previous: HostedRunResult | None = None) -> HostedRunResult:
+    run = await engine.run_stream(
         ChannelRequest(
             channel="test",
             input=(user_message(text),),
@@ -128,17 +120,17 @@ async def _ask(engine: RunEngine, text: str, previous: HostedRunResult | None = 
     return result
 
 
-async def test_offline_agent_streams_word_by_word() -> None:
-    engine = _engine(OfflineAssistant(word_delay=0))
-    run = await engine.start(ChannelRequest(channel="test", input=(user_message("hello"),)))
+async def test_offline_agent_streams_word_by_word(hosted: Hosted) -> None:
+    engine = await hosted(OfflineAssistant(word_delay=0))
+    run = await engine.run_stream(ChannelRequest(channel="test", input=(user_message("hello"),)))
     result = await run.wait()
     deltas = [event.delta for event in run.events if isinstance(event, OutputTextDelta)]
     assert len(deltas) > 10
     assert result.text.startswith("You said: 'hello'. This is turn 1 of our conversation.")
 
 
-async def test_offline_agent_calls_its_calculator_and_shows_the_result() -> None:
-    result = await _ask(_engine(OfflineAssistant(word_delay=0)), "What is 17 * 23?")
+async def test_offline_agent_calls_its_calculator_and_shows_the_result(hosted: Hosted) -> None:
+    result = await _ask(await hosted(OfflineAssistant(word_delay=0)), "What is 17 * 23?")
     assert result.status == "completed"
     call, output, message = result.output
     assert isinstance(call, FunctionCall)
@@ -151,23 +143,25 @@ async def test_offline_agent_calls_its_calculator_and_shows_the_result() -> None
     assert message.text == "17 * 23 = 391"
 
 
-async def test_offline_agent_reports_a_failed_calculation() -> None:
-    result = await _ask(_engine(OfflineAssistant(word_delay=0)), "what is 1/0?")
+async def test_offline_agent_reports_a_failed_calculation(hosted: Hosted) -> None:
+    result = await _ask(await hosted(OfflineAssistant(word_delay=0)), "what is 1/0?")
     assert result.text == "I could not work out 1/0: division by zero."
     assert isinstance(result.output[1], FunctionResult)
     assert result.output[1].output == "error: division by zero"
 
 
-async def test_offline_agent_asks_its_clock_for_the_time() -> None:
-    result = await _ask(_engine(OfflineAssistant(word_delay=0, now=lambda: FIXED_NOW)), "What time is it?")
+async def test_offline_agent_asks_its_clock_for_the_time(hosted: Hosted) -> None:
+    result = await _ask(
+        await hosted(OfflineAssistant(word_delay=0, now=lambda: FIXED_NOW)), "What time is it?"
+    )
     call = result.output[0]
     assert isinstance(call, FunctionCall)
     assert call.name == "clock"
     assert result.text == "It is 2030-01-02T03:04:05+00:00 (UTC), according to my clock tool."
 
 
-async def test_offline_agent_remembers_earlier_turns() -> None:
-    engine = _engine(OfflineAssistant(word_delay=0))
+async def test_offline_agent_remembers_earlier_turns(hosted: Hosted) -> None:
+    engine = await hosted(OfflineAssistant(word_delay=0))
     before = await _ask(engine, "What is my name?")
     assert before.text == "You have not told me your name yet."
     first = await _ask(engine, "My name is Ada", before)
@@ -200,10 +194,13 @@ def test_choose_agent_picks_the_mode_from_the_environment() -> None:
 
 
 @contextlib.asynccontextmanager
-async def _online(fake: FakeOpenAI) -> AsyncIterator[RunEngine]:
+async def _online(fake: FakeOpenAI) -> AsyncIterator[ChannelContext]:
     """An engine running the online agent against `fake`; its SDK client is closed afterwards."""
-    async with AsyncOpenAI(base_url=fake.base_url, api_key="k", max_retries=0) as client:
-        yield _engine(OpenAIAssistant(client, model="tiny"))
+    async with (
+        AsyncOpenAI(base_url=fake.base_url, api_key="k", max_retries=0) as client,
+        channel_context(OpenAIAssistant(client, model="tiny")) as context,
+    ):
+        yield context
 
 
 async def test_online_agent_streams_the_model_answer() -> None:
@@ -246,7 +243,7 @@ async def test_online_agent_runs_its_tools_until_the_model_answers() -> None:
 async def test_online_agent_hands_client_tools_back_to_the_client() -> None:
     with fake_openai_server([UpstreamToolCall("lookup_order", {"id": 7}, call_id="call_c")]) as fake:
         async with _online(fake) as engine:
-            run = await engine.start(
+            run = await engine.run_stream(
                 ChannelRequest(
                     channel="test",
                     input=(user_message("where is order 7?"),),

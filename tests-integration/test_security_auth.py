@@ -23,8 +23,8 @@ from hosting.core import (
     Host,
     IsolationKeys,
     MemoryStore,
-    RequestIdMiddleware,
 )
+from hosting.core.middleware import RequestIdMiddleware
 from hosting.responses import ResponsesChannel
 from hosting.testing import EchoAgent, ScriptedAgent
 
@@ -251,11 +251,17 @@ def test_an_unknown_path_is_a_404_in_the_envelope_after_authentication(
     with httpx.Client(base_url=url, timeout=10) as http:
         anonymous = http.get("/v1/admin")
         assert anonymous.status_code == 401  # whether a route exists is not told to strangers
-        for path in ("/v1/admin", "/v1/responses/resp_1/secrets", "/elsewhere"):
+        for path in ("/v1/admin", "/v1/responses/resp_1/secrets"):
             unknown = http.get(path, headers={"authorization": "Bearer key-alice"})
             assert unknown.status_code == 404, path
             assert envelope(unknown.json())["code"] == "unknown_path"
             assert unknown.headers["x-request-id"]
+        # Outside every channel's prefix the host answers in its own neutral shape.
+        elsewhere = http.get("/elsewhere", headers={"authorization": "Bearer key-alice"})
+        assert elsewhere.status_code == 404
+        assert elsewhere.json() == {
+            "error": {"code": "unknown_path", "message": "Unknown path '/elsewhere'."}
+        }
 
 
 async def test_a_request_id_with_a_line_break_is_replaced() -> None:

@@ -7,15 +7,8 @@ from typing import Any
 
 import pytest
 
-from hosting.core import (
-    ChannelContext,
-    ChannelContribution,
-    ChannelRequest,
-    Host,
-    Item,
-    MemoryStore,
-    user_message,
-)
+from hosting.core import Host, Item, MemoryStore, user_message
+from hosting.core.channels import ChannelContext, ChannelContribution, ChannelRequest
 
 
 class NoRoutesChannel:

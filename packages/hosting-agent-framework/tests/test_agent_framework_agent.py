@@ -22,7 +22,6 @@ from agent_framework import Message as AFMessage
 from hosting.agent_framework import AgentFrameworkAgent, ScriptedChatClient, chat_options
 from hosting.core import (
     ANONYMOUS_USER,
-    ConversationRecord,
     FunctionCall,
     FunctionResult,
     Host,
@@ -33,6 +32,7 @@ from hosting.core import (
     ToolSpec,
     Usage,
 )
+from hosting.core.stores import ConversationRecord
 
 from .conftest import ask, start
 

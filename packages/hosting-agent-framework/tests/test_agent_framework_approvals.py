@@ -17,17 +17,9 @@ from hosting.agent_framework import (
     approval_decision,
 )
 from hosting.agent_framework._updates import UpdateMapper
-from hosting.core import (
-    ANONYMOUS_USER,
-    ConversationRecord,
-    FunctionCall,
-    FunctionResult,
-    Host,
-    HostedRunResult,
-    Message,
-    TextDelta,
-    ToolSpec,
-)
+from hosting.core import ANONYMOUS_USER, FunctionCall, FunctionResult, Host, Message, TextDelta, ToolSpec
+from hosting.core.channels import HostedRunResult
+from hosting.core.stores import ConversationRecord
 
 from .conftest import ask, start
 

@@ -10,19 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from hosting.core import (
+from hosting.core import Host, MemoryStore, RequestError, RunContext, agent, user_message
+from hosting.core.channels import (
     ChannelContext,
     ChannelContribution,
     ChannelIdentity,
     ChannelRequest,
     Command,
     Delivery,
-    Host,
-    MemoryStore,
-    RequestError,
-    RunContext,
-    agent,
-    user_message,
 )
 
 

@@ -9,10 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hosting.core import (
-    ChannelRequest,
     ConflictError,
     ErrorUpdate,
-    FunctionArgumentsDelta,
     FunctionCall,
     FunctionResult,
     Host,
@@ -21,26 +19,29 @@ from hosting.core import (
     MemoryStore,
     Message,
     NotFoundError,
-    OutputItemAdded,
-    OutputItemDone,
-    OutputTextDelta,
     Reasoning,
     ReasoningDelta,
-    ReasoningTextDelta,
     RejectedError,
-    ResponseRecord,
-    Run,
     RunContext,
-    RunEvent,
-    RunFinished,
-    RunStarted,
     TextDelta,
     Update,
     Usage,
     agent,
-    event_from_dict,
     user_message,
 )
+from hosting.core.channels import (
+    ChannelRequest,
+    FunctionArgumentsDelta,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputTextDelta,
+    ReasoningTextDelta,
+    Run,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+)
+from hosting.core.stores import ResponseRecord, event_from_dict
 
 from .conftest import InvokeChannel
 

@@ -12,17 +12,8 @@ from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from hosting.core import (
-    ChannelContext,
-    ChannelContribution,
-    ChannelIdentity,
-    ConfigurationError,
-    Host,
-    MemoryStore,
-    RunContext,
-    agent,
-    user_message,
-)
+from hosting.core import ConfigurationError, Host, MemoryStore, RunContext, agent, user_message
+from hosting.core.channels import ChannelContext, ChannelContribution, ChannelIdentity
 
 from .conftest import InvokeChannel, echo_history
 

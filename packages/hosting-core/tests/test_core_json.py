@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from hosting.core import encode_json
+from hosting.core.channels import encode_json
 
 
 def test_it_writes_compact_utf8_json_that_reads_back_equal() -> None:

@@ -13,20 +13,17 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from hosting.core import (
-    BodyLimitMiddleware,
-    ChannelRequest,
     Host,
     LimitExceededError,
     Limits,
     MemoryStore,
-    RequestIdLogFilter,
     RunContext,
     agent,
-    error_envelope,
     get_current_request_id,
-    json_depth,
     user_message,
 )
+from hosting.core.channels import ChannelRequest, error_response
+from hosting.core.middleware import BodyLimitMiddleware, RequestIdLogFilter
 from hosting.testing import serve
 
 from .conftest import InvokeChannel, echo_history
@@ -34,16 +31,6 @@ from .conftest import InvokeChannel, echo_history
 
 def client_for(host: Host) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://t")
-
-
-def test_json_depth() -> None:
-    assert json_depth(1, limit=10) == 0
-    assert json_depth({}, limit=10) == 1
-    assert json_depth({"a": [1, {"b": []}]}, limit=10) == 4
-    deep: object = []
-    for _ in range(100):
-        deep = [deep]
-    assert json_depth(deep, limit=5) == 6  # stops counting just past the limit
 
 
 async def test_oversized_bodies_get_413_in_the_envelope_and_small_ones_pass() -> None:
@@ -149,7 +136,7 @@ async def test_one_sweep_times_out_slow_bodies_and_spares_quick_ones() -> None:
         await send({"type": "http.response.body", "body": message["body"]})
 
     middleware = BodyLimitMiddleware(
-        app, limits=Limits(body_timeout=0.2), render_error=lambda path: error_envelope
+        app, limits=Limits(body_timeout=0.2), render_error=lambda path: error_response
     )
     scope = {"type": "http", "method": "POST", "path": "/x", "root_path": "", "headers": []}
 

@@ -11,36 +11,35 @@ from pathlib import Path
 import pytest
 
 from hosting.core import (
-    ChannelRequest,
     ErrorUpdate,
-    FunctionArgumentsDelta,
     FunctionCall,
     FunctionResult,
     Host,
     MemoryStore,
     Message,
-    OutputItemAdded,
-    OutputItemDone,
-    OutputTextDelta,
     Reasoning,
     ReasoningDelta,
-    ReasoningTextDelta,
-    ResponseRecord,
     RunContext,
-    RunError,
-    RunEvent,
-    RunFinished,
-    RunStarted,
     SQLiteStore,
-    Store,
     TextPart,
     Update,
     Usage,
     agent,
-    event_to_dict,
     user_message,
 )
 from hosting.core._replay import replay_events
+from hosting.core.channels import (
+    ChannelRequest,
+    FunctionArgumentsDelta,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputTextDelta,
+    ReasoningTextDelta,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+)
+from hosting.core.stores import ResponseRecord, RunError, Store, event_to_dict
 
 from .conftest import InvokeChannel
 

@@ -17,19 +17,16 @@ from starlette.websockets import WebSocket
 
 from hosting.core import (
     ApiKeyAuthenticator,
-    BodyLimitMiddleware,
-    ChannelContext,
-    ChannelContribution,
     Host,
     Limits,
     MemoryStore,
     RequestError,
-    error_envelope,
     get_current_isolation_keys,
     get_current_request_id,
-    request_body,
 )
 from hosting.core._limits import BodyReplay
+from hosting.core.channels import ChannelContext, ChannelContribution, error_response, request_body
+from hosting.core.middleware import BodyLimitMiddleware
 
 from .conftest import echo_history
 
@@ -104,9 +101,9 @@ async def test_refusals_come_in_the_channels_shape_with_a_request_id() -> None:
         too_big = await client.post("/who", content=b"x" * 50, headers={"authorization": "Bearer sk-alice"})
         assert too_big.status_code == 413 and too_big.json()["code"] == "request_too_large"
         assert too_big.headers["x-request-id"].startswith("req_")
-        # The size is refused before the credentials are looked at, as the middlewares did.
+        # Credentials are looked at before the body: a stranger's body is never read.
         anonymous_too_big = await client.post("/who", content=b"x" * 50)
-        assert anonymous_too_big.status_code == 413
+        assert anonymous_too_big.status_code == 401
         health = await client.get("/healthz")  # public: no credentials needed
         assert health.status_code == 200 and health.headers["x-request-id"].startswith("req_")
     await host.shutdown()
@@ -132,7 +129,7 @@ async def test_request_body_takes_the_body_the_host_read_and_reads_it_anywhere_e
         return JSONResponse({"body": body.decode(), "kept": isinstance(request.receive, BodyReplay)})
 
     plain = Starlette(routes=[Route("/echo", echo, methods=["POST"])])
-    bounded = BodyLimitMiddleware(plain, limits=Limits(), render_error=lambda path: error_envelope)
+    bounded = BodyLimitMiddleware(plain, limits=Limits(), render_error=lambda path: error_response)
     for app, kept in ((plain, False), (bounded, True)):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
 
@@ -159,7 +156,7 @@ async def test_request_body_reads_the_receive_a_route_was_given_when_a_layer_cha
 
         await inner(scope, receive_changed, send)
 
-    bounded = BodyLimitMiddleware(upper_case, limits=Limits(), render_error=lambda path: error_envelope)
+    bounded = BodyLimitMiddleware(upper_case, limits=Limits(), render_error=lambda path: error_response)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bounded), base_url="http://t") as client:
         answer = await client.post("/echo", content=b"hello")
     assert answer.json() == {"body": "HELLO"}

@@ -10,15 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Match, Route, Router
-from starlette.routing import Host as HostRoute
-from starlette.testclient import TestClient
+from starlette.routing import BaseRoute, Match
 from starlette.types import Message as ASGIMessage
 from starlette.types import Receive, Scope, Send
 
 from hosting.core import (
-    BodyLimitMiddleware,
-    ChannelRequest,
     FunctionCall,
     Host,
     IsolationKeys,
@@ -29,14 +25,14 @@ from hosting.core import (
     PartitionedIdFactory,
     RequestError,
     RunContext,
-    RunFinished,
     TextPart,
     Update,
     _ids,
     agent,
     user_message,
 )
-from hosting.core._dispatch import ExactDispatch
+from hosting.core.channels import ChannelRequest, RunFinished
+from hosting.core.middleware import BodyLimitMiddleware
 
 from .conftest import InvokeChannel
 
@@ -160,26 +156,6 @@ class _BetaRoute(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
-
-
-def test_exact_dispatch_leaves_a_path_to_the_router_when_an_earlier_route_matches_on_headers() -> None:
-    router = Router([_BetaRoute(_Named("beta")), Route("/v1/x", _Named("plain"))])
-    with TestClient(ExactDispatch(router)) as client, TestClient(router) as reference:
-        for headers in ({"x-beta": "1"}, {}):
-            assert client.post("/v1/x", headers=headers).text == reference.post("/v1/x", headers=headers).text
-        assert client.post("/v1/x", headers={"x-beta": "1"}).text == "beta"
-
-
-def test_exact_dispatch_accepts_a_host_route_and_routes_by_host_as_the_router_does() -> None:
-    router = Router([HostRoute("internal.example", app=_Named("internal")), Route("/v1/x", _Named("public"))])
-    dispatch = ExactDispatch(router)  # a Host route reads the headers: no request-less probe of it
-    with TestClient(dispatch, base_url="http://internal.example") as internal:
-        assert internal.get("/v1/x").text == "internal"
-    with TestClient(dispatch, base_url="http://public.example") as public:
-        assert public.get("/v1/x").text == "public"
-
-
-# -- body deadline: several event loops ------------------------------------------------------------
 
 
 def _refusal_renderer(path: str) -> object:

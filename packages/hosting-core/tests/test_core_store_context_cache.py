@@ -17,18 +17,16 @@ import pytest
 
 from hosting.core import (
     ConfigurationError,
-    ConversationRecord,
     Item,
     MemoryStore,
     Message,
-    ResponseRecord,
     SQLiteStore,
-    Store,
     assistant_message,
     user_message,
 )
 from hosting.core._store._context_cache import ContextCache
 from hosting.core._store._sqlite_worker import SQLiteWorker
+from hosting.core.stores import ConversationRecord, ResponseRecord, Store
 
 
 def said(text: str) -> Message:

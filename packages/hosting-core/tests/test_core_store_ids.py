@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from hosting.core import (
-    ChannelRequest,
     Host,
     IdFactory,
     IsolationKeys,
@@ -21,14 +20,14 @@ from hosting.core import (
     NotFoundError,
     PartitionedIdFactory,
     RandomIdFactory,
-    ResponseRecord,
     RunContext,
     SQLiteStore,
     agent,
-    is_well_formed_id,
-    isolation_scope,
     user_message,
 )
+from hosting.core._ids import is_well_formed_id
+from hosting.core.channels import ChannelRequest, isolation_scope
+from hosting.core.stores import ResponseRecord
 
 from .conftest import InvokeChannel
 

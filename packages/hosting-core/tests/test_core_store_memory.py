@@ -6,14 +6,8 @@ import time
 
 import pytest
 
-from hosting.core import (
-    ConfigurationError,
-    ConversationRecord,
-    MemoryStore,
-    ResponseRecord,
-    StoredEvent,
-    user_message,
-)
+from hosting.core import ConfigurationError, MemoryStore, user_message
+from hosting.core.stores import ConversationRecord, ResponseRecord, StoredEvent
 
 
 def finished(index: int, owner: str = "alice") -> ResponseRecord:

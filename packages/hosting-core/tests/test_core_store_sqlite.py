@@ -16,21 +16,17 @@ from pathlib import Path
 import pytest
 
 from hosting.core import (
-    ChannelContext,
-    ChannelContribution,
     ConfigurationError,
-    ConversationRecord,
     Host,
     MemoryStore,
-    ResponseRecord,
     RunContext,
     SQLiteStore,
-    StoredEvent,
     assistant_message,
-    default_store,
     user_message,
 )
-from hosting.core._store import _migrations
+from hosting.core._store import _migrations, default_store
+from hosting.core.channels import ChannelContext, ChannelContribution
+from hosting.core.stores import ConversationRecord, ResponseRecord, StoredEvent
 
 
 def turn(owner: str, index: int, previous: str | None = None, **fields: object) -> ResponseRecord:
@@ -154,7 +150,8 @@ async def test_everything_survives_closing_and_reopening(tmp_path: Path) -> None
 _WRITER = textwrap.dedent(
     """
     import asyncio, sys, time
-    from hosting.core import ConversationRecord, ResponseRecord, SQLiteStore, assistant_message, user_message
+    from hosting.core import SQLiteStore, assistant_message, user_message
+    from hosting.core.stores import ConversationRecord, ResponseRecord
 
     async def main() -> None:
         store = SQLiteStore(sys.argv[1])

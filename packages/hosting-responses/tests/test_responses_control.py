@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.core import (
-    InvalidRequestError,
-    Message,
-    OutputItemAdded,
-    OutputItemDone,
-    OutputTextDelta,
-    ResponseRecord,
-    RunStarted,
-    TextPart,
-)
+from hosting.core import InvalidRequestError, Message, TextPart
+from hosting.core.channels import OutputItemAdded, OutputItemDone, OutputTextDelta, RunStarted
+from hosting.core.stores import ResponseRecord
 from hosting.responses import StreamRenderer
 from hosting.responses._control import fingerprint, idempotency_key, stream_query
 from hosting.testing import strict_response

@@ -11,7 +11,8 @@ from openai.types.conversations import Conversation, ConversationDeletedResource
 from openai.types.conversations.conversation_item import ConversationItem
 from pydantic import TypeAdapter
 
-from hosting.core import ApiKeyAuthenticator, ConversationRecord, Host, Item, MemoryStore
+from hosting.core import ApiKeyAuthenticator, Host, Item, MemoryStore
+from hosting.core.stores import ConversationRecord
 from hosting.responses import ResponsesChannel
 from hosting.testing import EchoAgent, InProcessHTTPClient, ScriptedAgent
 

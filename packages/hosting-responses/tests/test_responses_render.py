@@ -7,24 +7,18 @@ from typing import Any
 
 import pytest
 
-from hosting.core import (
+from hosting.core import FunctionCall, FunctionResult, Message, Reasoning, TextPart, Usage
+from hosting.core.channels import (
     FunctionArgumentsDelta,
-    FunctionCall,
-    FunctionResult,
-    Message,
     OutputItemAdded,
     OutputItemDone,
     OutputTextDelta,
-    Reasoning,
     ReasoningTextDelta,
-    ResponseRecord,
-    RunError,
     RunEvent,
     RunFinished,
     RunStarted,
-    TextPart,
-    Usage,
 )
+from hosting.core.stores import ResponseRecord, RunError
 from hosting.responses import StreamRenderer, encode_events, render_response
 from hosting.testing import check_sequence, parse_event_stream, strict_response, strict_stream_event
 

@@ -18,9 +18,9 @@ from hosting.core import (
     MemoryStore,
     ReasoningDelta,
     SQLiteStore,
-    Store,
     Usage,
 )
+from hosting.core.stores import Store
 from hosting.responses import ResponsesChannel
 from hosting.testing import (
     Delay,

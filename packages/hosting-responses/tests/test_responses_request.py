@@ -21,7 +21,8 @@ from hosting.core import (
 )
 from hosting.responses import ALLOWED_OPTIONS
 from hosting.responses._items import ItemReference
-from hosting.responses._request import load_json, parse_create
+from hosting.responses._json_body import json_depth, load_json
+from hosting.responses._request import parse_create
 
 LIMITS = Limits()
 
@@ -277,3 +278,13 @@ def test_bodies_json_cannot_hold_are_refused(raw: bytes) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         load_json(raw, max_depth=64)
     assert caught.value.code == "invalid_json"
+
+
+def test_json_depth() -> None:
+    assert json_depth(1, limit=10) == 0
+    assert json_depth({}, limit=10) == 1
+    assert json_depth({"a": [1, {"b": []}]}, limit=10) == 4
+    deep: object = []
+    for _ in range(100):
+        deep = [deep]
+    assert json_depth(deep, limit=5) == 6  # stops counting just past the limit

@@ -8,7 +8,7 @@ import pytest
 
 from hosting.core import Host, MemoryStore
 from hosting.responses import ResponsesChannel
-from hosting.responses._request import load_json
+from hosting.responses._json_body import load_json
 from hosting.testing import EchoAgent, InProcessHTTPClient
 
 BOM = b"\xef\xbb\xbf"

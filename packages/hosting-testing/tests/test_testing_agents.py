@@ -8,38 +8,34 @@ from typing import Any
 import pytest
 
 from hosting.core import (
-    ChannelRequest,
     FunctionCall,
     FunctionResult,
-    HostedRunResult,
     IsolationKeys,
     Item,
-    MemoryStore,
     Message,
-    OutputTextDelta,
-    RandomIdFactory,
     Reasoning,
     ReasoningDelta,
     RunContext,
-    RunEngine,
     TextDelta,
     ToolSpec,
     Usage,
-    isolation_scope,
     user_message,
 )
-from hosting.testing import Delay, EchoAgent, Fail, ScriptedAgent
-
-
-def _engine(agent: Any) -> RunEngine:
-    return RunEngine({agent.name: agent}, store=MemoryStore(), ids=RandomIdFactory())
+from hosting.core.channels import (
+    ChannelContext,
+    ChannelRequest,
+    HostedRunResult,
+    OutputTextDelta,
+    isolation_scope,
+)
+from hosting.testing import Delay, EchoAgent, Fail, Hosted, ScriptedAgent
 
 
 def _request(text: str, **fields: Any) -> ChannelRequest:
     return ChannelRequest(channel="test", input=(user_message(text),), **fields)
 
 
-async def test_scripted_agent_plays_text_usage_and_a_function_call() -> None:
+async def test_scripted_agent_plays_text_usage_and_a_function_call(hosted: Hosted) -> None:
     agent = ScriptedAgent(
         [
             "Hel",
@@ -48,7 +44,7 @@ async def test_scripted_agent_plays_text_usage_and_a_function_call() -> None:
             FunctionCall("call_1", "clock", '{"tz": "UTC"}'),
         ]
     )
-    result = await _engine(agent).run(_request("hi"))
+    result = await (await hosted(agent)).run(_request("hi"))
 
     assert result.status == "completed"
     assert result.text == "Hello"
@@ -70,11 +66,11 @@ async def test_scripted_agent_plays_text_usage_and_a_function_call() -> None:
     ]
 
 
-async def test_scripted_agent_records_what_the_host_passed_in() -> None:
+async def test_scripted_agent_records_what_the_host_passed_in(hosted: Hosted) -> None:
     agent = ScriptedAgent(["ok"])
     tool = ToolSpec("clock", "the time", {"type": "object", "properties": {}})
     with isolation_scope(IsolationKeys(user="alice", chat="c1")):
-        result = await _engine(agent).run(
+        result = await (await hosted(agent)).run(
             _request(
                 "what time is it?",
                 instructions="be brief",
@@ -98,7 +94,7 @@ async def test_scripted_agent_records_what_the_host_passed_in() -> None:
     assert recorded.agent_name == "scripted"
 
 
-async def test_scripted_agent_turns_script_each_run_and_see_history_and_state() -> None:
+async def test_scripted_agent_turns_script_each_run_and_see_history_and_state(hosted: Hosted) -> None:
     def remember(context: RunContext) -> str:
         context.session_state["name"] = "Ada"
         return "noted"
@@ -107,7 +103,7 @@ async def test_scripted_agent_turns_script_each_run_and_see_history_and_state() 
         return ["you are ", str(context.session_state.get("name"))]
 
     agent = ScriptedAgent(turns=[[remember], [recall]])
-    engine = _engine(agent)
+    engine = await hosted(agent)
     first = await engine.run(_request("my name is Ada"))
     second = await engine.run(_request("who am I?", previous_response_id=first.response_id))
 
@@ -122,12 +118,12 @@ async def test_scripted_agent_turns_script_each_run_and_see_history_and_state() 
     assert history_texts == ["my name is Ada", "noted"]
 
 
-async def test_recorded_session_state_is_a_copy_taken_at_start() -> None:
+async def test_recorded_session_state_is_a_copy_taken_at_start(hosted: Hosted) -> None:
     def mutate(context: RunContext) -> None:
         context.session_state.setdefault("seen", []).append(len(context.history))
 
     agent = ScriptedAgent([mutate, "ok"])
-    engine = _engine(agent)
+    engine = await hosted(agent)
     first = await engine.run(_request("a"))
     await engine.run(_request("b", previous_response_id=first.response_id))
 
@@ -136,9 +132,9 @@ async def test_recorded_session_state_is_a_copy_taken_at_start() -> None:
     assert agent.runs[1].context.session_state == {"seen": [0, 2]}
 
 
-async def test_scripted_agent_fails_at_the_scripted_step() -> None:
+async def test_scripted_agent_fails_at_the_scripted_step(hosted: Hosted) -> None:
     agent = ScriptedAgent(["partial", Fail(RuntimeError("boom")), "never"])
-    result = await _engine(agent).run(_request("hi"))
+    result = await (await hosted(agent)).run(_request("hi"))
 
     assert result.status == "failed"
     assert result.error is not None
@@ -151,20 +147,20 @@ async def test_scripted_agent_fails_at_the_scripted_step() -> None:
     assert recorded.done
 
 
-async def test_fail_accepts_an_exception_class() -> None:
+async def test_fail_accepts_an_exception_class(hosted: Hosted) -> None:
     agent = ScriptedAgent([Fail(ValueError)])
-    result = await _engine(agent).run(_request("hi"))
+    result = await (await hosted(agent)).run(_request("hi"))
     assert result.status == "failed"
     assert isinstance(agent.last_run.error, ValueError)
 
 
-async def test_scripted_agent_records_a_cancelled_run() -> None:
+async def test_scripted_agent_records_a_cancelled_run(hosted: Hosted) -> None:
     waiting = asyncio.Event()
     agent = ScriptedAgent(["thinking", lambda context: waiting.set(), Delay(30), "too late"])
-    engine = _engine(agent)
-    run = await engine.start(_request("hi"))
+    engine = await hosted(agent)
+    run = await engine.run_stream(_request("hi"))
     await asyncio.wait_for(waiting.wait(), timeout=5)
-    record = await engine.cancel("anonymous", run.id)
+    record = await engine.cancel(run.id)
 
     assert record.status == "cancelled"
     assert agent.last_run.cancelled
@@ -172,9 +168,9 @@ async def test_scripted_agent_records_a_cancelled_run() -> None:
     assert agent.last_run.updates == [TextDelta("thinking")]
 
 
-async def test_scripted_agent_past_its_last_turn_fails_clearly() -> None:
+async def test_scripted_agent_past_its_last_turn_fails_clearly(hosted: Hosted) -> None:
     agent = ScriptedAgent(turns=[["one"]])
-    engine = _engine(agent)
+    engine = await hosted(agent)
     assert (await engine.run(_request("a"))).text == "one"
     second = await engine.run(_request("b"))
     assert second.status == "failed"
@@ -182,7 +178,7 @@ async def test_scripted_agent_past_its_last_turn_fails_clearly() -> None:
     assert "1 scripted turns" in str(agent.runs[1].error)
 
 
-async def test_scripted_agent_reasoning_and_whole_items() -> None:
+async def test_scripted_agent_reasoning_and_whole_items(hosted: Hosted) -> None:
     agent = ScriptedAgent(
         [
             ReasoningDelta("think "),
@@ -191,7 +187,7 @@ async def test_scripted_agent_reasoning_and_whole_items() -> None:
             "done",
         ]
     )
-    result = await _engine(agent).run(_request("hi"))
+    result = await (await hosted(agent)).run(_request("hi"))
     assert [type(item) for item in result.output] == [Reasoning, FunctionResult, Message]
     reasoning = result.output[0]
     assert isinstance(reasoning, Reasoning)
@@ -214,41 +210,45 @@ def test_scripted_agent_rejects_ambiguous_scripts() -> None:
         ScriptedAgent("hello")
 
 
-async def test_an_unknown_step_fails_the_run_with_a_clear_error() -> None:
+async def test_an_unknown_step_fails_the_run_with_a_clear_error(hosted: Hosted) -> None:
     agent = ScriptedAgent([42])  # type: ignore[list-item]
-    result = await _engine(agent).run(_request("hi"))
+    result = await (await hosted(agent)).run(_request("hi"))
     assert result.status == "failed"
     assert isinstance(agent.last_run.error, TypeError)
     assert "42 is not a script step" in str(agent.last_run.error)
 
 
-async def test_empty_script_completes_with_no_output() -> None:
+async def test_empty_script_completes_with_no_output(hosted: Hosted) -> None:
     agent = ScriptedAgent()
-    result = await _engine(agent).run(_request("hi"))
+    result = await (await hosted(agent)).run(_request("hi"))
     assert result.status == "completed"
     assert result.output == ()
     assert agent.last_run.finished
 
 
-async def _echo(engine: RunEngine, text: str, previous: HostedRunResult | None = None) -> HostedRunResult:
-    run = await engine.start(_request(text, previous_response_id=previous.response_id if previous else None))
+async def _echo(
+    engine: ChannelContext, text: str, previous: HostedRunResult | None = None
+) -> HostedRunResult:
+    run = await engine.run_stream(
+        _request(text, previous_response_id=previous.response_id if previous else None)
+    )
     result = await run.wait()
     result_deltas = [event.delta for event in run.events if isinstance(event, OutputTextDelta)]
     assert "".join(result_deltas) == result.text
     return result
 
 
-async def test_echo_agent_streams_word_by_word() -> None:
-    engine = _engine(EchoAgent())
-    run = await engine.start(_request("one two  three\n"))
+async def test_echo_agent_streams_word_by_word(hosted: Hosted) -> None:
+    engine = await hosted(EchoAgent())
+    run = await engine.run_stream(_request("one two  three\n"))
     result = await run.wait()
     deltas = [event.delta for event in run.events if isinstance(event, OutputTextDelta)]
     assert deltas == ["one", " two", "  three", "\n"]
     assert result.text == "one two  three\n"
 
 
-async def test_echo_agent_repeats_every_user_message_across_turns() -> None:
-    engine = _engine(EchoAgent())
+async def test_echo_agent_repeats_every_user_message_across_turns(hosted: Hosted) -> None:
+    engine = await hosted(EchoAgent())
     first = await _echo(engine, "hello")
     second = await _echo(engine, "again", first)
     third = await _echo(engine, "and again", second)
@@ -269,7 +269,7 @@ def test_echo_agent_reply_ignores_non_user_items() -> None:
     assert EchoAgent(name="parrot").name == "parrot"
 
 
-async def test_echo_agent_delay_paces_words_without_changing_them() -> None:
-    engine = _engine(EchoAgent(delay=0.001))
+async def test_echo_agent_delay_paces_words_without_changing_them(hosted: Hosted) -> None:
+    engine = await hosted(EchoAgent(delay=0.001))
     result = await _echo(engine, "a b c")
     assert result.text == "a b c"

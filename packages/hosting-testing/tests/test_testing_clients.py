@@ -13,14 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hosting.core import (
-    ChannelContext,
-    ChannelContribution,
-    ChannelRequest,
-    Host,
-    MemoryStore,
-    user_message,
-)
+from hosting.core import Host, MemoryStore, user_message
+from hosting.core.channels import ChannelContext, ChannelContribution, ChannelRequest
 from hosting.testing import (
     Delay,
     EchoAgent,

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from hosting.core import IdempotencyClaim, Item, ItemPage, MemoryStore, Order, ResponseRecord
+from hosting.core import Item, MemoryStore
+from hosting.core.stores import IdempotencyClaim, ItemPage, Order, ResponseRecord
 from hosting.testing import StoreConformance
 
 

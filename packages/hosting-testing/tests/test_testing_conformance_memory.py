@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hosting.core import MemoryStore, Store
+from hosting.core import MemoryStore
+from hosting.core.stores import Store
 from hosting.testing import StoreConformance, retention_options
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hosting.core import SQLiteStore, Store
+from hosting.core import SQLiteStore
+from hosting.core.stores import Store
 from hosting.testing import StoreConformance, retention_options
 
 

@@ -1,4 +1,18 @@
-"""hosting.core: serve any agent over many wire protocols from one ASGI app."""
+"""hosting.core: serve any agent over many wire protocols from one ASGI app.
+
+This module is what an application author uses: the `Host`, agents and the
+types they read and yield, authentication, the caller's isolation keys, the
+built-in stores, and the errors. Three more tiers sit beside it, each for
+another audience:
+
+- `hosting.core.channels`: what a channel author uses (the channel contract, the
+  context a channel gets, requests, results, run events, delivery, body helpers);
+- `hosting.core.stores`: what a store author uses (the `Store` protocol, the
+  records, their codecs);
+- `hosting.core.middleware`: the ASGI middlewares the host stacks, usable alone.
+
+Everything else is internal and may change without notice.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +20,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._agent import Agent, AgentOutput, FunctionAgent, RunContext, agent, as_agent
 from ._auth import ApiKeyAuthenticator, Authenticator, bearer_token
-from ._channel import (
-    Channel,
-    ChannelContribution,
-    ChannelIdentity,
-    ChannelRequest,
-    Command,
-    Delivery,
-    DeliveryReport,
-    DeliveryTarget,
-    HostedRunResult,
-    PushFunction,
-)
-from ._context import ChannelContext, ScopedStore
-from ._engine import GENERIC_AGENT_ERROR, DisconnectPolicy, RunEngine, RunHook, UpdateHook
-from ._events import (
-    FunctionArgumentsDelta,
-    OutputItemAdded,
-    OutputItemDone,
-    OutputTextDelta,
-    ReasoningTextDelta,
-    RunEvent,
-    RunFinished,
-    RunStarted,
-    event_from_dict,
-    event_to_dict,
-)
+from ._engine import DisconnectPolicy
 from ._exceptions import (
-    AgentError,
     AuthenticationError,
     ConfigurationError,
     ConflictError,
@@ -43,38 +31,18 @@ from ._exceptions import (
     NotFoundError,
     RejectedError,
     RequestError,
+    ServerError,
+    ServiceUnavailableError,
 )
-from ._fast_init import constructor
-from ._host import Host, error_envelope
-from ._ids import IdFactory, PartitionedIdFactory, RandomIdFactory, is_well_formed_id
-from ._isolation import (
-    ANONYMOUS_USER,
-    IsolationKeys,
-    get_current_isolation_keys,
-    isolation_scope,
-    reset_current_isolation_keys,
-    set_current_isolation_keys,
-)
-from ._json import encode_json
-from ._limits import BodyLimitMiddleware, Limits, json_depth, request_body
-from ._middleware import CHAT_HEADER, USER_HEADER, IsolationMiddleware
-from ._request_id import REQUEST_ID_HEADER, RequestIdLogFilter, RequestIdMiddleware, get_current_request_id
-from ._run import Run
-from ._store import MemoryStore, SQLiteStore, default_store
-from ._store._base import (
-    TERMINAL_STATUSES,
-    ConversationRecord,
-    IdempotencyClaim,
-    ItemPage,
-    Order,
-    ResponseRecord,
-    ResponseStatus,
-    RunError,
-    Store,
-    StoredEvent,
-)
+from ._hooks import RunHook, UpdateHook
+from ._host import Host
+from ._ids import IdFactory, PartitionedIdFactory, RandomIdFactory
+from ._isolation import ANONYMOUS_USER, IsolationKeys, get_current_isolation_keys
+from ._limits import Limits
+from ._public import publish
+from ._request_id import get_current_request_id
+from ._store import MemoryStore, SQLiteStore
 from ._types import (
-    ROLES,
     ErrorUpdate,
     FilePart,
     FunctionCall,
@@ -93,12 +61,7 @@ from ._types import (
     Update,
     Usage,
     assistant_message,
-    item_from_dict,
-    item_to_dict,
-    usage_from_dict,
-    usage_to_dict,
     user_message,
-    with_id,
 )
 
 try:
@@ -108,85 +71,45 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "ANONYMOUS_USER",
-    "CHAT_HEADER",
-    "GENERIC_AGENT_ERROR",
-    "REQUEST_ID_HEADER",
-    "ROLES",
-    "TERMINAL_STATUSES",
-    "USER_HEADER",
     "Agent",
-    "AgentError",
     "AgentOutput",
     "ApiKeyAuthenticator",
     "AuthenticationError",
     "Authenticator",
-    "BodyLimitMiddleware",
-    "Channel",
-    "ChannelContext",
-    "ChannelContribution",
-    "ChannelIdentity",
-    "ChannelRequest",
-    "Command",
     "ConfigurationError",
     "ConflictError",
-    "ConversationRecord",
-    "Delivery",
-    "DeliveryReport",
-    "DeliveryTarget",
     "DisconnectPolicy",
     "ErrorUpdate",
     "FilePart",
     "FunctionAgent",
-    "FunctionArgumentsDelta",
     "FunctionCall",
     "FunctionResult",
     "Host",
-    "HostedRunResult",
     "HostingError",
     "IdFactory",
-    "IdempotencyClaim",
     "ImagePart",
     "InvalidRequestError",
     "IsolationKeys",
-    "IsolationMiddleware",
     "Item",
     "ItemBreak",
-    "ItemPage",
     "LimitExceededError",
     "Limits",
     "MemoryStore",
     "Message",
     "NotFoundError",
-    "Order",
-    "OutputItemAdded",
-    "OutputItemDone",
-    "OutputTextDelta",
     "Part",
     "PartitionedIdFactory",
-    "PushFunction",
     "RandomIdFactory",
     "Reasoning",
     "ReasoningDelta",
-    "ReasoningTextDelta",
     "RejectedError",
     "RequestError",
-    "RequestIdLogFilter",
-    "RequestIdMiddleware",
-    "ResponseRecord",
-    "ResponseStatus",
     "Role",
-    "Run",
     "RunContext",
-    "RunEngine",
-    "RunError",
-    "RunEvent",
-    "RunFinished",
     "RunHook",
-    "RunStarted",
     "SQLiteStore",
-    "ScopedStore",
-    "Store",
-    "StoredEvent",
+    "ServerError",
+    "ServiceUnavailableError",
     "TextDelta",
     "TextPart",
     "ToolSpec",
@@ -198,24 +121,10 @@ __all__ = [
     "as_agent",
     "assistant_message",
     "bearer_token",
-    "constructor",
-    "default_store",
-    "encode_json",
-    "error_envelope",
-    "event_from_dict",
-    "event_to_dict",
     "get_current_isolation_keys",
     "get_current_request_id",
-    "is_well_formed_id",
-    "isolation_scope",
-    "item_from_dict",
-    "item_to_dict",
-    "json_depth",
-    "request_body",
-    "reset_current_isolation_keys",
-    "set_current_isolation_keys",
-    "usage_from_dict",
-    "usage_to_dict",
     "user_message",
-    "with_id",
 ]
+
+publish(__name__, globals(), __all__)
+del publish

@@ -16,9 +16,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ._exceptions import RequestError
-from ._fast_init import fast_init
 from ._isolation import IsolationKeys
-from ._store._base import ResponseRecord, ResponseStatus, RunError
+from ._records import ResponseRecord, ResponseStatus, RunError
 from ._types import Item, Message, ToolSpec, Usage
 
 if TYPE_CHECKING:
@@ -34,10 +33,12 @@ class ChannelIdentity:
     display_name: str | None = None
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChannelRequest:
     """A channel-neutral request to run the agent.
+
+    A value, built once per request and never changed: a run hook that changes a request
+    returns a copy (``dataclasses.replace(request, ...)``).
 
     Attributes:
         channel: the name of the channel the request came in on.
@@ -80,8 +81,7 @@ class ChannelRequest:
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HostedRunResult:
     """The outcome of a finished run."""
 

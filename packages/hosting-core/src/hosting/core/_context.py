@@ -6,30 +6,27 @@ against it (and the public types) works on any host and any store.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._agent import Agent
 from ._channel import (
     ChannelIdentity,
     ChannelRequest,
-    Delivery,
+    Command,
     DeliveryReport,
     DeliveryTarget,
     HostedRunResult,
 )
+from ._delivery import Deliveries
+from ._engine import RunEngine, current_keys
 from ._exceptions import NotFoundError
 from ._isolation import IsolationKeys
 from ._limits import Limits
+from ._records import ConversationRecord, ItemPage, Order, ResponseRecord, now
 from ._run import Run
-from ._store._base import ConversationRecord, ItemPage, Order, ResponseRecord, Store, now
+from ._store._base import Store
 from ._types import Item
-
-if TYPE_CHECKING:
-    from ._host import Host
-
-logger = logging.getLogger("hosting.core")
 
 
 class ScopedStore:
@@ -102,72 +99,94 @@ class ChannelContext:
 
     Methods that touch data act for the caller of the request being served
     (its isolation keys come from the ContextVar the host's middleware sets).
+
+    Args:
+        channel_name: the channel this context is for.
+        engine: runs agents.
+        store: the host's store (this context hands it on scoped to each caller).
+        limits: the host's request limits.
+        commands: this channel's commands by name (filled in once the channel contributed them).
+        deliveries: pushes items to channels outside a request.
     """
 
-    def __init__(self, host: Host, channel_name: str) -> None:
-        self._host = host
+    def __init__(
+        self,
+        channel_name: str,
+        *,
+        engine: RunEngine,
+        store: Store,
+        limits: Limits,
+        commands: Mapping[str, Command],
+        deliveries: Deliveries,
+    ) -> None:
         self.channel_name = channel_name
+        self._engine = engine
+        self._store = store
+        self._limits = limits
+        self._commands = commands
+        self._deliveries = deliveries
 
     # -- who is calling ----------------------------------------------------------------------------
 
     @property
     def isolation(self) -> IsolationKeys:
-        return self._host.engine.current_keys()
+        """The caller's isolation keys (the anonymous user's outside a request)."""
+        return current_keys()
 
     @property
     def store(self) -> ScopedStore:
         """The store, scoped to the current caller."""
-        return ScopedStore(self._host.store, self.isolation.user)
+        return ScopedStore(self._store, current_keys().user)
 
     @property
     def limits(self) -> Limits:
         """The host's request limits; channels check the parse-level ones (items, text, depth, metadata)."""
-        return self._host.limits
+        return self._limits
 
     @property
     def agents(self) -> Mapping[str, Agent]:
         """The hosted agents by name, default first."""
-        return self._host.engine.agents
+        return self._engine.agents
 
     # -- runs --------------------------------------------------------------------------------------
 
     async def run(self, request: ChannelRequest) -> HostedRunResult:
         """Run the agent and wait for the result."""
-        return await self._host.engine.run(request)
+        return await self._engine.run(request)
 
     async def run_stream(self, request: ChannelRequest) -> Run:
         """Start a run; iterate `run.follow()` for its events as they happen."""
-        return await self._host.engine.start(request)
+        return await self._engine.start(request)
 
     async def attach(self, response_id: str) -> Run:
         """The run of a stored response (live or finished), to follow or replay. 404 if unknown."""
-        return await self._host.engine.attach(self.isolation.user, response_id)
+        return await self._engine.attach(current_keys().user, response_id)
 
     async def cancel(self, response_id: str) -> ResponseRecord:
         """Cancel a running response; a finished one is returned as it is."""
-        return await self._host.engine.cancel(self.isolation.user, response_id)
+        return await self._engine.cancel(current_keys().user, response_id)
 
     async def conversation_for_session(self, session_key: str) -> str:
         """The conversation bound to a chat channel's session key (created on first use)."""
-        return await self._host.engine.conversation_for_session(self.isolation.user, session_key)
+        return await self._engine.conversation_for_session(current_keys().user, session_key)
 
     async def reset_session(self, session_key: str) -> str:
         """Start a fresh conversation for the session key; stored history stays."""
-        return await self._host.engine.reset_session(self.isolation.user, session_key)
+        return await self._engine.reset_session(current_keys().user, session_key)
 
     def new_id(self, kind: str, *, hint: str | None = None) -> str:
         """A new id of `kind` (``"conversation"``, ``"message"``, ...) from the host's id factory."""
-        return self._host.engine.new_id(kind, owner=self.isolation.user, hint=hint)
+        return self._engine.new_id(kind, owner=current_keys().user, hint=hint)
 
     def check_id(self, identifier: str, *, param: str | None = None, what: str = "response") -> None:
         """Raise `NotFoundError` for an id that is malformed or cannot be the caller's."""
-        self._host.engine.check_id(identifier, owner=self.isolation.user, param=param, what=what)
+        self._engine.check_id(identifier, owner=current_keys().user, param=param, what=what)
 
     # -- commands ----------------------------------------------------------------------------------
 
     async def run_command(self, name: str, request: ChannelRequest) -> str | None:
         """Run one of this channel's commands by name."""
-        command = self._host.commands.get((self.channel_name, name))
+        command = self._commands.get(name)
         if command is None:
             raise NotFoundError(f"Unknown command '{name}'.")
         return await command.handler(self, request)
@@ -188,26 +207,4 @@ class ChannelContext:
         A channel with no push function or no known address is skipped; a push that raises is
         reported as failed.
         """
-        return await self._host.deliver(items, target=target, origin=origin, keys=self.isolation)
-
-
-async def push_all(
-    pushes: Mapping[str, Any], deliveries: Sequence[tuple[str, Delivery | None]]
-) -> DeliveryReport:
-    """Run each delivery through its channel's push function and report where it went."""
-    pushed: list[str] = []
-    skipped: list[str] = []
-    failed: dict[str, str] = {}
-    for name, delivery in deliveries:
-        push = pushes.get(name)
-        if push is None or delivery is None:
-            skipped.append(name)
-            continue
-        try:
-            await push(delivery)
-        except Exception as error:  # a push outage is reported, never dropped
-            logger.warning("push to channel %r failed: %s", name, type(error).__name__)
-            failed[name] = f"{type(error).__name__}: {error}"
-        else:
-            pushed.append(name)
-    return DeliveryReport(pushed=tuple(pushed), skipped=tuple(skipped), failed=failed)
+        return await self._deliveries.deliver(items, keys=current_keys(), target=target, origin=origin)

@@ -5,6 +5,9 @@ event log: output items that start, grow by deltas and finish, then exactly one
 `RunFinished`. Channels render these in their wire format. Because every id and
 timestamp is in the log, rendering it again (after a reconnect, from the store)
 gives the same wire events: that is what makes resume exact.
+
+Events are plain slotted dataclasses, made for every delta of every run; they are
+values, never changed once emitted (followers share them).
 """
 
 from __future__ import annotations
@@ -13,21 +16,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from ._fast_init import fast_init
-from ._store._base import ResponseStatus, RunError
+from ._records import ResponseStatus, RunError
 from ._types import Item, Usage, item_from_dict, item_to_dict, usage_from_dict, usage_to_dict
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunStarted:
     """The run began (after `queued`, if it was queued)."""
 
     status: ResponseStatus
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutputItemAdded:
     """A new output item at `output_index`; `item` is its empty beginning (ids set)."""
 
@@ -35,32 +35,28 @@ class OutputItemAdded:
     item: Item
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutputTextDelta:
     output_index: int
     item_id: str
     delta: str
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReasoningTextDelta:
     output_index: int
     item_id: str
     delta: str
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FunctionArgumentsDelta:
     output_index: int
     item_id: str
     delta: str
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutputItemDone:
     """The item at `output_index` is complete; `item` is its final form."""
 
@@ -68,8 +64,7 @@ class OutputItemDone:
     item: Item
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunFinished:
     """The last event of every run."""
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
@@ -21,17 +22,18 @@ from starlette.websockets import WebSocketClose
 
 from ._agent import Agent, agent_name, as_agent
 from ._auth import Authenticator
-from ._channel import Callback, Channel, ChannelIdentity, Command, Delivery, DeliveryReport, DeliveryTarget
-from ._context import ChannelContext, push_all
-from ._dispatch import ExactDispatch
-from ._engine import DisconnectPolicy, RunEngine, RunHook, UpdateHook
+from ._channel import Callback, Channel, ChannelIdentity, Command, DeliveryReport, DeliveryTarget
+from ._context import ChannelContext
+from ._delivery import Deliveries
+from ._engine import DisconnectPolicy, RunEngine, current_keys
+from ._error_response import ErrorRenderer, error_response
 from ._exceptions import ConfigurationError, NotFoundError, RequestError
-from ._front import FrontDoor
+from ._hooks import RunHook, UpdateHook
 from ._ids import IdFactory, RandomIdFactory
-from ._isolation import IsolationKeys, get_current_isolation_keys
-from ._limits import Limits
-from ._middleware import ErrorRenderer
-from ._request_id import RequestIdLogFilter
+from ._isolation import IsolationKeys
+from ._limits import BodyLimitMiddleware, Limits
+from ._middleware import IsolationMiddleware
+from ._request_id import RequestIdLogFilter, RequestIdMiddleware
 from ._store import default_store
 from ._store._base import Store
 from ._types import Item
@@ -39,19 +41,6 @@ from ._types import Item
 logger = logging.getLogger("hosting.core")
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
-
-
-def error_envelope(error: RequestError) -> Response:
-    """The default error shape (the OpenAI envelope, which most HTTP clients of agents expect)."""
-    body = {
-        "error": {
-            "message": error.message,
-            "type": error.error_type,
-            "param": error.param,
-            "code": error.code,
-        }
-    }
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers or None)
 
 
 class Host:
@@ -122,28 +111,32 @@ class Host:
             retry_after_seconds=self.limits.retry_after_seconds,
         )
         self.channels = list(channels)
-        self.contexts: dict[str, ChannelContext] = {}
-        self.pushes: dict[str, Any] = {}
-        self.commands: dict[tuple[str, str], Command] = {}
+        self.commands: dict[str, dict[str, Command]] = {channel.name: {} for channel in self.channels}
+        self.deliveries = Deliveries(self.store, {})
         self._on_startup: list[Callback] = []
         self._on_shutdown: list[Callback] = []
         self._error_renderers: list[tuple[str, ErrorRenderer]] = []
         routes: list[Any] = []
         for channel in self.channels:
-            context = ChannelContext(self, channel.name)
-            self.contexts[channel.name] = context
+            context = ChannelContext(
+                channel.name,
+                engine=self.engine,
+                store=self.store,
+                limits=self.limits,
+                commands=self.commands[channel.name],
+                deliveries=self.deliveries,
+            )
             contribution = channel.contribute(context)
             routes.extend(contribution.routes)
             self._on_startup.extend(contribution.on_startup)
             self._on_shutdown.extend(contribution.on_shutdown)
             if contribution.push is not None:
-                self.pushes[channel.name] = contribution.push
+                self.deliveries.pushes[channel.name] = contribution.push
             for command in contribution.commands:
-                self.commands[(channel.name, command.name)] = command
+                self.commands[channel.name][command.name] = command
             if contribution.error_prefix is not None and contribution.render_error is not None:
                 self._error_renderers.append((contribution.error_prefix, contribution.render_error))
         self._error_renderers.sort(key=lambda pair: len(pair[0]), reverse=True)
-        # Health checks last: the router tries routes in order, and channel traffic is the hot path.
         every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
         routes += [
             Route("/healthz", self._healthz, methods=every_method),
@@ -156,19 +149,31 @@ class Host:
         # A bare Router, not a Starlette app: channels render their own errors, so the app's two
         # exception middlewares would only add a cost to every request.
         self.router = Router(routes=routes, default=self._unknown_path)
-        # Request id, body limits and isolation keys, in one call per request (see `FrontDoor`).
-        self.app: ASGIApp = FrontDoor(
-            ExactDispatch(self.router),
-            limits=self.limits,
-            authenticator=authenticator,
-            trust_isolation_headers=trust_isolation_headers,
-            public_paths=PUBLIC_PATHS,
-            render_error=self.error_renderer_for,
-        )
+        # Outermost first. Authentication comes before the body is read, so a caller without
+        # valid credentials never makes the server buffer a body.
+        self.middleware = [
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                IsolationMiddleware,
+                authenticator=authenticator,
+                trust_isolation_headers=trust_isolation_headers,
+                public_paths=PUBLIC_PATHS,
+                render_error=self.error_renderer_for,
+            ),
+            Middleware(BodyLimitMiddleware, limits=self.limits, render_error=self.error_renderer_for),
+        ]
+        self.app: ASGIApp = self.build_middleware_stack()
         for logger_name in ("hosting.core", *(f"hosting.{channel.name}" for channel in self.channels)):
             target = logging.getLogger(logger_name)
             if not any(isinstance(existing, RequestIdLogFilter) for existing in target.filters):
                 target.addFilter(RequestIdLogFilter())
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The router wrapped in `middleware`, the first outermost (as Starlette builds its stack)."""
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.middleware):
+            app = cls(app, *args, **kwargs)
+        return app
 
     # -- ASGI --------------------------------------------------------------------------------------
 
@@ -187,7 +192,7 @@ class Host:
         for prefix, renderer in self._error_renderers:
             if path.startswith(prefix):
                 return renderer
-        return error_envelope
+        return error_response
 
     async def _serve_lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
@@ -283,7 +288,7 @@ class Host:
             status_code=405,
             code="method_not_allowed",
         )
-        response = error_envelope(error)
+        response = error_response(error)
         response.headers["allow"] = "GET, HEAD"
         return response
 
@@ -295,7 +300,7 @@ class Host:
     async def _readyz(self, request: Request) -> Response:
         if (refused := self._wrong_method(request)) is not None:
             return refused
-        ready = self._started and self.engine._accepting
+        ready = self._started and self.engine.accepting
         return JSONResponse({"status": "ready" if ready else "starting"}, status_code=200 if ready else 503)
 
     # -- sessions and delivery ---------------------------------------------------------------------
@@ -303,13 +308,11 @@ class Host:
     async def reset_session(self, session_key: str, *, keys: IsolationKeys | None = None) -> str:
         """Start a fresh conversation for a session key (of `keys`, or the current caller);
         the stored history of the old one is kept. Returns the new conversation id."""
-        owner = (keys or get_current_isolation_keys() or IsolationKeys()).user
-        return await self.engine.reset_session(owner, session_key)
+        return await self.engine.reset_session((keys or current_keys()).user, session_key)
 
     async def link_identity(self, channel: str, address: str, *, keys: IsolationKeys | None = None) -> None:
         """Record that the user is reachable on `channel` at `address` (for ``target="linked"``)."""
-        owner = (keys or get_current_isolation_keys() or IsolationKeys()).user
-        await self.store.link_identity(owner, channel, address)
+        await self.store.link_identity((keys or current_keys()).user, channel, address)
 
     async def deliver(
         self,
@@ -320,25 +323,7 @@ class Host:
         keys: IsolationKeys | None = None,
     ) -> DeliveryReport:
         """Push items to channels; see `ChannelContext.deliver`."""
-        keys = keys or get_current_isolation_keys() or IsolationKeys()
-        if target is None:
-            return DeliveryReport()
-        links = await self.store.get_identity_links(keys.user)
-        if target == "origin":
-            names = [origin.channel] if origin is not None else []
-            if origin is not None:
-                links = {**links, origin.channel: origin.address}
-        elif target == "linked":
-            names = list(links)
-        else:
-            names = list(target)
-        deliveries: list[tuple[str, Delivery | None]] = []
-        for name in names:
-            address = links.get(name)
-            deliveries.append(
-                (name, Delivery(name, address, tuple(items), keys) if address is not None else None)
-            )
-        return await push_all(self.pushes, deliveries)
+        return await self.deliveries.deliver(items, keys=keys or current_keys(), target=target, origin=origin)
 
     # -- running -----------------------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._error_response import ErrorRenderer, error_response
 from ._exceptions import LimitExceededError, RequestError
-from ._middleware import ErrorRenderer
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 """The methods whose requests have their bodies read (and bounded) before any route runs."""
@@ -51,21 +51,6 @@ class Limits:
     retry_after_seconds: int = 1
 
 
-def json_depth(value: Any, *, limit: int) -> int:
-    """The nesting depth of a parsed JSON value (a scalar is 0); counting stops past `limit`."""
-    depth = 0
-    level: list[Any] = [value]
-    while depth <= limit:
-        containers = [node for node in level if isinstance(node, dict | list)]
-        if not containers:
-            break
-        depth += 1
-        level = [
-            child for node in containers for child in (node.values() if isinstance(node, dict) else node)
-        ]
-    return depth
-
-
 class BodyLimitMiddleware:
     """Reads request bodies up front, refusing ones too large (413) or too slow (408).
 
@@ -76,10 +61,16 @@ class BodyLimitMiddleware:
     after it began.
     """
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, render_error: Callable[[str], ErrorRenderer]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: Limits | None = None,
+        render_error: Callable[[str], ErrorRenderer] | None = None,
+    ) -> None:
         self.app = app
-        self.limits = limits
-        self.render_error = render_error
+        self.limits = limits = limits or Limits()
+        self.render_error = render_error or _neutral
         self._reading: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         # One sweep per event loop with bodies being read (a host may serve on several at once).
@@ -221,6 +212,10 @@ class BodyReplay:
             self.replayed = True
             return {"type": "http.request", "body": self.body, "more_body": False}
         return await self.receive()
+
+
+def _neutral(path: str) -> ErrorRenderer:
+    return error_response
 
 
 def _too_large(limit: int) -> LimitExceededError:

@@ -11,19 +11,17 @@ import logging
 from collections.abc import Callable
 
 from starlette.requests import HTTPConnection
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._auth import Authenticator
-from ._exceptions import RequestError
+from ._error_response import ErrorRenderer, error_response
+from ._exceptions import RequestError, ServerError
 from ._isolation import IsolationKeys, reset_current_isolation_keys, set_current_isolation_keys
 
 USER_HEADER = "x-agent-user-isolation-key"
 CHAT_HEADER = "x-agent-chat-isolation-key"
 ANONYMOUS = IsolationKeys()
 """The keys of the single anonymous user a host without authentication serves."""
-
-ErrorRenderer = Callable[[RequestError], Response]
 
 logger = logging.getLogger("hosting.core")
 
@@ -37,23 +35,27 @@ class IsolationMiddleware:
         trust_isolation_headers: take the keys from the ``x-agent-*-isolation-key`` headers
             (only behind a gateway that sets them and strips them from outside requests).
         public_paths: paths served without authentication (health checks).
-        render_error: renders an authentication failure for a path (each channel's own shape).
+        render_error: renders an authentication failure for a path (each channel's own shape);
+            by default the neutral `error_response`.
+
+    It runs before the body is read: a request it refuses is answered at once, its body
+    never buffered, and the connection closed (the unread body is not worth reading).
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        authenticator: Authenticator | None,
-        trust_isolation_headers: bool,
-        public_paths: frozenset[str],
-        render_error: Callable[[str], ErrorRenderer],
+        authenticator: Authenticator | None = None,
+        trust_isolation_headers: bool = False,
+        public_paths: frozenset[str] = frozenset(),
+        render_error: Callable[[str], ErrorRenderer] | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.trust_isolation_headers = trust_isolation_headers
         self.public_paths = public_paths
-        self.render_error = render_error
+        self.render_error = render_error or _neutral
 
     @property
     def anonymous(self) -> bool:
@@ -94,17 +96,14 @@ class IsolationMiddleware:
             # A broken authenticator (its key server is down, say) fails the request, in the
             # channel's error shape; its traceback goes to the log, never to the client.
             logger.exception("the authenticator failed")
-            failure = RequestError(
-                "The server could not check the credentials of this request.",
-                status_code=500,
-                code="server_error",
-            )
-            failure.error_type = "server_error"
-            raise failure from None
+            raise ServerError("The server could not check the credentials of this request.") from None
 
     async def refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request whose caller could not be resolved, in its channel's error shape."""
-        await self.render_error(_relative_path(scope))(error)(scope, receive, send)
+        response = self.render_error(_relative_path(scope))(error)
+        if scope["type"] == "http":
+            response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
     async def _resolve(self, scope: Scope) -> IsolationKeys:
         connection = HTTPConnection(scope)
@@ -117,6 +116,10 @@ class IsolationMiddleware:
             if user or chat:
                 keys = IsolationKeys(user=user or keys.user, chat=chat or keys.chat)
         return keys
+
+
+def _neutral(path: str) -> ErrorRenderer:
+    return error_response
 
 
 def _relative_path(scope: Scope) -> str:

@@ -21,7 +21,7 @@ from ._events import (
     RunFinished,
     RunStarted,
 )
-from ._store._base import ResponseRecord
+from ._records import ResponseRecord
 from ._types import FunctionCall, Item, Message, Reasoning
 
 

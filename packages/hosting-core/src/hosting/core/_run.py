@@ -10,12 +10,53 @@ store is a `Run` too, already done, so a channel renders both the same way.
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from ._channel import HostedRunResult
+from ._channel import ChannelRequest, HostedRunResult
 from ._events import RunEvent
-from ._store._base import ResponseRecord
+from ._records import ResponseRecord
+
+
+class RunMode(enum.Enum):
+    """How a run executes and when it is written, decided once from its request.
+
+    - ``STREAMED``: in a task of its own; its events are recorded for whoever follows it;
+      written as it starts when stored. A channel that starts a run to follow it gets this
+      mode, and so does a stored request with an idempotency key whose caller only waits for
+      the result, so a retry can follow it.
+    - ``BACKGROUND``: in a task of its own, detached from the request; written as it starts.
+    - ``INLINE``: in its caller's task, which waits for the result; no events, never stored.
+    - ``INLINE_STORED``: in its caller's task; no events; written once, at its end (nobody
+      knows its id before then, so a later replay rebuilds its events from the record).
+    - ``ELSEWHERE``: a run of another process or an earlier one, read from the store.
+    """
+
+    STREAMED = "streamed"
+    BACKGROUND = "background"
+    INLINE = "inline"
+    INLINE_STORED = "inline_stored"
+    ELSEWHERE = "elsewhere"
+
+    @classmethod
+    def for_request(cls, request: ChannelRequest, *, followed: bool) -> RunMode:
+        """The mode of a run of `request`; `followed`: its caller follows its events."""
+        if request.background:
+            return cls.BACKGROUND
+        if followed or request.stream or (request.store and request.idempotency_key is not None):
+            return cls.STREAMED
+        return cls.INLINE_STORED if request.store else cls.INLINE
+
+    @property
+    def inline(self) -> bool:
+        """Executed by its caller, in the caller's task."""
+        return self is RunMode.INLINE or self is RunMode.INLINE_STORED
+
+    @property
+    def records_events(self) -> bool:
+        """Keeps an event log: someone may follow it while it runs, or resume it later."""
+        return self is RunMode.STREAMED or self is RunMode.BACKGROUND
 
 
 class Run:
@@ -29,39 +70,36 @@ class Run:
         "created",
         "events",
         "final",
-        "followed",
         "had_session_state",
-        "pending",
+        "mode",
         "stored",
         "task",
         "watcher",
-        "written",
     )
 
     def __init__(
         self,
         record: ResponseRecord,
         *,
+        mode: RunMode,
         stored: bool,
+        had_session_state: bool = False,
         events: list[RunEvent] | None = None,
         final: ResponseRecord | None = None,
         on_follower_left: Callable[[Run], None] | None = None,
     ) -> None:
         self.created = record
+        self.mode = mode
         self.stored = stored
+        # Whether the run began with a session state (an emptied one must then be written).
+        self.had_session_state = had_session_state
         self.events: list[RunEvent] = events if events is not None else []
         self.final = final
+        # The task executing the run (the caller's own for an inline one); set once it exists.
         self.task: asyncio.Task[Any] | None = None
-        # For a run its caller executes itself (`RunEngine.run`): what it will execute.
-        self.pending: tuple[Any, Any] | None = None
         # Set instead of `task` for a run of another process, followed through the store.
         self.watcher: asyncio.Task[None] | None = None
         self.cancel_reason: str | None = None
-        self.had_session_state = False
-        # False for a run its caller executes inline, waiting for the result only: see the engine.
-        self.followed = True
-        # Whether the store has the run's record from its start (else it is written at its end).
-        self.written = True
         self._changed: asyncio.Event | None = None
         # Made by the first `wait` before the end: a run its caller executes itself never needs one.
         self._done: asyncio.Event | None = None
@@ -70,6 +108,11 @@ class Run:
     @property
     def id(self) -> str:
         return self.created.id
+
+    @property
+    def written_at_start(self) -> bool:
+        """The store has had its record since it started (else it is written at its end)."""
+        return self.stored and not self.mode.inline
 
     @property
     def done(self) -> bool:

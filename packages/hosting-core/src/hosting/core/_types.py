@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from ._fast_init import fast_init
-
 Role: TypeAlias = Literal["user", "assistant", "system", "developer"]
 ROLES: frozenset[str] = frozenset({"user", "assistant", "system", "developer"})
 
@@ -21,7 +19,6 @@ ROLES: frozenset[str] = frozenset({"user", "assistant", "system", "developer"})
 # -- content parts ---------------------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class TextPart:
     """A piece of text in a message."""
@@ -54,7 +51,6 @@ Part: TypeAlias = TextPart | ImagePart | FilePart
 # -- items -----------------------------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Message:
     """A message from a user, the assistant, or the system/developer."""
@@ -72,7 +68,6 @@ class Message:
         return "".join(part.text for part in parts if isinstance(part, TextPart))
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class FunctionCall:
     """A call of a client-declared (or agent-side) function, with JSON-encoded arguments."""
@@ -83,7 +78,6 @@ class FunctionCall:
     id: str | None = None
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class FunctionResult:
     """The output of a function call, sent back by the client (or produced by the agent's own tool)."""
@@ -93,7 +87,6 @@ class FunctionResult:
     id: str | None = None
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Reasoning:
     """The agent's reasoning summary, kept so a later turn can replay it."""
@@ -142,7 +135,6 @@ class ToolSpec:
 # -- updates an agent yields -----------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the answer's text."""
@@ -150,7 +142,6 @@ class TextDelta:
     text: str
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     """A piece of the agent's reasoning summary."""
@@ -158,7 +149,6 @@ class ReasoningDelta:
     text: str
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token usage; several reports in one run are added up."""

@@ -30,26 +30,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from hosting.core import (
-    ChannelContext,
-    ChannelContribution,
-    InvalidRequestError,
-    Item,
-    NotFoundError,
-    RequestError,
-    Run,
-    RunEvent,
-    request_body,
-)
+from hosting.core import InvalidRequestError, Item, NotFoundError, RequestError
+from hosting.core.channels import ChannelContext, ChannelContribution, Run, RunEvent
 
 from ._control import fingerprint, idempotency_key, stream_query
 from ._conversations import ConversationRoutes
 from ._encode import encode_events
 from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
 from ._items import ItemReference, render_items, without_id
+from ._json_body import read_json
 from ._openapi import OpenAPIRoute
 from ._render import StreamRenderer, render_response
-from ._request import CreateRequest, load_json, page_limit, parse_create
+from ._request import CreateRequest, page_limit, parse_create
 from ._sse import EventStreamResponse
 
 logger = logging.getLogger("hosting.responses")
@@ -121,7 +113,7 @@ class ResponsesChannel:
     # -- POST /responses ---------------------------------------------------------------------------
 
     async def create(self, request: Request) -> Response:
-        body = await self._read_json(request)
+        body = await read_json(request, self.context.limits)
         parsed = parse_create(body, channel=self.name, limits=self.context.limits)
         key = idempotency_key(request.scope)
         channel_request = parsed.request
@@ -149,10 +141,6 @@ class ResponsesChannel:
                 return error_response(InvalidRequestError(message))
             return server_error_response(message)
         return json_response(render_response(result.record))
-
-    async def _read_json(self, request: Request) -> Any:
-        # The host's body limit has already refused oversized bodies (413) before this route.
-        return load_json(await request_body(request), max_depth=self.context.limits.max_json_depth)
 
     async def _resolve_input(self, parsed: CreateRequest) -> list[Item]:
         """Replace each ``item_reference`` by the item it names, from the chain or conversation."""

@@ -27,19 +27,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from hosting.core import (
-    ConversationRecord,
-    FunctionCall,
-    FunctionResult,
-    Item,
-    Message,
-    NotFoundError,
-    Reasoning,
-    with_id,
-)
+from hosting.core import FunctionCall, FunctionResult, Item, Message, NotFoundError, Reasoning
+from hosting.core.channels import with_id
+from hosting.core.stores import ConversationRecord
 
 from ._errors import invalid, json_response
 from ._items import ItemReference, parse_input_item, render_item
+from ._json_body import read_json
 from ._request import _metadata, page_limit
 
 if TYPE_CHECKING:
@@ -103,7 +97,7 @@ class ConversationRoutes:
     # -- parsing -----------------------------------------------------------------------------------
 
     async def _body(self, request: Request) -> Mapping[str, Any]:
-        body = await self.channel._read_json(request)
+        body = await read_json(request, self.channel.context.limits)
         if not isinstance(body, dict):
             raise invalid("The request body must be a JSON object.", None, code="invalid_body")
         return body

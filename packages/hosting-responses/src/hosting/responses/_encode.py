@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hosting.core import encode_json
+from hosting.core.channels import encode_json
 
 
 def encode_event(event: dict[str, Any]) -> bytes:

@@ -12,9 +12,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from hosting.core import InvalidRequestError, RequestError, encode_json
+from hosting.core import InvalidRequestError, RequestError
+from hosting.core.channels import encode_json
 
 _RETRYABLE = frozenset({429, 503})
+
+# OpenAI's error ``type`` for each status; any other status is an ``invalid_request_error``.
+_TYPES = {401: "authentication_error", 403: "permission_error"}
 
 _CONTENT_TYPE = (b"content-type", b"application/json")
 
@@ -38,6 +42,13 @@ class JSONBytesResponse(Response):
         self.raw_headers = raw
 
 
+def error_type(status_code: int) -> str:
+    """OpenAI's error ``type`` for an HTTP status."""
+    if status_code >= 500:
+        return "server_error"
+    return _TYPES.get(status_code, "invalid_request_error")
+
+
 def envelope(message: str, *, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
     """The OpenAI error body."""
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
@@ -53,7 +64,9 @@ def error_response(error: RequestError) -> Response:
     headers = dict(error.headers)
     if error.status_code not in _RETRYABLE:
         headers.setdefault("x-should-retry", "false")
-    body = envelope(error.message, error_type=error.error_type, param=error.param, code=error.code)
+    body = envelope(
+        error.message, error_type=error_type(error.status_code), param=error.param, code=error.code
+    )
     return json_response(body, status_code=error.status_code, headers=headers)
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from hosting.core import (
-    ROLES,
     FilePart,
     FunctionCall,
     FunctionResult,
@@ -31,15 +30,13 @@ from hosting.core import (
     Part,
     Reasoning,
     TextPart,
-    constructor,
 )
+from hosting.core.channels import ROLES
 
 from ._errors import invalid
 
 IMAGE_DETAILS = frozenset({"low", "high", "auto", "original"})
 # A string input is a user message: built on every such request, without the cost of calling a class.
-_new_message = constructor(Message)
-_new_text = constructor(TextPart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +210,7 @@ def parse_input_item(value: Any, param: str, *, limits: Limits) -> Item | ItemRe
 def parse_input(value: Any, *, limits: Limits) -> list[Item | ItemReference]:
     """The request's ``input``: a string (one user message) or a list of items."""
     if isinstance(value, str):
-        return [_new_message("user", (_new_text(_string(value, "input", limits=limits)),))]
+        return [Message("user", (TextPart(_string(value, "input", limits=limits)),))]
     if not isinstance(value, list):
         if value is None:
             raise invalid("Missing required parameter: 'input'.", "input", code="missing_required_parameter")

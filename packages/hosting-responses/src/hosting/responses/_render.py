@@ -16,24 +16,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hosting.core import (
+from hosting.core import FunctionCall, FunctionResult, Item, Message, Reasoning, Usage
+from hosting.core.channels import (
     FunctionArgumentsDelta,
-    FunctionCall,
-    FunctionResult,
-    Item,
-    Message,
     OutputItemAdded,
     OutputItemDone,
     OutputTextDelta,
-    Reasoning,
     ReasoningTextDelta,
-    ResponseRecord,
-    RunError,
     RunEvent,
     RunFinished,
     RunStarted,
-    Usage,
 )
+from hosting.core.stores import ResponseRecord, RunError
 
 from ._items import output_text_part, render_output_item
 

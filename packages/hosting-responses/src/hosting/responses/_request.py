@@ -15,15 +15,12 @@ later ``GET`` renders exactly what the create call answered.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from hosting.core import ChannelRequest, Item, Limits, ToolSpec, constructor, json_depth
+from hosting.core import Item, Limits, ToolSpec
+from hosting.core.channels import ChannelRequest
 
 from ._errors import invalid
 from ._items import ItemReference, parse_input
@@ -63,86 +60,6 @@ class CreateRequest:
     input: list[Item | ItemReference] = field(default_factory=list)
     references: list[ItemReference] = field(default_factory=list)
     """The input's ``item_reference`` entries, in order (while any is left, `request` has no input)."""
-
-
-# -- the JSON body ---------------------------------------------------------------------------------
-
-# Escapes of surrogates (\uD800-\uDFFF): only a body that has one can hold a lone surrogate after parsing.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
-# One decoder for every request: json.loads builds a new one per call when given options.
-_DECODER = json.JSONDecoder(parse_constant=_not_json)
-# A run of 19 digits or more may be an integer beyond 64 bits, which orjson would turn into a float.
-_LONG_DIGITS = re.compile(rb"[0-9]{19,}")
-
-
-def _parse(raw: bytes) -> Any:
-    """The JSON value of `raw`: natively when that is exact, else (and for every error) as before.
-
-    orjson refuses all that the checks below refuse, so a body it cannot read goes to the
-    standard library, which says precisely what is wrong (or reads what the checks then
-    refuse with their own messages: a lone surrogate, NaN).
-    """
-    if _LONG_DIGITS.search(raw) is None:
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-    # JSON text is UTF-8 (RFC 8259); a body that is not is malformed (UnicodeDecodeError is a ValueError).
-    # A leading byte order mark is ignored, as RFC 8259 allows and the standard library does.
-    return _DECODER.decode(raw.decode("utf-8-sig"))
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    pending = [value]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, str):
-            if _SURROGATE.search(node):
-                return True
-        elif isinstance(node, dict):
-            pending.extend(node)
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return False
-
-
-def load_json(raw: bytes, *, max_depth: int) -> Any:
-    """Parse a request body, refusing with a 400 what cannot be served safely.
-
-    Besides malformed JSON: ``NaN`` and ``Infinity`` (not JSON; echoed back in a response
-    they would make it invalid JSON), strings with an unpaired surrogate escape (they have
-    no UTF-8 form, so writing them to a response or a store fails later, after the agent
-    ran), and nesting deeper than `max_depth`.
-    """
-    if not raw.strip():
-        raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
-    try:
-        body = _parse(raw)
-    except (ValueError, RecursionError):
-        raise invalid(
-            "We could not parse the JSON body of your request. Send a valid JSON object.",
-            None,
-            code="invalid_json",
-        ) from None
-    # Nesting needs an opening bracket per level: a body with few brackets needs no walk.
-    if raw.count(b"[") + raw.count(b"{") > max_depth and json_depth(body, limit=max_depth) > max_depth:
-        raise invalid(f"The JSON body is nested deeper than {max_depth} levels.", None, code="invalid_json")
-    # Surrogate pairs (how many clients escape emoji) are joined by the parser; only lone halves remain.
-    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
-        raise invalid(
-            "The JSON body holds a string with an unpaired surrogate escape (\\ud800-\\udfff).",
-            None,
-            code="invalid_json",
-        )
-    return body
 
 
 # -- field checks ----------------------------------------------------------------------------------
@@ -409,7 +326,6 @@ _OPTION_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "user": lambda body: _string(body, "user"),
 }
 _ABSENT_OPTIONS: dict[str, Any] = dict.fromkeys(ALLOWED_OPTIONS)
-_new_request = constructor(ChannelRequest)
 
 
 def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
@@ -461,7 +377,7 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         store=store,
     )
     references = [entry for entry in items if isinstance(entry, ItemReference)]
-    request = _new_request(
+    request = ChannelRequest(
         channel=channel,
         # Complete unless an item_reference waits to be resolved (the channel does that, then).
         input=() if references else tuple(items),  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ._agents import Delay, EchoAgent, Fail, RecordedRun, ScriptedAgent, Step, StepFunction
     from ._clients import DEFAULT_API_KEY, InProcessHTTPClient, async_openai_client, openai_client
     from ._conformance import StoreConformance, retention_options
+    from ._harness import Hosted, channel_context
     from ._openai_types import (
         check_sequence,
         parse_event_stream,
@@ -43,6 +44,8 @@ _LAZY = {
     "openai_client": "_clients",
     "StoreConformance": "_conformance",
     "retention_options": "_conformance",
+    "Hosted": "_harness",
+    "channel_context": "_harness",
     "check_sequence": "_openai_types",
     "parse_event_stream": "_openai_types",
     "strict_item": "_openai_types",
@@ -89,6 +92,7 @@ __all__ = [
     "EchoAgent",
     "Fail",
     "FakeOpenAI",
+    "Hosted",
     "InProcessHTTPClient",
     "RecordedRun",
     "ScriptedAgent",
@@ -103,6 +107,7 @@ __all__ = [
     "UpstreamToolCall",
     "__version__",
     "async_openai_client",
+    "channel_context",
     "check_sequence",
     "fake_openai_server",
     "openai_client",

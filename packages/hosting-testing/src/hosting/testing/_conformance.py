@@ -35,7 +35,6 @@ from typing import Any
 import pytest
 
 from hosting.core import (
-    ConversationRecord,
     FilePart,
     FunctionCall,
     FunctionResult,
@@ -44,13 +43,10 @@ from hosting.core import (
     Message,
     PartitionedIdFactory,
     Reasoning,
-    ResponseRecord,
-    RunError,
-    Store,
-    StoredEvent,
     TextPart,
     Usage,
 )
+from hosting.core.stores import ConversationRecord, ResponseRecord, RunError, Store, StoredEvent
 
 from ._conformance_contexts import ContextConformance
 from ._conformance_records import ALICE, BOB, conversation, message, new_id, response, texts, with_limits

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from hosting.core import ResponseRecord, Store
+from hosting.core.stores import ResponseRecord, Store
 
 from ._conformance_records import ALICE, BOB, conversation, message, response, texts, with_limits
 

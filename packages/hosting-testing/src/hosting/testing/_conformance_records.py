@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from hosting.core import ConversationRecord, Item, Message, ResponseRecord, ResponseStatus, TextPart
+from hosting.core import Item, Message, TextPart
+from hosting.core.stores import ConversationRecord, ResponseRecord, ResponseStatus
 
 ALICE = "alice"
 BOB = "bob"

@@ -3,6 +3,8 @@
 Fixtures:
     (automatic) hosts built without a store keep their SQLite file in a temporary directory.
     hosting_store: a fresh `MemoryStore`.
+    hosted: a factory, ``await hosted(agent, **host_options)``: the `ChannelContext` of a started
+        `Host` (a bare channel, a `MemoryStore` by default), shut down after the test.
     echo_agent: an `EchoAgent`.
     scripted_agent: a factory, ``scripted_agent(script)`` or ``scripted_agent(turns=[...])``.
     openai_client_for: a factory, ``openai_client_for(host)``: an in-process sync `OpenAI` client,
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from hosting.core import MemoryStore
+    from hosting.core.channels import ChannelContext
 
     from ._agents import EchoAgent, ScriptedAgent, Step
     from ._upstream import FakeOpenAI, ScriptedReply
@@ -57,6 +60,20 @@ def hosting_store() -> MemoryStore:
     from hosting.core import MemoryStore
 
     return MemoryStore()
+
+
+@pytest.fixture
+async def hosted() -> AsyncIterator[Callable[..., Awaitable[ChannelContext]]]:
+    """Make started hosts: ``context = await hosted(agent, **host_options)`` (see `channel_context`);
+    every host made is shut down after the test, also when it fails."""
+    from ._harness import channel_context
+
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(agent: Any, /, **host_options: Any) -> ChannelContext:
+            return await stack.enter_async_context(channel_context(agent, **host_options))
+
+        yield make
 
 
 @pytest.fixture

@@ -31,129 +31,18 @@ session state and the session bindings that point at it.
 
 from __future__ import annotations
 
-import operator
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from .._fast_init import constructor, fast_init
-from .._types import Item, Usage
-
-ResponseStatus: TypeAlias = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "incomplete", "cancelled"})
-Order: TypeAlias = Literal["asc", "desc"]
-
-
-def now() -> float:
-    """Seconds since the epoch; one place so tests can reason about timestamps."""
-    return time.time()
-
-
-def response_session_key(response_id: str) -> str:
-    """The session-state key of the state saved after a response (cascades with it)."""
-    return f"response:{response_id}"
-
-
-def conversation_session_key(conversation_id: str) -> str:
-    """The session-state key of a conversation's state (cascades with it)."""
-    return f"conversation:{conversation_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class RunError:
-    """Why a run failed, safe to show to the caller."""
-
-    code: str
-    message: str
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class ResponseRecord:
-    """One run of an agent: what was asked, what came out, and how it ended.
-
-    `attributes` holds channel-specific, JSON-serializable details of the
-    request (the Responses channel keeps instructions, tools, metadata, ... there
-    so it can render the stored response again exactly).
-    """
-
-    id: str
-    owner: str
-    created_at: float
-    status: ResponseStatus
-    channel: str = ""
-    agent: str | None = None
-    input_items: tuple[Item, ...] = ()
-    output_items: tuple[Item, ...] = ()
-    previous_response_id: str | None = None
-    conversation_id: str | None = None
-    usage: Usage | None = None
-    error: RunError | None = None
-    incomplete_reason: str | None = None
-    completed_at: float | None = None
-    background: bool = False
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-    def evolve(self, **changes: Any) -> ResponseRecord:
-        """A copy with `changes` applied (field names are checked, as `dataclasses.replace` would)."""
-        if not changes.keys() <= _RECORD_FIELD_SET:
-            unknown = sorted(changes.keys() - _RECORD_FIELD_SET)
-            raise TypeError(f"ResponseRecord has no field(s) {unknown}")
-        values = list(_record_values(self))
-        for name, value in changes.items():
-            values[_RECORD_FIELD_INDEX[name]] = value
-        return new_record(*values)
-
-
-new_record = constructor(ResponseRecord)
-"""Builds a `ResponseRecord` as calling the class does, at less cost (the run engine's hot path)."""
-_RECORD_FIELDS: tuple[str, ...] = tuple(entry.name for entry in fields(ResponseRecord))
-_RECORD_FIELD_SET = frozenset(_RECORD_FIELDS)
-_RECORD_FIELD_INDEX = {name: index for index, name in enumerate(_RECORD_FIELDS)}
-_record_values = operator.attrgetter(*_RECORD_FIELDS)
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationRecord:
-    """A conversation's head: who owns it, when it began, and the caller's metadata.
-
-    Its items are kept apart (`Store.list_conversation_items`), in the order they were appended.
-    """
-
-    id: str
-    owner: str
-    created_at: float
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemPage:
-    """A page of items; `has_more` tells whether a further page exists in the same order."""
-
-    items: tuple[Item, ...]
-    has_more: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyClaim:
-    """The response a key is bound to, and the fingerprint of the request that bound it."""
-
-    response_id: str
-    fingerprint: str
-    created: bool
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """One numbered event of a run's log, in its JSON-ready form."""
-
-    number: int
-    data: Mapping[str, Any]
+from .._records import (
+    ConversationRecord,
+    IdempotencyClaim,
+    ItemPage,
+    Order,
+    ResponseRecord,
+    StoredEvent,
+)
+from .._types import Item
 
 
 @runtime_checkable

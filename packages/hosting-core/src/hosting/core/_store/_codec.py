@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from .._json import encode_json
+from .._records import ResponseRecord, ResponseStatus, RunError
 from .._types import Item, item_from_dict, item_to_dict, usage_from_dict, usage_to_dict
-from ._base import ResponseRecord, ResponseStatus, RunError
 
 
 def dumps(value: Any) -> str:

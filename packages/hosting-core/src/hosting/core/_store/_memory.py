@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import ConfigurationError
-from .._types import Item
-from ._base import (
+from .._records import (
     ConversationRecord,
     IdempotencyClaim,
     ItemPage,
@@ -26,6 +25,7 @@ from ._base import (
     now,
     response_session_key,
 )
+from .._types import Item
 from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
 
 

@@ -27,11 +27,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._exceptions import ConfigurationError
-from .._types import Item
-from . import _sqlite_context as contexts
-from . import _sqlite_queries as queries
-from . import _sqlite_state as state_queries
-from ._base import (
+from .._records import (
     ConversationRecord,
     IdempotencyClaim,
     ItemPage,
@@ -39,6 +35,10 @@ from ._base import (
     ResponseRecord,
     StoredEvent,
 )
+from .._types import Item
+from . import _sqlite_context as contexts
+from . import _sqlite_queries as queries
+from . import _sqlite_state as state_queries
 from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
 from ._migrations import migrate
 from ._sqlite_retention import RetentionPolicy, purge_batch, purge_loose_ends

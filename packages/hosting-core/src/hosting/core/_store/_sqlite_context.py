@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from .._records import ItemPage
 from .._types import Item
-from ._base import ItemPage
 from ._codec import item_from_json, items_from_json
 from ._context_cache import ContextCache
 from ._sqlite_transaction import transaction

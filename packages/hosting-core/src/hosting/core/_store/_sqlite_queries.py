@@ -16,8 +16,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._types import Item
-from ._base import (
+from .._records import (
     ConversationRecord,
     ItemPage,
     Order,
@@ -28,6 +27,7 @@ from ._base import (
     now,
     response_session_key,
 )
+from .._types import Item
 from ._codec import (
     dumps,
     item_from_json,

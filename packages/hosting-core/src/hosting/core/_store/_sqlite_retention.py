@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from ._base import now
+from .._records import now
 from ._context_cache import ContextCache
 from ._sqlite_queries import forget_conversations, forget_responses
 from ._sqlite_transaction import transaction

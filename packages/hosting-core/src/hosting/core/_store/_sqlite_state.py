@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._base import IdempotencyClaim, StoredEvent, now
+from .._records import IdempotencyClaim, StoredEvent, now
 from ._codec import dumps, loads
 from ._sqlite_transaction import transaction
 

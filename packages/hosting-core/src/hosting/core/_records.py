@@ -1,0 +1,150 @@
+"""Records: what the host keeps about responses, conversations and run event logs.
+
+These sit below the store (every backend reads and writes them) and below the
+channel contract (channels render them). They are plain slotted dataclasses.
+`ResponseRecord` is built on every request, so it is not frozen (a frozen
+dataclass stores each field through ``object.__setattr__``): it is a value all
+the same, never changed once built; `ResponseRecord.evolve` makes a changed copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from ._types import Item, Usage
+
+ResponseStatus: TypeAlias = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "incomplete", "cancelled"})
+Order: TypeAlias = Literal["asc", "desc"]
+
+
+def now() -> float:
+    """Seconds since the epoch; one place so tests can reason about timestamps."""
+    return time.time()
+
+
+def response_session_key(response_id: str) -> str:
+    """The session-state key of the state saved after a response (cascades with it)."""
+    return f"response:{response_id}"
+
+
+def conversation_session_key(conversation_id: str) -> str:
+    """The session-state key of a conversation's state (cascades with it)."""
+    return f"conversation:{conversation_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    """Why a run failed, safe to show to the caller."""
+
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class ResponseRecord:
+    """One run of an agent: what was asked, what came out, and how it ended.
+
+    A value: never changed once built (`evolve` returns a changed copy), so it can be
+    shared between the run, its followers and the store.
+
+    `attributes` holds channel-specific, JSON-serializable details of the request
+    (the Responses channel keeps instructions, tools, metadata, ... there so it can
+    render the stored response again exactly).
+    """
+
+    id: str
+    owner: str
+    created_at: float
+    status: ResponseStatus
+    channel: str = ""
+    agent: str | None = None
+    input_items: tuple[Item, ...] = ()
+    output_items: tuple[Item, ...] = ()
+    previous_response_id: str | None = None
+    conversation_id: str | None = None
+    usage: Usage | None = None
+    error: RunError | None = None
+    incomplete_reason: str | None = None
+    completed_at: float | None = None
+    background: bool = False
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def evolve(self, **changes: Any) -> ResponseRecord:
+        """A copy with `changes` applied (unknown field names raise `TypeError`)."""
+        return dataclasses.replace(self, **changes)
+
+    def ended(
+        self,
+        status: ResponseStatus,
+        output_items: tuple[Item, ...],
+        *,
+        usage: Usage | None = None,
+        error: RunError | None = None,
+        incomplete_reason: str | None = None,
+    ) -> ResponseRecord:
+        """This record (as a run created it) with the run's outcome, ended now."""
+        return ResponseRecord(
+            id=self.id,
+            owner=self.owner,
+            created_at=self.created_at,
+            status=status,
+            channel=self.channel,
+            agent=self.agent,
+            input_items=self.input_items,
+            output_items=output_items,
+            previous_response_id=self.previous_response_id,
+            conversation_id=self.conversation_id,
+            usage=usage,
+            error=error,
+            incomplete_reason=incomplete_reason,
+            completed_at=now(),
+            background=self.background,
+            attributes=self.attributes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    """A conversation's head: who owns it, when it began, and the caller's metadata.
+
+    Its items are kept apart (`Store.list_conversation_items`), in the order they were appended.
+    """
+
+    id: str
+    owner: str
+    created_at: float
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """A page of items; `has_more` tells whether a further page exists in the same order."""
+
+    items: tuple[Item, ...]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """The response a key is bound to, and the fingerprint of the request that bound it."""
+
+    response_id: str
+    fingerprint: str
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One numbered event of a run's log, in its JSON-ready form."""
+
+    number: int
+    data: Mapping[str, Any]
