@@ -139,7 +139,7 @@ class RunEngine:
         """
         run, inline = await self._begin(request, followed=False)
         if inline is not None:
-            await self._execute(run, *inline)
+            await self.executor.execute(run, *inline)
         if run.final is not None:  # it ran here, or was a finished one (an idempotent retry)
             return HostedRunResult(run.final)
         return await run.wait()
@@ -187,7 +187,9 @@ class RunEngine:
         if mode.inline:
             run.task = asyncio.current_task()
             return run, (agent, context)
-        run.task = asyncio.create_task(self._execute(run, agent, context), name=f"hosting-run-{response_id}")
+        run.task = asyncio.create_task(
+            self.executor.execute(run, agent, context), name=f"hosting-run-{response_id}"
+        )
         return run, None
 
     def _select_agent(self, requested: str | None) -> tuple[str, Agent]:
@@ -229,15 +231,16 @@ class RunEngine:
         continuation = await self.history.continuation(request, owner)
         input_items = self.history.with_ids(request.input, owner) if request.store else tuple(request.input)
         record = ResponseRecord(
-            id=response_id,
-            owner=owner,
-            created_at=now(),
-            status="queued" if request.background else "in_progress",
-            channel=request.channel,
-            agent=request.agent or name,
-            input_items=input_items,
-            previous_response_id=request.previous_response_id,
-            conversation_id=continuation.conversation_id,
+            response_id,
+            owner,
+            now(),
+            "queued" if request.background else "in_progress",
+            request.channel,
+            request.agent or name,
+            input_items,
+            (),
+            request.previous_response_id,
+            continuation.conversation_id,
             background=request.background,
             attributes=dict(request.attributes),
         )
@@ -247,25 +250,27 @@ class RunEngine:
             stored=request.store,
             had_session_state=bool(continuation.session_state),
             on_follower_left=self._follower_left,
+            on_finished=self._finished,
         )
         # Written as it starts when someone could know its id before it ends, so a crash leaves
         # it `failed`, never unknown; a run its caller only waits for is written at its end.
         if run.written_at_start:
             await self.store.create_response(record)
+        # In field order: a class called with keywords packs them into a dictionary first.
         context = RunContext(
-            response_id=response_id,
-            history=continuation.history,
-            input=input_items,
-            instructions=request.instructions,
-            options=request.options,
-            tools=request.tools,
-            session_state=continuation.session_state,
-            isolation=keys,
-            channel=request.channel,
-            agent_name=name,
-            previous_response_id=request.previous_response_id,
-            conversation_id=continuation.conversation_id,
-            metadata=request.metadata,
+            response_id,
+            continuation.history,
+            input_items,
+            request.instructions,
+            request.options,
+            request.tools,
+            continuation.session_state,
+            keys,
+            request.channel,
+            name,
+            request.previous_response_id,
+            continuation.conversation_id,
+            request.metadata,
         )
         self._live[response_id] = run
         self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
@@ -281,19 +286,17 @@ class RunEngine:
         """Bind the session key to a fresh conversation; the old one and its history stay stored."""
         return await self.history.reset_session(owner, session_key)
 
-    # -- executing (see `Executor`) ----------------------------------------------------------------
+    # -- executing (see `Executor`), then forgetting -------------------------------------------------
 
-    async def _execute(self, run: Run, agent: Agent, context: RunContext) -> None:
-        try:
-            await self.executor.execute(run, agent, context)
-        finally:
-            self._live.pop(run.id, None)
-            owner = run.created.owner
-            remaining = self._runs_per_user.get(owner, 1) - 1
-            if remaining > 0:
-                self._runs_per_user[owner] = remaining
-            else:
-                self._runs_per_user.pop(owner, None)
+    def _finished(self, run: Run) -> None:
+        """A run of this process ended: it is no longer live, nor counted against its user."""
+        self._live.pop(run.id, None)
+        owner = run.created.owner
+        remaining = self._runs_per_user.get(owner, 1) - 1
+        if remaining > 0:
+            self._runs_per_user[owner] = remaining
+        else:
+            self._runs_per_user.pop(owner, None)
 
     # -- following, cancelling ---------------------------------------------------------------------
 

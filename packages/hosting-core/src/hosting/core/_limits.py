@@ -81,16 +81,6 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        replay = await self.admit(scope, receive, send)
-        if replay is not None:
-            await self.app(scope, replay, send)
-
-    async def admit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-        """The whole body, read up front, as a `receive` that replays it (`BodyReplay`).
-
-        None when there is nothing more to do: the body was refused (a 413 or a 408, answered
-        already, in the channel's error shape) or the client went away while sending it.
-        """
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - ASGI servers always call apps in a task
             raise RuntimeError("BodyLimitMiddleware must run in a task")
@@ -101,6 +91,7 @@ class BodyLimitMiddleware:
                 if other.is_closed():
                     self._sweeps.pop(other, None)  # a loop that closed before its sweep ran
             self._sweeps[loop] = loop.call_later(self._sweep_every, self._sweep_expired, loop)
+        refusal: RequestError | None = None
         try:
             body = await self._read(scope, receive)
         except asyncio.CancelledError:
@@ -112,13 +103,14 @@ class BodyLimitMiddleware:
             )
         except RequestError as error:
             refusal = error
-        else:
-            return None if body is None else BodyReplay(body, receive)
         finally:
             del self._reading[task]
             self._expired.discard(task)
-        await self.refuse(refusal, scope, receive, send)
-        return None
+        if refusal is not None:
+            await self.refuse(refusal, scope, receive, send)
+        elif body is not None:  # None: the client went away while sending it
+            # The whole body, read already, replayed to the app by the `receive` it is given.
+            await self.app(scope, BodyReplay(body, receive), send)
 
     async def refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a refused body in its channel's error shape, and close the connection."""

@@ -56,11 +56,8 @@ class IsolationMiddleware:
         self.trust_isolation_headers = trust_isolation_headers
         self.public_paths = public_paths
         self.render_error = render_error or _neutral
-
-    @property
-    def anonymous(self) -> bool:
-        """True when every request is the single anonymous user's (nothing to resolve)."""
-        return self.authenticator is None and not self.trust_isolation_headers
+        #: Every request is the single anonymous user's: nothing to resolve.
+        self.anonymous = authenticator is None and not trust_isolation_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

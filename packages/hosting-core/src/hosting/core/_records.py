@@ -92,23 +92,25 @@ class ResponseRecord:
         incomplete_reason: str | None = None,
     ) -> ResponseRecord:
         """This record (as a run created it) with the run's outcome, ended now."""
+        # In field order: every run ends here, and calling a class with keywords packs them into
+        # a dictionary first.
         return ResponseRecord(
-            id=self.id,
-            owner=self.owner,
-            created_at=self.created_at,
-            status=status,
-            channel=self.channel,
-            agent=self.agent,
-            input_items=self.input_items,
-            output_items=output_items,
-            previous_response_id=self.previous_response_id,
-            conversation_id=self.conversation_id,
-            usage=usage,
-            error=error,
-            incomplete_reason=incomplete_reason,
-            completed_at=now(),
-            background=self.background,
-            attributes=self.attributes,
+            self.id,
+            self.owner,
+            self.created_at,
+            status,
+            self.channel,
+            self.agent,
+            self.input_items,
+            output_items,
+            self.previous_response_id,
+            self.conversation_id,
+            usage,
+            error,
+            incomplete_reason,
+            now(),
+            self.background,
+            self.attributes,
         )
 
 

@@ -33,11 +33,19 @@ class RunMode(enum.Enum):
     - ``ELSEWHERE``: a run of another process or an earlier one, read from the store.
     """
 
-    STREAMED = "streamed"
-    BACKGROUND = "background"
-    INLINE = "inline"
-    INLINE_STORED = "inline_stored"
-    ELSEWHERE = "elsewhere"
+    # (value, inline, records_events): plain attributes of each member, read on every run.
+    STREAMED = ("streamed", False, True)
+    BACKGROUND = ("background", False, True)
+    INLINE = ("inline", True, False)
+    INLINE_STORED = ("inline_stored", True, False)
+    ELSEWHERE = ("elsewhere", False, False)
+
+    def __init__(self, label: str, inline: bool, records_events: bool) -> None:
+        self.label = label
+        #: Executed by its caller, in the caller's task.
+        self.inline = inline
+        #: Keeps an event log: someone may follow it while it runs, or resume it later.
+        self.records_events = records_events
 
     @classmethod
     def for_request(cls, request: ChannelRequest, *, followed: bool) -> RunMode:
@@ -48,16 +56,6 @@ class RunMode(enum.Enum):
             return cls.STREAMED
         return cls.INLINE_STORED if request.store else cls.INLINE
 
-    @property
-    def inline(self) -> bool:
-        """Executed by its caller, in the caller's task."""
-        return self is RunMode.INLINE or self is RunMode.INLINE_STORED
-
-    @property
-    def records_events(self) -> bool:
-        """Keeps an event log: someone may follow it while it runs, or resume it later."""
-        return self is RunMode.STREAMED or self is RunMode.BACKGROUND
-
 
 class Run:
     """A run's state: the record as it was created, its events so far, and (when done) its final record."""
@@ -65,6 +63,7 @@ class Run:
     __slots__ = (
         "_changed",
         "_done",
+        "_on_finished",
         "_on_follower_left",
         "cancel_reason",
         "created",
@@ -87,6 +86,7 @@ class Run:
         events: list[RunEvent] | None = None,
         final: ResponseRecord | None = None,
         on_follower_left: Callable[[Run], None] | None = None,
+        on_finished: Callable[[Run], None] | None = None,
     ) -> None:
         self.created = record
         self.mode = mode
@@ -104,6 +104,7 @@ class Run:
         # Made by the first `wait` before the end: a run its caller executes itself never needs one.
         self._done: asyncio.Event | None = None
         self._on_follower_left = on_follower_left
+        self._on_finished = on_finished
 
     @property
     def id(self) -> str:
@@ -134,6 +135,8 @@ class Run:
 
     def finish(self, final: ResponseRecord) -> None:
         self.final = final
+        if self._on_finished is not None:
+            self._on_finished(self)
         if self._done is not None:
             self._done.set()
         changed = self._changed

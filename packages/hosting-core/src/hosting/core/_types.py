@@ -1,9 +1,12 @@
 """Neutral messages, items and updates: what agents and channels exchange.
 
 Every channel parses its wire format into these types and renders them back;
-every agent reads them and yields updates. They are small frozen dataclasses so
-they can be shared between tasks, hashed, and serialized by the stores
-(`item_to_dict` / `item_from_dict`).
+every agent reads them and yields updates. They are small slotted dataclasses,
+made on every request, and values: never changed once built (`with_id` and
+`dataclasses.replace` make changed copies), so they can be shared between tasks,
+runs and the stores (`item_to_dict` / `item_from_dict`). They are not frozen
+because a frozen dataclass stores each field through ``object.__setattr__``,
+which makes every request pay for a guarantee the code already keeps.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ ROLES: frozenset[str] = frozenset({"user", "assistant", "system", "developer"})
 # -- content parts ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TextPart:
     """A piece of text in a message."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImagePart:
     """An image by URL (including ``data:`` URLs) or by a file id."""
 
@@ -35,7 +38,7 @@ class ImagePart:
     detail: str = "auto"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FilePart:
     """A file by id, URL or inline (base64) data."""
 
@@ -51,7 +54,7 @@ Part: TypeAlias = TextPart | ImagePart | FilePart
 # -- items -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """A message from a user, the assistant, or the system/developer."""
 
@@ -68,7 +71,7 @@ class Message:
         return "".join(part.text for part in parts if isinstance(part, TextPart))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FunctionCall:
     """A call of a client-declared (or agent-side) function, with JSON-encoded arguments."""
 
@@ -78,7 +81,7 @@ class FunctionCall:
     id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FunctionResult:
     """The output of a function call, sent back by the client (or produced by the agent's own tool)."""
 
@@ -87,7 +90,7 @@ class FunctionResult:
     id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reasoning:
     """The agent's reasoning summary, kept so a later turn can replay it."""
 
@@ -122,7 +125,7 @@ def assistant_message(text: str) -> Message:
 # -- tools -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolSpec:
     """A function tool the client declared; the agent may answer with a `FunctionCall` for it."""
 
@@ -135,21 +138,21 @@ class ToolSpec:
 # -- updates an agent yields -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TextDelta:
     """A piece of the answer's text."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReasoningDelta:
     """A piece of the agent's reasoning summary."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
     """Token usage; several reports in one run are added up."""
 
@@ -171,7 +174,7 @@ class Usage:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ErrorUpdate:
     """The agent reports a failure without raising; the run ends ``failed`` with this message.
 
@@ -182,7 +185,7 @@ class ErrorUpdate:
     code: str = "agent_error"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ItemBreak:
     """Ends the current output item, so the next text delta starts a new message."""
 
