@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,9 +12,20 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.testclient import TestClient
+from starlette.types import Message
 
-from hosting.core import ConfigurationError, Host, MemoryStore, RunContext, agent, user_message
+from hosting.core import (
+    ApiKeyAuthenticator,
+    ConfigurationError,
+    Host,
+    MemoryStore,
+    RunContext,
+    agent,
+    user_message,
+)
 from hosting.core.channels import ChannelContext, ChannelContribution, ChannelIdentity
+from hosting.core.middleware import BodyLimitMiddleware, IsolationMiddleware, RequestIdMiddleware
+from hosting.testing import serve
 
 from .conftest import InvokeChannel, echo_history
 
@@ -224,3 +236,80 @@ async def test_several_agents_by_name_on_one_host() -> None:
         unknown = await client.post("/invoke", json={"text": "a", "agent": "nope"})
         assert unknown.status_code == 400 and unknown.json()["param"] == "model"
     await host.shutdown()
+
+
+# -- the request path: authentication before the body ---------------------------------------------
+
+
+async def test_a_keyless_request_is_refused_before_its_body_is_read() -> None:
+    """However large the body, a caller without a valid key gets 401 and the body stays unread."""
+    host = Host(
+        echo_history,
+        channels=[InvokeChannel()],
+        store=MemoryStore(),
+        authenticator=ApiKeyAuthenticator({"sk-alice": "alice"}),
+    )
+    await host.startup()
+    try:
+        for headers in ([], [(b"authorization", b"Bearer sk-wrong")]):
+            received: list[Message] = []
+            sent: list[Message] = []
+
+            async def receive(received: list[Message] = received) -> Message:
+                message: Message = {"type": "http.request", "body": b"x" * 1024, "more_body": True}
+                received.append(message)
+                return message
+
+            async def send(message: Message, sent: list[Message] = sent) -> None:
+                sent.append(message)
+
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "path": "/invoke",
+                "root_path": "",
+                "query_string": b"",
+                "headers": [(b"content-length", b"9437184"), *headers],
+            }
+            await host(scope, receive, send)
+            assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 401
+            assert (b"connection", b"close") in sent[0]["headers"]
+            assert received == []  # not one chunk of the body was asked for
+    finally:
+        await host.shutdown()
+
+
+def test_a_keyless_upload_gets_401_while_the_client_is_still_sending() -> None:
+    """Over a real socket: the answer comes before the 9 MiB body is sent, and the server closes."""
+    host = Host(
+        echo_history,
+        channels=[InvokeChannel()],
+        store=MemoryStore(),
+        authenticator=ApiKeyAuthenticator({"sk-alice": "alice"}),
+    )
+    with serve(host) as url:
+        address = url.removeprefix("http://").split(":")
+        with socket.create_connection((address[0], int(address[1])), timeout=10) as connection:
+            connection.sendall(
+                b"POST /invoke HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n"
+                b"content-length: 9437184\r\n\r\n" + b"x" * 65536
+            )
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"connection: close" in answer.lower()
+
+
+def test_the_middleware_stack_is_built_in_order_around_the_router() -> None:
+    host = Host(echo_history, channels=[InvokeChannel()], store=MemoryStore())
+    layers: list[type] = []
+    app: object = host.app
+    while app is not host.router:
+        layers.append(type(app))
+        app = app.app  # type: ignore[attr-defined]
+    assert layers == [RequestIdMiddleware, IsolationMiddleware, BodyLimitMiddleware]
+    assert [middleware.cls for middleware in host.middleware] == layers

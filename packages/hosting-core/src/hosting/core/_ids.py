@@ -4,8 +4,7 @@ An id is ``{prefix}_{body}``. The default factory's body is 48 hex digits: the
 creation time in milliseconds (12 digits), then 144 random bits from the
 operating system's CSPRNG. The time first makes ids of one kind sort by age, so
 a store's index on them grows at its end instead of at random places: on
-SQLite, writing a stored response cost about half as much that way (see
-docs/benchmarks.md). The random part keeps them unguessable; the creation time
+SQLite, writing a stored response costs about half as much that way. The random part keeps them unguessable; the creation time
 they show is in every response anyway. `PartitionedIdFactory` puts a short
 partition of the owner first, so every id of one user (and so every link of a
 chain) lands on the same shard, and an id whose partition does not match the
