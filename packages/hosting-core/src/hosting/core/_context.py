@@ -23,7 +23,7 @@ from ._engine import RunEngine, current_keys
 from ._exceptions import NotFoundError
 from ._isolation import IsolationKeys
 from ._limits import Limits
-from ._records import ConversationRecord, ItemPage, Order, ResponseRecord, now
+from ._records import ConversationPage, ConversationRecord, ItemPage, Order, ResponsePage, ResponseRecord, now
 from ._run import Run
 from ._store._base import Store
 from ._types import Item
@@ -44,6 +44,32 @@ class ScopedStore:
 
     async def get_history(self, response_id: str) -> tuple[Item, ...] | None:
         return await self._store.get_history(self.owner, response_id)
+
+    async def list_responses(
+        self,
+        *,
+        conversation_id: str | None = None,
+        channel: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "desc",
+    ) -> ResponsePage:
+        return await self._store.list_responses(
+            self.owner,
+            conversation_id=conversation_id,
+            channel=channel,
+            after=after,
+            limit=limit,
+            order=order,
+        )
+
+    async def find_item(self, item_id: str) -> Item | None:
+        return await self._store.find_item(self.owner, item_id)
+
+    async def list_conversations(
+        self, *, after: str | None = None, limit: int | None = None, order: Order = "desc"
+    ) -> ConversationPage:
+        return await self._store.list_conversations(self.owner, after=after, limit=limit, order=order)
 
     async def create_conversation(
         self, conversation_id: str, *, metadata: Mapping[str, str] | None = None, items: Sequence[Item] = ()

@@ -150,3 +150,41 @@ class StoredEvent:
 
     number: int
     data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsePage:
+    """A page of an owner's responses; `has_more` tells whether a further page exists in the same order."""
+
+    records: tuple[ResponseRecord, ...]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    """A page of an owner's conversations; `has_more` tells whether a further page exists."""
+
+    records: tuple[ConversationRecord, ...]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """What a one-time token stands for: whose it is, and what its issuer kept with it."""
+
+    owner: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    """A push that gave up: kept for the operator to see (and to send again by hand)."""
+
+    id: str
+    owner: str
+    channel: str
+    address: str
+    items: tuple[Item, ...]
+    error: str
+    attempts: int
+    failed_at: float

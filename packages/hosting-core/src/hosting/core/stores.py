@@ -14,14 +14,18 @@ from ._events import event_from_dict, event_to_dict
 from ._public import publish
 from ._records import (
     TERMINAL_STATUSES,
+    ConversationPage,
     ConversationRecord,
+    DeliveryFailure,
     IdempotencyClaim,
     ItemPage,
     Order,
+    ResponsePage,
     ResponseRecord,
     ResponseStatus,
     RunError,
     StoredEvent,
+    Token,
     conversation_session_key,
     response_session_key,
 )
@@ -30,15 +34,19 @@ from ._types import item_from_dict, item_to_dict, usage_from_dict, usage_to_dict
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "ConversationPage",
     "ConversationRecord",
+    "DeliveryFailure",
     "IdempotencyClaim",
     "ItemPage",
     "Order",
+    "ResponsePage",
     "ResponseRecord",
     "ResponseStatus",
     "RunError",
     "Store",
     "StoredEvent",
+    "Token",
     "conversation_session_key",
     "event_from_dict",
     "event_to_dict",

@@ -49,6 +49,7 @@ from hosting.core import (
 from hosting.core.stores import ConversationRecord, ResponseRecord, RunError, Store, StoredEvent
 
 from ._conformance_contexts import ContextConformance
+from ._conformance_listing import ListingConformance
 from ._conformance_records import ALICE, BOB, conversation, message, new_id, response, texts, with_limits
 
 RETENTION_KEYS = frozenset({"ttl", "max_responses", "max_conversations"})
@@ -67,7 +68,7 @@ def retention_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     return dict(options)
 
 
-class StoreConformance(ContextConformance):
+class StoreConformance(ContextConformance, ListingConformance):
     """The behaviour every `Store` backend shares. Subclass it and provide a ``store`` fixture."""
 
     # -- responses ---------------------------------------------------------------------------------

@@ -35,12 +35,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .._records import (
+    ConversationPage,
     ConversationRecord,
+    DeliveryFailure,
     IdempotencyClaim,
     ItemPage,
     Order,
+    ResponsePage,
     ResponseRecord,
     StoredEvent,
+    Token,
 )
 from .._types import Item
 
@@ -110,6 +114,26 @@ class Store(Protocol):
         The chain stops at an ancestor that is gone (deleted or expired) or another owner's.
         """
 
+    async def list_responses(
+        self,
+        owner: str,
+        *,
+        conversation_id: str | None = None,
+        channel: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "desc",
+    ) -> ResponsePage:
+        """The owner's responses by creation (``desc``: newest first), optionally only those of a
+        conversation or made on a channel; up to `limit` (None: all), after the one with id `after`.
+
+        An `after` that is not one of the owner's listed responses gives an empty page.
+        """
+
+    async def find_item(self, owner: str, item_id: str) -> Item | None:
+        """The owner's stored item with this id, wherever it is: a response's input or output, or
+        a conversation. None when the owner has none (another owner's item is none of theirs)."""
+
     async def fail_interrupted_runs(self, message: str) -> int:
         """Mark every `queued` / `in_progress` response (of every owner) `failed` with code
         ``interrupted`` and `message`; return how many. Called at start-up, before any run of
@@ -137,6 +161,12 @@ class Store(Protocol):
 
         Responses recorded in it stay (they are snapshots of their own).
         """
+
+    async def list_conversations(
+        self, owner: str, *, after: str | None = None, limit: int | None = None, order: Order = "desc"
+    ) -> ConversationPage:
+        """The owner's conversations by creation (``desc``: newest first), up to `limit` (None: all),
+        after the one with id `after` (an unknown `after` gives an empty page)."""
 
     async def append_conversation_items(
         self, owner: str, conversation_id: str, items: Sequence[Item]
@@ -214,6 +244,35 @@ class Store(Protocol):
 
     async def get_identity_links(self, owner: str) -> dict[str, str]:
         """The owner's addresses by channel name."""
+
+    # -- one-time tokens and seen keys (chat channels: link codes, redelivered updates) -----------
+
+    async def put_token(
+        self, namespace: str, token: str, *, owner: str, data: Mapping[str, Any], ttl: float
+    ) -> None:
+        """Keep a one-time `token` of `owner` for `ttl` seconds, with JSON-serializable `data`.
+
+        Raises:
+            ValueError: the namespace holds this token already (and it has not expired).
+        """
+
+    async def take_token(self, namespace: str, token: str) -> Token | None:
+        """The token's owner and data, removing it: of any number of concurrent takes, exactly one
+        gets it. None when it is unknown, taken already or expired."""
+
+    async def remember(self, namespace: str, key: str, *, ttl: float) -> bool:
+        """True the first time `key` is remembered in `namespace` (within `ttl` seconds of the
+        first time); False for every later call, also from another process."""
+
+    # -- delivery failures -------------------------------------------------------------------------
+
+    async def add_delivery_failure(self, failure: DeliveryFailure) -> None:
+        """Keep a push that gave up, for the operator."""
+
+    async def list_delivery_failures(
+        self, *, owner: str | None = None, limit: int | None = None
+    ) -> tuple[DeliveryFailure, ...]:
+        """Pushes that gave up, newest first: of one owner, or (None) of every owner, for the operator."""
 
     # -- retention ---------------------------------------------------------------------------------
 

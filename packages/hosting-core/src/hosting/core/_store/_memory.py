@@ -9,15 +9,13 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import ConfigurationError
 from .._records import (
-    ConversationRecord,
     IdempotencyClaim,
-    ItemPage,
     Order,
+    ResponsePage,
     ResponseRecord,
     RunError,
     StoredEvent,
@@ -27,16 +25,12 @@ from .._records import (
 )
 from .._types import Item
 from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
+from ._listing import item_in, page_of
+from ._memory_conversations import MemoryConversations, _Conversation
+from ._memory_ledger import MemoryLedger
 
 
-@dataclass
-class _Conversation:
-    record: ConversationRecord
-    active_at: float
-    items: list[Item] = field(default_factory=list)
-
-
-class MemoryStore:
+class MemoryStore(MemoryConversations, MemoryLedger):
     """Keeps everything in dicts, within bounds.
 
     Every method is synchronous under the hood (no await between reading and writing), so
@@ -64,6 +58,7 @@ class MemoryStore:
             raise ConfigurationError("max_responses and max_conversations must be at least 1")
         if context_cache_items < 0:
             raise ConfigurationError("context_cache_items must be at least 0 (0 turns the cache off)")
+        super().__init__()
         self.max_responses = max_responses
         self.max_conversations = max_conversations
         self.ttl = ttl
@@ -214,6 +209,36 @@ class MemoryStore:
             self._contexts.keep_chain(owner, head.id, history, cut_at=cut_at)
         return history
 
+    async def list_responses(
+        self,
+        owner: str,
+        *,
+        conversation_id: str | None = None,
+        channel: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "desc",
+    ) -> ResponsePage:
+        chosen = (
+            record
+            for record in self._responses.values()
+            if record.owner == owner
+            and (conversation_id is None or record.conversation_id == conversation_id)
+            and (channel is None or record.channel == channel)
+        )
+        return ResponsePage(*page_of(chosen, after=after, limit=limit, order=order))
+
+    async def find_item(self, owner: str, item_id: str) -> Item | None:
+        for conversation in self._conversations.values():
+            if conversation.record.owner == owner and (found := item_in(conversation.items, item_id)):
+                return found
+        for record in reversed(self._responses.values()):
+            if record.owner == owner:
+                found = item_in(record.output_items, item_id) or item_in(record.input_items, item_id)
+                if found is not None:
+                    return found
+        return None
+
     async def fail_interrupted_runs(self, message: str) -> int:
         count = 0
         for record in list(self._responses.values()):
@@ -226,20 +251,6 @@ class MemoryStore:
 
     # -- conversations -----------------------------------------------------------------------------
 
-    def _own_conversation(self, owner: str, conversation_id: str) -> _Conversation | None:
-        conversation = self._conversations.get(conversation_id)
-        return conversation if conversation is not None and conversation.record.owner == owner else None
-
-    def _touch(self, conversation: _Conversation) -> None:
-        conversation.active_at = now()
-        self._conversations.move_to_end(conversation.record.id)
-
-    def _append(self, conversation: _Conversation, items: Sequence[Item]) -> None:
-        start = len(conversation.items)
-        conversation.items.extend(items)
-        self._contexts.appended(conversation.record.owner, conversation.record.id, start, items)
-        self._touch(conversation)
-
     def _forget_conversation(self, conversation_id: str) -> None:
         conversation = self._conversations.pop(conversation_id)
         owner = conversation.record.owner
@@ -248,98 +259,6 @@ class MemoryStore:
         for key, bound in list(self._bindings.items()):
             if key[0] == owner and bound == conversation_id:
                 del self._bindings[key]
-
-    async def create_conversation(self, record: ConversationRecord, items: Sequence[Item] = ()) -> None:
-        if record.id in self._conversations:
-            raise ValueError(f"conversation {record.id!r} exists already")
-        self._contexts.forget_listing(record.owner, record.id)
-        self._conversations[record.id] = _Conversation(record, record.created_at, list(items))
-        while len(self._conversations) > self.max_conversations:
-            self._forget_conversation(next(iter(self._conversations)))
-
-    async def get_conversation(self, owner: str, conversation_id: str) -> ConversationRecord | None:
-        conversation = self._own_conversation(owner, conversation_id)
-        return conversation.record if conversation is not None else None
-
-    async def update_conversation(
-        self, owner: str, conversation_id: str, metadata: Mapping[str, str]
-    ) -> ConversationRecord | None:
-        conversation = self._own_conversation(owner, conversation_id)
-        if conversation is None:
-            return None
-        conversation.record = ConversationRecord(
-            id=conversation.record.id,
-            owner=owner,
-            created_at=conversation.record.created_at,
-            metadata=dict(metadata),
-        )
-        self._touch(conversation)
-        return conversation.record
-
-    async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
-        if self._own_conversation(owner, conversation_id) is None:
-            return False
-        self._forget_conversation(conversation_id)
-        return True
-
-    async def append_conversation_items(
-        self, owner: str, conversation_id: str, items: Sequence[Item]
-    ) -> bool:
-        conversation = self._own_conversation(owner, conversation_id)
-        if conversation is None:
-            return False
-        self._append(conversation, tuple(items))
-        return True
-
-    async def list_conversation_items(
-        self,
-        owner: str,
-        conversation_id: str,
-        *,
-        after: str | None = None,
-        limit: int | None = None,
-        order: Order = "asc",
-    ) -> ItemPage | None:
-        conversation = self._own_conversation(owner, conversation_id)
-        if conversation is None:
-            return None
-        if after is None and limit is None and order == "asc":
-            # The whole conversation, as every turn reads it: one shared tuple, not a fresh copy.
-            cached = self._contexts.listing(owner, conversation_id)
-            if cached is None:
-                whole = tuple(conversation.items)
-                self._contexts.keep_listing(owner, conversation_id, whole, len(whole))
-                return ItemPage(items=whole, has_more=False)
-            return ItemPage(items=cached.items, has_more=False)
-        items = conversation.items
-        start = 0
-        if after is not None:
-            position = _first_index(items, after)
-            if position is None:
-                return ItemPage(items=(), has_more=False)
-            start = position + 1
-        ordered = items[start:] if order == "asc" else items[: start - 1 if after is not None else None][::-1]
-        end = len(ordered) if limit is None else min(limit, len(ordered))
-        return ItemPage(items=tuple(ordered[:end]), has_more=end < len(ordered))
-
-    async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
-        conversation = self._own_conversation(owner, conversation_id)
-        if conversation is None:
-            return None
-        index = _first_index(conversation.items, item_id)
-        return conversation.items[index] if index is not None else None
-
-    async def delete_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
-        conversation = self._own_conversation(owner, conversation_id)
-        if conversation is None:
-            return False
-        index = _first_index(conversation.items, item_id)
-        if index is None:
-            return False
-        del conversation.items[index]
-        self._contexts.forget_listing(owner, conversation_id)
-        self._touch(conversation)
-        return True
 
     # -- sessions ----------------------------------------------------------------------------------
 
@@ -414,6 +333,7 @@ class MemoryStore:
     # -- retention ---------------------------------------------------------------------------------
 
     async def purge_expired(self) -> int:
+        self.purge_ledger()
         removed = 0
         if self.ttl is not None:
             cutoff = now() - self.ttl
@@ -437,7 +357,3 @@ class MemoryStore:
         while len(self._conversations) > self.max_conversations:
             self._forget_conversation(next(iter(self._conversations)))
         return removed + before - len(self._responses) - len(self._conversations)
-
-
-def _first_index(items: Sequence[Item], item_id: str) -> int | None:
-    return next((index for index, item in enumerate(items) if item.id == item_id), None)

@@ -134,7 +134,47 @@ _V2 = (
     "DROP TABLE run_events",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Listings by owner and creation; items found by id; one-time tokens, seen keys, delivery failures.
+_V3 = (
+    "CREATE INDEX responses_by_owner ON responses (owner, created_at, id)",
+    "CREATE INDEX conversations_by_owner ON conversations (owner, created_at, id)",
+    "CREATE INDEX conversation_items_item ON conversation_items (item_id)",
+    """
+    CREATE TABLE tokens (
+        namespace TEXT NOT NULL,
+        token TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        data TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (namespace, token)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX tokens_expiry ON tokens (expires_at)",
+    """
+    CREATE TABLE seen_keys (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (namespace, key)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX seen_keys_expiry ON seen_keys (expires_at)",
+    """
+    CREATE TABLE delivery_failures (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        items TEXT NOT NULL,
+        error TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        failed_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX delivery_failures_by_time ON delivery_failures (failed_at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """Migration ``n`` (1-based) brings a database from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -28,15 +28,21 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._exceptions import ConfigurationError
 from .._records import (
+    ConversationPage,
     ConversationRecord,
+    DeliveryFailure,
     IdempotencyClaim,
     ItemPage,
     Order,
+    ResponsePage,
     ResponseRecord,
     StoredEvent,
+    Token,
 )
 from .._types import Item
 from . import _sqlite_context as contexts
+from . import _sqlite_ledger as ledger
+from . import _sqlite_listing as listing
 from . import _sqlite_queries as queries
 from . import _sqlite_state as state_queries
 from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
@@ -299,6 +305,49 @@ class SQLiteStore:
     ) -> IdempotencyClaim:
         return await self._call(state_queries.claim_idempotency_key, owner, key, fingerprint, response_id)
 
+    # -- listings ----------------------------------------------------------------------------------
+
+    async def list_responses(
+        self,
+        owner: str,
+        *,
+        conversation_id: str | None = None,
+        channel: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        order: Order = "desc",
+    ) -> ResponsePage:
+        return await self._call(listing.list_responses, owner, conversation_id, channel, after, limit, order)
+
+    async def list_conversations(
+        self, owner: str, *, after: str | None = None, limit: int | None = None, order: Order = "desc"
+    ) -> ConversationPage:
+        return await self._call(listing.list_conversations, owner, after, limit, order)
+
+    async def find_item(self, owner: str, item_id: str) -> Item | None:
+        return await self._call(listing.find_item, owner, item_id)
+
+    # -- tokens, seen keys, delivery failures --------------------------------------------------------
+
+    async def put_token(
+        self, namespace: str, token: str, *, owner: str, data: Mapping[str, Any], ttl: float
+    ) -> None:
+        await self._call(ledger.put_token, namespace, token, owner, data, ttl)
+
+    async def take_token(self, namespace: str, token: str) -> Token | None:
+        return await self._call(ledger.take_token, namespace, token)
+
+    async def remember(self, namespace: str, key: str, *, ttl: float) -> bool:
+        return await self._call(ledger.remember, namespace, key, ttl)
+
+    async def add_delivery_failure(self, failure: DeliveryFailure) -> None:
+        await self._call(ledger.add_delivery_failure, failure)
+
+    async def list_delivery_failures(
+        self, *, owner: str | None = None, limit: int | None = None
+    ) -> tuple[DeliveryFailure, ...]:
+        return await self._call(ledger.list_delivery_failures, owner, limit)
+
     # -- identity links ----------------------------------------------------------------------------
 
     async def link_identity(self, owner: str, channel: str, address: str) -> None:
@@ -318,4 +367,5 @@ class SQLiteStore:
                 break
             removed += batch
         await self._call(purge_loose_ends, self._policy)
+        await self._call(ledger.purge_ledger)
         return removed
