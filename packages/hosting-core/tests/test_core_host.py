@@ -12,18 +12,25 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.testclient import TestClient
-from starlette.types import Message
+from starlette.types import Message as ASGIMessage
 
 from hosting.core import (
     ApiKeyAuthenticator,
     ConfigurationError,
     Host,
     MemoryStore,
+    Message,
     RunContext,
     agent,
     user_message,
 )
-from hosting.core.channels import ChannelContext, ChannelContribution, ChannelIdentity
+from hosting.core.channels import (
+    ChannelContext,
+    ChannelContribution,
+    ChannelIdentity,
+    ChannelRequest,
+    Delivery,
+)
 from hosting.core.middleware import BodyLimitMiddleware, IsolationMiddleware, RequestIdMiddleware
 from hosting.testing import serve
 
@@ -201,7 +208,7 @@ async def test_delivery_reports_pushed_skipped_and_failed(make_invoke_channel: t
     )
     quiet = CallbackChannel("quiet", [])
     broken.fail_push = True
-    host = Host(echo_history, channels=[reachable, broken, quiet], store=MemoryStore())
+    host = Host(echo_history, channels=[reachable, broken, quiet], store=MemoryStore(), delivery_backoff=0)
     items = (user_message("ping"),)
     origin = ChannelIdentity("reachable", "chat-42")
 
@@ -222,6 +229,85 @@ async def test_delivery_reports_pushed_skipped_and_failed(make_invoke_channel: t
     assert (report.pushed, report.skipped) == (("reachable",), ("nowhere",))
     assert await host.deliver(items, target=None) == type(report)()
     await host.shutdown()
+
+
+class FlakyChannel:
+    """A channel whose push fails a given number of times, then works."""
+
+    def __init__(self, name: str, failures: int) -> None:
+        self.name = name
+        self.failures = failures
+        self.attempts = 0
+        self.pushed: list[Delivery] = []
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        async def push(delivery: Delivery) -> None:
+            self.attempts += 1
+            if self.attempts <= self.failures:
+                raise ConnectionError(f"down (attempt {self.attempts})")
+            self.pushed.append(delivery)
+
+        return ChannelContribution(push=push)
+
+
+async def test_a_failing_push_is_retried_and_one_that_gives_up_is_kept_for_the_operator() -> None:
+    flaky, dead = FlakyChannel("flaky", failures=2), FlakyChannel("dead", failures=99)
+    store = MemoryStore()
+    host = Host(echo_history, channels=[flaky, dead], store=store, delivery_attempts=3, delivery_backoff=0.01)
+    await host.startup()
+    try:
+        await host.link_identity("flaky", "f-1")
+        await host.link_identity("dead", "d-1")
+        report = await host.deliver((user_message("news"),), target="linked")
+        assert report.pushed == ("flaky",) and flaky.attempts == 3 and len(flaky.pushed) == 1
+        assert list(report.failed) == ["dead"] and dead.attempts == 3
+        assert "down (attempt 3)" in report.failed["dead"]
+        [failure] = await store.list_delivery_failures()
+        assert (failure.owner, failure.channel, failure.address, failure.attempts) == (
+            "anonymous",
+            "dead",
+            "d-1",
+            3,
+        )
+        assert [item.text for item in failure.items if isinstance(item, Message)] == ["news"]
+    finally:
+        await host.shutdown()
+
+
+async def test_a_run_that_asks_for_delivery_pushes_its_answer_and_keeps_the_report() -> None:
+    linked, unlinked = FlakyChannel("linked-chat", failures=0), FlakyChannel("other-chat", failures=0)
+    host = Host(echo_history, channels=[InvokeChannel(), linked, unlinked], store=MemoryStore())
+    await host.startup()
+    try:
+        await host.link_identity("linked-chat", "room-7")
+        context = ChannelContext(
+            "invoke",
+            engine=host.engine,
+            store=host.store,
+            limits=host.limits,
+            commands={},
+            deliveries=host.deliveries,
+        )
+        request = ChannelRequest(
+            channel="invoke",
+            input=(user_message("deliver me"),),
+            background=True,
+            deliver_to=["linked-chat", "other-chat"],
+        )
+        run = await context.run_stream(request)
+        result = await run.wait()
+        assert [delivery.address for delivery in linked.pushed] == ["room-7"]
+        assert [item.text for item in linked.pushed[0].items if isinstance(item, Message)] == ["deliver me"]
+        assert unlinked.pushed == []  # nothing goes to an identity the user has not linked
+        stored = await host.store.get_response("anonymous", result.response_id)
+        assert stored is not None and stored.status == "completed"
+        assert stored.attributes["delivery"] == {
+            "pushed": ["linked-chat"],
+            "skipped": ["other-chat"],
+            "failed": {},
+        }
+    finally:
+        await host.shutdown()
 
 
 async def test_several_agents_by_name_on_one_host() -> None:
@@ -252,15 +338,15 @@ async def test_a_keyless_request_is_refused_before_its_body_is_read() -> None:
     await host.startup()
     try:
         for headers in ([], [(b"authorization", b"Bearer sk-wrong")]):
-            received: list[Message] = []
-            sent: list[Message] = []
+            received: list[ASGIMessage] = []
+            sent: list[ASGIMessage] = []
 
-            async def receive(received: list[Message] = received) -> Message:
-                message: Message = {"type": "http.request", "body": b"x" * 1024, "more_body": True}
+            async def receive(received: list[ASGIMessage] = received) -> ASGIMessage:
+                message: ASGIMessage = {"type": "http.request", "body": b"x" * 1024, "more_body": True}
                 received.append(message)
                 return message
 
-            async def send(message: Message, sent: list[Message] = sent) -> None:
+            async def send(message: ASGIMessage, sent: list[ASGIMessage] = sent) -> None:
                 sent.append(message)
 
             scope = {

@@ -59,6 +59,9 @@ class ChannelRequest:
             first run instead of starting another; another fingerprint is a conflict.
         identity: who is speaking, in the channel's terms.
         attributes: channel-specific, JSON-serializable details stored with the response.
+        deliver_to: where the run's answer is pushed when it completes (see `DeliveryTarget`;
+            ``"origin"`` is `identity`'s channel). None: nowhere. The `DeliveryReport` is kept
+            with the response, in ``attributes["delivery"]``.
     """
 
     channel: str
@@ -79,6 +82,7 @@ class ChannelRequest:
     fingerprint: str | None = None
     identity: ChannelIdentity | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    deliver_to: DeliveryTarget = None
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from typing import Literal, TypeAlias
 
 from ._agent import Agent, RunContext
 from ._channel import ChannelRequest, HostedRunResult
+from ._delivery import Deliveries
 from ._events import RunEvent, event_from_dict
 from ._exceptions import (
     ConflictError,
@@ -61,6 +62,7 @@ class RunEngine:
         agents: the agents by name; the first is the default.
         store: where everything is kept.
         ids: the id factory.
+        deliveries: pushes a run's answer to other channels when its request asks for it.
         run_hooks / update_hooks: see `RunHook` / `UpdateHook`.
         run_timeout: seconds a run may take before it ends ``incomplete`` (None: no limit).
         disconnect_policy: see `DisconnectPolicy`.
@@ -74,6 +76,7 @@ class RunEngine:
         *,
         store: Store,
         ids: IdFactory,
+        deliveries: Deliveries | None = None,
         run_hooks: Sequence[RunHook] = (),
         update_hooks: Sequence[UpdateHook] = (),
         run_timeout: float | None = None,
@@ -88,7 +91,9 @@ class RunEngine:
         self.store = store
         self.ids = ids
         self.history = History(store, ids)
-        self.executor = Executor(store, ids, update_hooks=update_hooks, run_timeout=run_timeout)
+        self.executor = Executor(
+            store, ids, deliveries=deliveries, update_hooks=update_hooks, run_timeout=run_timeout
+        )
         self.run_hooks = list(run_hooks)
         self.disconnect_policy = disconnect_policy
         self.max_concurrent_runs_per_user = max_concurrent_runs_per_user
@@ -251,6 +256,7 @@ class RunEngine:
             had_session_state=bool(continuation.session_state),
             on_follower_left=self._follower_left,
             on_finished=self._finished,
+            delivery=(request.deliver_to, request.identity),
         )
         # Written as it starts when someone could know its id before it ends, so a crash leaves
         # it `failed`, never unknown; a run its caller only waits for is written at its end.

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._agent import Agent, RunContext
+from ._delivery import Deliveries, report_to_dict
 from ._events import RunFinished, RunStarted, event_to_dict
 from ._hooks import UpdateHook, apply_update_hooks
 from ._ids import IdFactory
@@ -42,6 +43,7 @@ class Executor:
     Args:
         store: where a stored run's outcome is written.
         ids: makes the ids of output items.
+        deliveries: pushes a completed run's output where its request asked (`ChannelRequest.deliver_to`).
         update_hooks: see `UpdateHook`.
         run_timeout: seconds a run may take before it ends ``incomplete`` (None: no limit).
     """
@@ -51,11 +53,13 @@ class Executor:
         store: Store,
         ids: IdFactory,
         *,
+        deliveries: Deliveries | None = None,
         update_hooks: Sequence[UpdateHook] = (),
         run_timeout: float | None = None,
     ) -> None:
         self.store = store
         self.ids = ids
+        self.deliveries = deliveries
         self.update_hooks = list(update_hooks)
         self.run_timeout = run_timeout
 
@@ -105,6 +109,8 @@ class Executor:
         )
         if builder.recording:
             run.emit(RunFinished(status, final.completed_at or 0.0, builder.usage, error, incomplete_reason))
+        if run.delivery[0] is not None and status == "completed":
+            final = await self._deliver(run, final, context)
         try:
             if run.stored:
                 await self._persist(run, final, context)
@@ -161,3 +167,27 @@ class Executor:
             events=events,
             create=not written,
         )
+
+    async def _deliver(self, run: Run, final: ResponseRecord, context: RunContext) -> ResponseRecord:
+        """Push a completed run's output where its request asked; the report goes with the record.
+
+        After the run's last event (followers are done) and before its final write (so the
+        report is stored with it).
+        """
+        target, origin = run.delivery
+        if self.deliveries is None:
+            return final
+        try:
+            report = await self.deliveries.deliver(
+                final.output_items, keys=context.isolation, target=target, origin=origin
+            )
+            kept = report_to_dict(report)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            kept = {"pushed": [], "skipped": [], "failed": {"*": "the run was stopped while delivering"}}
+        except Exception:
+            logger.exception("delivering the answer of run %s failed", run.id)
+            kept = {"pushed": [], "skipped": [], "failed": {"*": "delivery failed"}}
+        return final.evolve(attributes={**final.attributes, "delivery": kept})

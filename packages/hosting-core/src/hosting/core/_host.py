@@ -61,6 +61,9 @@ class Host:
         shutdown_grace: seconds in-flight runs get at shutdown before they end ``incomplete``.
         retention_interval: seconds between purges of expired data.
         limits: request limits (body size and time, input size, runs per user); see `Limits`.
+        delivery_attempts / delivery_backoff: a push to another channel is tried this many times,
+            waiting `delivery_backoff` seconds before the second try and twice as long before each
+            next one; one that gives up is kept for the operator (`Store.list_delivery_failures`).
     """
 
     def __init__(
@@ -80,6 +83,8 @@ class Host:
         shutdown_grace: float = 10.0,
         retention_interval: float = 300.0,
         limits: Limits | None = None,
+        delivery_attempts: int = 3,
+        delivery_backoff: float = 0.5,
     ) -> None:
         if isinstance(agent_or_agents, Mapping):
             agents = {name: as_agent(target) for name, target in agent_or_agents.items()}
@@ -99,10 +104,12 @@ class Host:
         self.authenticator = authenticator
         self.shutdown_grace = shutdown_grace
         self.retention_interval = retention_interval
+        self.deliveries = Deliveries(self.store, {}, attempts=delivery_attempts, backoff=delivery_backoff)
         self.engine = RunEngine(
             agents,
             store=self.store,
             ids=id_factory or RandomIdFactory(),
+            deliveries=self.deliveries,
             run_hooks=run_hooks,
             update_hooks=update_hooks,
             run_timeout=run_timeout,
@@ -112,7 +119,6 @@ class Host:
         )
         self.channels = list(channels)
         self.commands: dict[str, dict[str, Command]] = {channel.name: {} for channel in self.channels}
-        self.deliveries = Deliveries(self.store, {})
         self._on_startup: list[Callback] = []
         self._on_shutdown: list[Callback] = []
         self._error_renderers: list[tuple[str, ErrorRenderer]] = []

@@ -14,7 +14,7 @@ import enum
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from ._channel import ChannelRequest, HostedRunResult
+from ._channel import ChannelIdentity, ChannelRequest, DeliveryTarget, HostedRunResult
 from ._events import RunEvent
 from ._records import ResponseRecord
 
@@ -67,6 +67,7 @@ class Run:
         "_on_follower_left",
         "cancel_reason",
         "created",
+        "delivery",
         "events",
         "final",
         "had_session_state",
@@ -87,6 +88,7 @@ class Run:
         final: ResponseRecord | None = None,
         on_follower_left: Callable[[Run], None] | None = None,
         on_finished: Callable[[Run], None] | None = None,
+        delivery: tuple[DeliveryTarget, ChannelIdentity | None] = (None, None),
     ) -> None:
         self.created = record
         self.mode = mode
@@ -105,6 +107,8 @@ class Run:
         self._done: asyncio.Event | None = None
         self._on_follower_left = on_follower_left
         self._on_finished = on_finished
+        # Where the answer is pushed when the run completes, and who asked (for "origin").
+        self.delivery = delivery
 
     @property
     def id(self) -> str:
