@@ -42,7 +42,7 @@ lint: install ## ruff check and format check
 	$(RUN) ruff format --check .
 
 typecheck: install ## mypy --strict over every package's source and the samples
-	$(RUN) mypy packages/hosting-agent-framework/src packages/hosting-core/src packages/hosting-responses/src packages/hosting-testing/src
+	$(RUN) mypy $(wildcard packages/*/src)
 	MYPYPATH=samples $(RUN) mypy samples
 
 test: install lint typecheck ## lint, type check and every test

@@ -1,0 +1,5 @@
+"""hosting.mcp."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""hosting.telegram."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
