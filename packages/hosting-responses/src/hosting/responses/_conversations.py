@@ -2,6 +2,7 @@
 
 Routes, under the channel's prefix:
 
+    GET    /conversations                           the caller's conversations, newest first (an extension)
     POST   /conversations                           create (optional items and metadata)
     GET    /conversations/{id}                      retrieve
     POST   /conversations/{id}                      update its metadata
@@ -16,6 +17,11 @@ A conversation is used by passing ``conversation`` (an id or ``{"id": ...}``) to
 completed turn. Everything here goes through the store scoped to the caller, so
 another user's conversation is a 404, like an unknown one. A request is checked
 whole before anything is written: a bad one changes nothing.
+
+Listing is an extension: OpenAI's Conversations API has no list route. It pages
+like the other lists (``after``, ``limit``, ``order``) and gives each
+conversation a ``title``: its ``metadata["title"]`` when the caller set one
+(renaming is a metadata update), else the start of its first user message.
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ RouteFactory = Callable[[str, dict[str, Handler]], BaseRoute]
 
 MAX_ITEMS_PER_REQUEST = 20
 """Items one create or append may carry (the API's documented limit)."""
+
+TITLE_CHARS = 80
+"""A listed conversation's title, when taken from its first user message, is cut to this length."""
+
+_TITLE_SCAN = 10
+"""Leading items searched for the first user message (instructions or tool output may come first)."""
 
 _ID_KINDS: dict[type, str] = {
     Message: "message",
@@ -82,7 +94,7 @@ class ConversationRoutes:
     def routes(self, route: RouteFactory) -> list[BaseRoute]:
         base = f"{self.channel.prefix}/conversations"
         return [
-            route(base, {"POST": self.create}),
+            route(base, {"GET": self.list_conversations, "POST": self.create}),
             route(
                 f"{base}/{{conversation_id}}",
                 {"GET": self.retrieve, "POST": self.update, "DELETE": self.delete},
@@ -157,6 +169,40 @@ class ConversationRoutes:
         items = self._items(body.get("items"), required=False, conversation_id=conversation_id)
         record = await context.store.create_conversation(conversation_id, metadata=metadata, items=items)
         return json_response(render_conversation(record))
+
+    async def list_conversations(self, request: Request) -> Response:
+        query = request.query_params
+        limit = page_limit(query.get("limit"))
+        order = query.get("order") or "desc"
+        if order not in ("asc", "desc"):
+            raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")
+        after = query.get("after") or None
+        page = await self.channel.context.store.list_conversations(
+            after=after, limit=limit, order="asc" if order == "asc" else "desc"
+        )
+        data = [{**render_conversation(record), "title": await self._title(record)} for record in page.records]
+        return json_response(
+            {
+                "object": "list",
+                "data": data,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": page.has_more,
+            }
+        )
+
+    async def _title(self, record: ConversationRecord) -> str | None:
+        """The title the caller gave, else the start of the first user message; None for neither."""
+        given = record.metadata.get("title", "").strip()
+        if given:
+            return given
+        page = await self.channel.context.store.list_conversation_items(record.id, limit=_TITLE_SCAN)
+        for item in page.items if page is not None else ():
+            if isinstance(item, Message) and item.role == "user":
+                text = " ".join(item.text.split())
+                if text:
+                    return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1].rstrip() + "…"
+        return None
 
     async def retrieve(self, request: Request) -> Response:
         record = await self._existing(self._conversation_id(request))
