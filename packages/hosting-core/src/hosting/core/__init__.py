@@ -42,6 +42,7 @@ from ._limits import Limits
 from ._public import publish
 from ._request_id import get_current_request_id
 from ._store import MemoryStore, SQLiteStore
+from ._telemetry import Telemetry
 from ._types import (
     ErrorUpdate,
     FilePart,
@@ -110,6 +111,7 @@ __all__ = [
     "SQLiteStore",
     "ServerError",
     "ServiceUnavailableError",
+    "Telemetry",
     "TextDelta",
     "TextPart",
     "ToolSpec",
