@@ -1,0 +1,19 @@
+"""hosting.telegram.testing: a stand-in for the Telegram Bot API, to test a bot without Telegram.
+
+    stand_in = BotAPIStandIn()
+    async with serving(stand_in) as api:          # hosting.testing.serving: a real loopback server
+        channel = TelegramChannel(stand_in.token, api_base_url=api)
+        ...
+        stand_in.queue_update(stand_in.message_update(42, "Hello"))
+        ... stand_in.chat_texts(42)
+
+It checks every call against aiogram's model of the method and refuses what
+Telegram refuses (see `BotAPIStandIn`).
+"""
+
+from __future__ import annotations
+
+from ._standin import METHODS, BotAPIStandIn, Call, SentMessage
+from ._standin_html import HTMLParseError, visible_text
+
+__all__ = ["METHODS", "BotAPIStandIn", "Call", "HTMLParseError", "SentMessage", "visible_text"]
