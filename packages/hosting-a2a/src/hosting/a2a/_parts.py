@@ -67,7 +67,7 @@ def _part_in(part: Part, index: int, modes: frozenset[str], limits: Limits) -> N
     if kind == "text":
         return TextPart(_bounded(part.text, index, limits))
     if kind == "data":
-        value = json_format.MessageToDict(part.data)
+        value = _integral(json_format.MessageToDict(part.data))
         return TextPart(_bounded(json.dumps(value, separators=(",", ":"), ensure_ascii=False), index, limits))
     if kind == "raw":
         if not media_type:
@@ -82,6 +82,17 @@ def _part_in(part: Part, index: int, modes: frozenset[str], limits: Limits) -> N
             return ImagePart(url=part.url)
         return FilePart(url=part.url, filename=part.filename or None)
     raise InvalidParamsError(message=f"Part {index} has no content (text, raw, url or data).")
+
+
+def _integral(value: Any) -> Any:
+    """JSON numbers travel as doubles in A2A's protobuf: 3 arrives as 3.0, and is given back as 3."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    return value
 
 
 def _accepts(modes: frozenset[str], media_type: str) -> bool:
