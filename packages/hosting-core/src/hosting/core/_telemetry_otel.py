@@ -101,6 +101,7 @@ class Instruments:
             "hosting.deliveries", unit="{push}", description="Pushes to channels, by outcome."
         )
         self._live: dict[str, trace.SpanContext] = {}
+        self._waiting: dict[str, list[trace.Span]] = {}
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -139,6 +140,9 @@ class Instruments:
             span_context = self._live.get(response_id)
             if span_context is not None:
                 trace.get_current_span().add_link(span_context, {"hosting.link": "follows"})
+            elif getattr(run, "task", None) is not None and not getattr(run, "done", True):
+                # Running here but its agent has not started yet: linked when it starts.
+                self._waiting.setdefault(response_id, []).append(trace.get_current_span())
             return run
 
         return attach_linking
@@ -174,6 +178,8 @@ class Instruments:
             f"invoke_agent {name}", context=parent, kind=SpanKind.INTERNAL, attributes=attributes, links=links
         )
         self._live[context.response_id] = span.get_span_context()
+        for follower in self._waiting.pop(context.response_id, ()):
+            follower.add_link(span.get_span_context(), {"hosting.link": "follows"})
         run_context = contextvars.copy_context()
         run_context.run(otel_context.attach, trace.set_span_in_context(span, parent))
         metric_attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name}
@@ -235,6 +241,7 @@ class Instruments:
         metric_attributes: dict[str, Any],
     ) -> None:
         self._live.pop(context.response_id, None)
+        self._waiting.pop(context.response_id, None)
         self.runs_active.add(-1, metric_attributes)
         if usage.input_tokens or usage.output_tokens:
             span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
