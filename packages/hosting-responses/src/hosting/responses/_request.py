@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hosting.core import Item, Limits, ToolSpec
-from hosting.core.channels import ChannelRequest
+from hosting.core.channels import ChannelRequest, DeliveryTarget
 
 from ._errors import invalid
 from ._items import ItemReference, parse_input
@@ -328,6 +328,22 @@ _OPTION_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
 _ABSENT_OPTIONS: dict[str, Any] = dict.fromkeys(ALLOWED_OPTIONS)
 
 
+def _deliver_to(body: Mapping[str, Any]) -> DeliveryTarget:
+    """``deliver_to``, an extension field (the openai SDK sends it with ``extra_body``): the channels
+    a completed run's answer is pushed to, at the caller's linked address on each (a Telegram chat
+    linked with ``/link``). A channel name, a list of names, or ``"linked"`` (every channel the
+    caller linked); absent or null: nowhere."""
+    value = body.get("deliver_to")
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
+        raise _type_error("deliver_to", "a channel name or a non-empty list of channel names")
+    if len(names) > 16 or not all(0 < len(name) <= 64 for name in names):
+        raise _value_error("deliver_to", "at most 16 channel names of 1 to 64 characters")
+    return "linked" if names == ["linked"] else tuple(names)
+
+
 def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     """Check a ``POST /responses`` body and turn it into a `CreateRequest`."""
     if not isinstance(body, dict):
@@ -357,6 +373,7 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     stream = _bool(body, "stream", False)
     store = _bool(body, "store", True)
     background = _bool(body, "background", False)
+    deliver_to = _deliver_to(body)
 
     # Only the options the body has are checked (most bodies have none or few); the rest stay None.
     given = dict(_ABSENT_OPTIONS)
@@ -392,6 +409,7 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         background=background,
         metadata=metadata or {},
         attributes=attributes,
+        deliver_to=deliver_to,
     )
     return CreateRequest(request, items, references)
 
