@@ -35,7 +35,11 @@ def start_postgres() -> tuple[str, str]:
 
 def stop_postgres(directory: str) -> None:
     subprocess.run(
-        ["bash", str(SCRIPT), "stop", directory], stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False
+        ["bash", str(SCRIPT), "stop", directory],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
 
 

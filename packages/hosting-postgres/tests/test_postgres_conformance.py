@@ -13,7 +13,9 @@ from hosting.testing import StoreConformance, retention_options
 
 class TestPostgresStoreConformance(StoreConformance):
     @pytest.fixture
-    async def store(self, request: pytest.FixtureRequest, postgres_url: str, fresh_schema: str) -> AsyncIterator[Store]:
+    async def store(
+        self, request: pytest.FixtureRequest, postgres_url: str, fresh_schema: str
+    ) -> AsyncIterator[Store]:
         store = PostgresStore(postgres_url, schema=fresh_schema, **retention_options(request))
         await store.open()
         yield store

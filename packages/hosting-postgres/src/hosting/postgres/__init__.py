@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._config import DATABASE_SCHEMA_ENV, DATABASE_URL_ENV, redact_url, store_from_environ
+from ._config import DATABASE_SCHEMA_ENV, DATABASE_URL_ENV, store_from_environ
+from ._redact import redact_url
 from ._store import PostgresStore
 
 try:

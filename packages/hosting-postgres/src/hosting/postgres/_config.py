@@ -1,11 +1,9 @@
-"""Choosing the store from the environment, and naming a database without its password."""
+"""Choosing the store from the environment."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit, urlunsplit
 
 from ._store import PostgresStore
 
@@ -25,17 +23,3 @@ def store_from_environ(environ: Mapping[str, str] | None = None) -> PostgresStor
         return None
     schema = environ.get(DATABASE_SCHEMA_ENV, "").strip() or "public"
     return PostgresStore(url, schema=schema)
-
-
-def redact_url(url: str) -> str:
-    """`url` with its password replaced by ``***`` (in the authority and in a ``password=`` part)."""
-    text = re.sub(r"(?i)(password=)[^&\s]*", r"\1***", url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text
-    if parts.password is None:
-        return text
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from psycopg import AsyncConnection, sql
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from hosting.core import ConfigurationError, Item
 from hosting.core.stores import (
@@ -40,6 +40,7 @@ from . import _responses as responses
 from . import _runners as runners
 from . import _state as state
 from ._notify import RunNotifier
+from ._redact import redact_url
 from ._retention import RetentionPolicy, purge_batch, purge_loose_ends
 from ._schema import migrate
 
@@ -113,8 +114,6 @@ class PostgresStore:
         self._opening = asyncio.Lock()
 
     def __repr__(self) -> str:
-        from ._config import redact_url
-
         return f"PostgresStore({redact_url(self.url)!r}, schema={self.schema!r})"
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -133,10 +132,15 @@ class PostgresStore:
                 open=False,
                 name=f"hosting-{self.schema}",
             )
-            await pool.open(wait=self.min_connections > 0, timeout=self.connect_timeout)
             try:
-                async with pool.connection() as connection:
+                await pool.open(wait=self.min_connections > 0, timeout=self.connect_timeout)
+                async with pool.connection(timeout=self.connect_timeout) as connection:
                     await migrate(connection, schema=self.schema)
+            except PoolTimeout as error:
+                await pool.close()
+                raise ConnectionError(
+                    f"could not connect to PostgreSQL at {redact_url(self.url)} within {self.connect_timeout:g}s"
+                ) from error
             except BaseException:
                 await pool.close()
                 raise
