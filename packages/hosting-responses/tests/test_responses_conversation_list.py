@@ -56,7 +56,9 @@ def test_an_empty_listing_has_the_openai_list_shape(http: InProcessHTTPClient) -
     assert _list(http) == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
 
 
-def test_conversations_are_listed_newest_first_with_the_conversation_fields(http: InProcessHTTPClient) -> None:
+def test_conversations_are_listed_newest_first_with_the_conversation_fields(
+    http: InProcessHTTPClient,
+) -> None:
     first = _create(http, metadata={"topic": "a"})
     second = _create(http)
     listing = _list(http)
@@ -91,7 +93,9 @@ def test_a_title_skips_leading_items_that_are_not_user_messages(http: InProcessH
     assert _list(http)["data"][0]["title"] == "Plan a trip"
 
 
-def test_a_long_first_message_is_cut_and_an_empty_conversation_has_no_title(http: InProcessHTTPClient) -> None:
+def test_a_long_first_message_is_cut_and_an_empty_conversation_has_no_title(
+    http: InProcessHTTPClient,
+) -> None:
     _create(http)
     _create(http, items=[{"type": "message", "role": "user", "content": "word " * 60}])
     long_one, empty = _list(http)["data"]

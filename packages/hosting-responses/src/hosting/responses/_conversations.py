@@ -180,7 +180,9 @@ class ConversationRoutes:
         page = await self.channel.context.store.list_conversations(
             after=after, limit=limit, order="asc" if order == "asc" else "desc"
         )
-        data = [{**render_conversation(record), "title": await self._title(record)} for record in page.records]
+        data = [
+            {**render_conversation(record), "title": await self._title(record)} for record in page.records
+        ]
         return json_response(
             {
                 "object": "list",
