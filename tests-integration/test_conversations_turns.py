@@ -144,7 +144,7 @@ async def test_twenty_concurrent_turns_are_each_recorded_once_and_whole(tmp_path
 
 
 def table_counts(path: Path) -> dict[str, int]:
-    tables = ("responses", "run_logs", "session_state", "conversation_items", "idempotency_keys")
+    tables = ("responses", "run_log_chunks", "session_state", "conversation_items", "idempotency_keys")
     with sqlite3.connect(path) as connection:
         return {table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
 
@@ -169,7 +169,7 @@ def test_store_false_never_writes_the_response_or_its_items(
                 sdk.responses.create(model="echo", input="continue", previous_response_id=response_id)
         assert table_counts(store.path) == {
             "responses": 0,
-            "run_logs": 0,
+            "run_log_chunks": 0,
             "session_state": 0,
             "conversation_items": 0,
             "idempotency_keys": 0,

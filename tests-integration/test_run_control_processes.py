@@ -26,8 +26,9 @@ APP = textwrap.dedent(
         yield "finished"
 
 
-    # The default store (SQLite under HOSTING_DATA_DIR), and a short grace period at shutdown.
-    host = Host(slow, channels=[ResponsesChannel()], shutdown_grace=1.0)
+    # The default store (SQLite under HOSTING_DATA_DIR), a short grace period at shutdown, and a
+    # short lease, so the runs of a killed server are ended soon by the next one.
+    host = Host(slow, channels=[ResponsesChannel()], shutdown_grace=1.0, runner_lease=1.0)
     """
 )
 
@@ -58,7 +59,8 @@ def test_a_background_run_killed_with_the_server_reads_failed_after_restart(tmp_
         assert server.stop(signal.SIGKILL) == -signal.SIGKILL  # a crash: no shutdown at all
 
     with server_process(tmp_path, env=env) as server, client(server.base_url) as sdk:
-        interrupted = sdk.responses.retrieve(running.id)
+        # Ended once the killed server's lease has run out.
+        interrupted = wait_for_status(sdk, running.id, "failed")
         assert interrupted.status == "failed"
         assert interrupted.error is not None
         assert "interrupted" in interrupted.error.message.lower()
@@ -85,3 +87,33 @@ def test_sigterm_lets_short_runs_finish_and_ends_long_ones_incomplete(tmp_path: 
         ended = sdk.responses.retrieve(long.id)
         assert ended.status == "incomplete"
         assert ended.output_text == "started "
+
+
+def test_a_stream_resumed_after_kill_9_ends_with_a_terminal_event_after_what_was_seen(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(APP)
+    env = {"HOSTING_DATA_DIR": str(tmp_path / "data")}
+
+    with server_process(tmp_path, env=env, stop=signal.SIGTERM) as server, client(server.base_url) as sdk:
+        seen: list[object] = []
+        stream = sdk.responses.create(model="slow", input="60", stream=True)
+        for event in stream:
+            seen.append(event)
+            if event.type == "response.output_text.delta":
+                break
+        time.sleep(0.5)  # the events seen are stored as the run goes, not only at its end
+        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    response_id = seen[0].response.id  # type: ignore[attr-defined]
+    last = seen[-1].sequence_number  # type: ignore[attr-defined]
+
+    with server_process(tmp_path, env=env) as server, client(server.base_url) as sdk:
+        failed = wait_for_status(sdk, response_id, "failed")
+        assert failed.status == "failed"
+        assert failed.output_text == "started "  # the output the client had already received
+        resumed = list(sdk.responses.retrieve(response_id, stream=True, starting_after=last))
+        assert resumed, "the resumed stream is empty"
+        assert [event.sequence_number for event in resumed] == list(range(last + 1, last + 1 + len(resumed)))
+        assert resumed[-1].type == "response.failed"
+        # From the start, the same numbers the client saw before the crash, then the end.
+        replayed = list(sdk.responses.retrieve(response_id, stream=True))
+        assert [event.type for event in replayed[: len(seen)]] == [event.type for event in seen]  # type: ignore[attr-defined]
+        assert replayed[-1].type == "response.failed"

@@ -500,21 +500,41 @@ async def test_shutdown_lets_runs_finish_within_grace_then_ends_them_incomplete(
     assert getattr(refused.value, "status_code", None) == 503
 
 
-async def test_startup_marks_runs_left_in_progress_as_interrupted() -> None:
+async def _copy_as_running(store: MemoryStore, final: ResponseRecord, runner: str) -> None:
+    """Store `final`'s run again, under a fresh id, as still in progress under `runner`, with the
+    events it had before its end."""
+    events = await store.read_run_events(final.owner, final.id)
+    running = final.evolve(id=final.id + "copy", status="in_progress", completed_at=None, runner=runner)
+    await store.create_response(running)
+    await store.append_run_events(final.owner, running.id, [e for e in events if e.number < len(events) - 1])
+
+
+async def test_startup_ends_the_runs_of_a_runner_that_stopped() -> None:
     store = MemoryStore()
     crashed = make_host(echo_agent(), store)
-    # Simulate a process that died mid-run: a record left in progress with no task behind it.
     run = await crashed.engine.start(ask("x", background=True))
-    await run.wait()
-    record = await store.get_response("anonymous", run.id)
-    assert record is not None
-    await store.update_response(record.evolve(status="in_progress", completed_at=None))
+    final = (await run.wait()).record
+    # A process that died mid-run: its lease ran out long ago; a live process's run is spared.
+    await store.heartbeat("dead", lease=-1)
+    await store.heartbeat("alive", lease=60)
+    await _copy_as_running(store, final, "dead")
+    spared = final.evolve(id=final.id + "alive", status="in_progress", completed_at=None, runner="alive")
+    await store.create_response(spared)
     restarted = make_host(echo_agent(), store)
     await restarted.startup()
-    after = await store.get_response("anonymous", run.id)
+    after = await store.get_response("anonymous", final.id + "copy")
     assert after is not None and after.status == "failed"
     assert after.error is not None and after.error.code == "interrupted"
+    assert [item.text for item in after.output_items] == ["x"]  # what its followers had seen
+    log = await store.read_run_events("anonymous", after.id)
+    assert [stored.number for stored in log] == list(range(len(log)))
+    assert event_from_dict(log[-1].data) == RunFinished(
+        "failed", after.completed_at or 0.0, None, after.error, None
+    )
+    untouched = await store.get_response("anonymous", spared.id)
+    assert untouched is not None and untouched.status == "in_progress"
     await restarted.shutdown()
+    await crashed.shutdown()
 
 
 async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
@@ -522,14 +542,16 @@ async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
     elsewhere = make_host(echo_agent(), store)
     here = make_host(echo_agent(), store)
     here.engine.remote_poll_interval = 0.01
-    # The other process runs to completion; its record is put back to in-progress so that,
-    # for this host, the run is going on elsewhere.
     run = await elsewhere.engine.start(ask("far away"))
     final = (await run.wait()).record
     events = await store.read_run_events("anonymous", run.id)
-    await store.update_response(final.evolve(status="in_progress", completed_at=None))
+    # The same run, going on in a live process: its events come one by one, then its end.
+    await store.heartbeat("other", lease=60)
+    running = final.evolve(id="resp_elsewhere", status="in_progress", completed_at=None, runner="other")
+    await store.create_response(running)
+    await store.append_run_events("anonymous", running.id, events[:1])
 
-    followed = await here.engine.attach("anonymous", run.id)
+    followed = await here.engine.attach("anonymous", running.id)
     assert not followed.done
     collected: list[object] = []
 
@@ -540,7 +562,9 @@ async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
     follower = asyncio.create_task(follow())
     await asyncio.sleep(0.05)
     assert not follower.done()  # still running elsewhere
-    await store.update_response(final)
+    assert len(collected) == 1  # what was stored so far, before the end
+    await store.append_run_events("anonymous", running.id, events[1:-1])
+    await store.update_response(final.evolve(id=running.id, runner="other"), events=events[-1:])
     await asyncio.wait_for(follower, timeout=5)
     assert collected == [event_from_dict(stored.data) for stored in events]
     assert (await followed.wait()).text == "far away"

@@ -62,12 +62,12 @@ def ask(text: str, **fields: object) -> ChannelRequest:
 
 
 def log_rows(store: Store, response_id: str) -> int | None:
-    """For the SQLite store, how many `run_logs` rows the response has (None for other stores)."""
+    """For the SQLite store, how many `run_log_chunks` rows the response has (None for other stores)."""
     if not isinstance(store, SQLiteStore):
         return None
     with sqlite3.connect(store.path) as connection:
         (count,) = connection.execute(
-            "SELECT COUNT(*) FROM run_logs WHERE response_id = ?", (response_id,)
+            "SELECT COUNT(*) FROM run_log_chunks WHERE response_id = ?", (response_id,)
         ).fetchone()
     return int(count)
 

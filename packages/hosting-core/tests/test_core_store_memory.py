@@ -21,8 +21,9 @@ async def test_the_response_bound_holds_without_a_purge() -> None:
     running = ResponseRecord("resp_running", "alice", time.time(), "in_progress")
     await store.create_response(running)
     for index in range(6):
-        await store.create_response(finished(index))
+        await store.create_response(finished(index).evolve(status="in_progress", completed_at=None))
         await store.append_run_events("alice", f"resp_{index}", [StoredEvent(0, {"n": index})])
+        await store.update_response(finished(index))
         await store.put_session_state("alice", f"response:resp_{index}", {"n": index})
     kept = [index for index in range(6) if await store.get_response("alice", f"resp_{index}") is not None]
     assert kept == [3, 4, 5]
@@ -92,7 +93,8 @@ async def test_the_response_bound_follows_runs_as_they_finish() -> None:
     assert kept == ["resp_2", "resp_3"]
     # Runs left in flight by a restart fail, and count from then on.
     await store.create_response(ResponseRecord("resp_b", "alice", started, "in_progress"))
-    assert await store.fail_interrupted_runs("restarted") == 1
+    [orphan] = await store.claim_orphaned_runs("next")
+    assert await store.update_response(orphan.evolve(status="failed", completed_at=started)) is True
     await store.create_response(finished(4))
     kept = [rid for rid in ("resp_2", "resp_3", "resp_b", "resp_4") if await store.get_response("alice", rid)]
     assert kept == ["resp_b", "resp_4"]

@@ -120,8 +120,9 @@ def test_bad_settings_are_refused_at_construction(
 async def test_everything_survives_closing_and_reopening(tmp_path: Path) -> None:
     first = SQLiteStore(tmp_path)
     record = turn("alice", 1)
-    await first.create_response(record)
+    await first.create_response(record.evolve(status="in_progress", completed_at=None))
     await first.append_run_events("alice", record.id, [StoredEvent(0, {"type": "x"})])
+    assert await first.update_response(record)
     await first.create_conversation(
         ConversationRecord("conv_1", "alice", 1.0, {"k": "v"}), [user_message("hi")]
     )
@@ -186,10 +187,10 @@ async def test_another_process_sees_every_committed_write_after_it_dies(tmp_path
         page = await store.list_conversation_items("alice", "conv_child")
         assert page is not None and page.items == (user_message("c"),)
         assert await store.get_session_state("alice", "conversation:conv_child") == {"turns": 1}
-        # The run the dead process left going is failed by the next start-up's recovery.
-        assert await store.fail_interrupted_runs("restarted") == 1
-        running = await store.get_response("alice", "resp_running")
-        assert running is not None and running.status == "failed"
+        # The run the dead process left going is an orphan, claimed by the next runner.
+        await store.heartbeat("next", lease=60)
+        [orphan] = await store.claim_orphaned_runs("next")
+        assert orphan.id == "resp_running" and orphan.runner == "next"
     finally:
         await store.close()
 
@@ -428,19 +429,21 @@ async def test_group_commit_keeps_a_failing_operation_from_touching_its_batch(tm
     assert count == len(fresh) + 1
 
 
-async def test_a_response_written_with_no_events_never_touches_the_run_logs(tmp_path: Path) -> None:
+async def test_a_response_written_with_no_events_never_touches_the_run_log_chunks(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path)
     await store.open()
     try:
         logged = turn("alice", 1).evolve(status="in_progress", completed_at=None)
         await store.create_response(logged)
+        other = turn("alice", 3).evolve(status="in_progress", completed_at=None)
+        await store.create_response(other)
         await store.append_run_events("alice", logged.id, [StoredEvent(0, {"n": 0})])
-        # From here on, any write to run_logs aborts its transaction.
+        # From here on, any write to run_log_chunks aborts its transaction.
         with sqlite3.connect(store.path) as connection:
             for action in ("INSERT", "UPDATE", "DELETE"):
                 connection.execute(
-                    f"CREATE TRIGGER no_log_{action.lower()} BEFORE {action} ON run_logs"
-                    " BEGIN SELECT RAISE(ABORT, 'run_logs written'); END"
+                    f"CREATE TRIGGER no_log_{action.lower()} BEFORE {action} ON run_log_chunks"
+                    " BEGIN SELECT RAISE(ABORT, 'run_log_chunks written'); END"
                 )
         inline = turn("alice", 2)
         assert await store.update_response(inline, create=True) is True
@@ -451,10 +454,14 @@ async def test_a_response_written_with_no_events_never_touches_the_run_logs(tmp_
         assert await store.read_run_events("alice", inline.id) == ()
         assert await store.read_run_events("alice", logged.id) == (StoredEvent(0, {"n": 0}),)
         # The triggers do fire: a write that carries events is refused.
-        with pytest.raises(sqlite3.IntegrityError, match="run_logs written"):
-            await store.update_response(finished, events=[StoredEvent(1, {"n": 1})])
+        with pytest.raises(sqlite3.IntegrityError, match="run_log_chunks written"):
+            await store.update_response(
+                other.evolve(status="completed", completed_at=time.time()), events=[StoredEvent(0, {"n": 1})]
+            )
+        # A finished response never changes: not its record, not its log.
+        assert await store.update_response(finished, events=[StoredEvent(1, {"n": 1})]) is False
     finally:
         await store.close()
     with sqlite3.connect(store.path) as connection:
-        rows = connection.execute("SELECT response_id FROM run_logs").fetchall()
+        rows = connection.execute("SELECT response_id FROM run_log_chunks").fetchall()
     assert rows == [(logged.id,)]

@@ -7,14 +7,23 @@ caller's, as its `RunMode` says). The agent's updates become output items and
 events (`OutputBuilder`); the outcome is recorded in one write: a turn is
 appended to its conversation, and session state saved, only when the run
 completed, so a failed or cancelled run leaves no half-written history.
-`attach` finds a run again (live here, or rebuilt from the store), `cancel`
-stops it, and `startup` / `shutdown` bracket the host's life.
+`attach` finds a run again (live here, followed through the store when
+another process runs it, or rebuilt from the store), `cancel` stops it (here,
+or by ending it in the store, which the process running it sees at its next
+heartbeat), and `startup` / `shutdown` bracket the host's life.
+
+The process is a runner (`Recovery`): its runs carry its id, its lease is kept
+alive, and runs of runners that stopped are ended. Turns of one conversation
+are taken one at a time (`Turns`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
@@ -27,9 +36,10 @@ from ._exceptions import (
     InvalidRequestError,
     LimitExceededError,
     NotFoundError,
+    ServerError,
     ServiceUnavailableError,
 )
-from ._execution import Executor
+from ._execution import STORAGE_FAILED, Executor
 from ._history import History
 from ._hooks import RunHook, UpdateHook, apply_run_hooks
 from ._ids import IdFactory
@@ -39,9 +49,11 @@ from ._records import (
     RunError,
     now,
 )
+from ._recovery import Recovery
 from ._replay import replay_events
 from ._run import Run, RunMode
 from ._store._base import Store
+from ._turns import ConcurrentTurns, Turns
 
 logger = logging.getLogger("hosting.core")
 
@@ -68,6 +80,10 @@ class RunEngine:
         disconnect_policy: see `DisconnectPolicy`.
         max_concurrent_runs_per_user: runs one user may have going at once; beyond, 429.
         retry_after_seconds: the ``Retry-After`` of that 429.
+        runner_lease: seconds this process is taken for alive after its last heartbeat; its runs
+            are ended by another process that long after it stopped.
+        concurrent_turns: see `ConcurrentTurns`.
+        event_flush_interval: seconds an event of a followable stored run may wait to be stored.
     """
 
     def __init__(
@@ -83,6 +99,9 @@ class RunEngine:
         disconnect_policy: DisconnectPolicy = "cancel_unstored",
         max_concurrent_runs_per_user: int | None = None,
         retry_after_seconds: int = 1,
+        runner_lease: float = 10.0,
+        concurrent_turns: ConcurrentTurns = "queue",
+        event_flush_interval: float = 0.05,
     ) -> None:
         if not agents:
             raise ValueError("at least one agent is needed")
@@ -91,8 +110,20 @@ class RunEngine:
         self.store = store
         self.ids = ids
         self.history = History(store, ids)
+        # Named after where it runs, for an operator reading the store.
+        self.runner = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+        self._live: dict[str, Run] = {}
+        self.recovery = Recovery(store, self.runner, lease=runner_lease, live=lambda: self._live)
+        self.turns = Turns(store, self.runner, policy=concurrent_turns)
         self.executor = Executor(
-            store, ids, deliveries=deliveries, update_hooks=update_hooks, run_timeout=run_timeout
+            store,
+            ids,
+            turns=self.turns,
+            recovery=self.recovery,
+            deliveries=deliveries,
+            update_hooks=update_hooks,
+            run_timeout=run_timeout,
+            event_flush_interval=event_flush_interval,
         )
         self.run_hooks = list(run_hooks)
         self.disconnect_policy = disconnect_policy
@@ -100,7 +131,6 @@ class RunEngine:
         self.retry_after_seconds = retry_after_seconds
         # How often a run of another process sharing the store is polled for its end.
         self.remote_poll_interval = 0.25
-        self._live: dict[str, Run] = {}
         self._runs_per_user: dict[str, int] = {}
         # Runs being started under an idempotency key, for a concurrent retry to wait for.
         self._starting: dict[str, asyncio.Future[Run]] = {}
@@ -145,9 +175,11 @@ class RunEngine:
         run, inline = await self._begin(request, followed=False)
         if inline is not None:
             await self.executor.execute(run, *inline)
-        if run.final is not None:  # it ran here, or was a finished one (an idempotent retry)
-            return HostedRunResult(run.final)
-        return await run.wait()
+        result = HostedRunResult(run.final) if run.final is not None else await run.wait()
+        error = result.record.error
+        if error is not None and error.code == "storage_error" and not result.record.background:
+            raise ServerError(STORAGE_FAILED, code="storage_error")
+        return result
 
     async def _begin(
         self, request: ChannelRequest, *, followed: bool
@@ -233,7 +265,32 @@ class RunEngine:
         self, request: ChannelRequest, mode: RunMode, keys: IsolationKeys, name: str, response_id: str
     ) -> tuple[Run, RunContext]:
         owner = keys.user
-        continuation = await self.history.continuation(request, owner)
+        conversation_id = await self.history.conversation_of(request, owner)
+        holds_turn = False
+        if conversation_id is not None and request.store:
+            await self.turns.take(owner, conversation_id, response_id)
+            holds_turn = True
+        try:
+            return await self._prepare_turn(
+                request, mode, keys, name, response_id, conversation_id, holds_turn
+            )
+        except BaseException:
+            if holds_turn and conversation_id is not None:
+                await self.turns.give_up(owner, conversation_id, response_id)
+            raise
+
+    async def _prepare_turn(
+        self,
+        request: ChannelRequest,
+        mode: RunMode,
+        keys: IsolationKeys,
+        name: str,
+        response_id: str,
+        conversation_id: str | None,
+        holds_turn: bool,
+    ) -> tuple[Run, RunContext]:
+        owner = keys.user
+        continuation = await self.history.continuation(request, owner, conversation_id)
         input_items = self.history.with_ids(request.input, owner) if request.store else tuple(request.input)
         record = ResponseRecord(
             response_id,
@@ -248,6 +305,7 @@ class RunEngine:
             continuation.conversation_id,
             background=request.background,
             attributes=dict(request.attributes),
+            runner=self.runner,
         )
         run = Run(
             record,
@@ -257,11 +315,18 @@ class RunEngine:
             on_follower_left=self._follower_left,
             on_finished=self._finished,
             delivery=(request.deliver_to, request.identity),
+            holds_turn=holds_turn,
         )
         # Written as it starts when someone could know its id before it ends, so a crash leaves
         # it `failed`, never unknown; a run its caller only waits for is written at its end.
         if run.written_at_start:
-            await self.store.create_response(record)
+            try:
+                await self.store.create_response(record)
+            except ValueError:
+                raise
+            except Exception as error:
+                logger.exception("could not store the new response %s", response_id)
+                raise ServerError(STORAGE_FAILED, code="storage_error") from error
         # In field order: a class called with keywords packs them into a dictionary first.
         context = RunContext(
             response_id,
@@ -336,20 +401,26 @@ class RunEngine:
         return Run(created, mode=RunMode.ELSEWHERE, stored=True, events=events, final=record)
 
     async def _watch_elsewhere(self, run: Run, owner: str) -> None:
-        """Poll the store until a run of another process ends, then replay its stored events."""
+        """Follow a run of another process through the store: its events as they are stored, then
+        its end."""
+        store = self.store
         while True:
-            await asyncio.sleep(self.remote_poll_interval)
-            record = await self.store.get_response(owner, run.id)
+            record = await store.get_response(owner, run.id)
+            for stored in await store.read_run_events(owner, run.id, after=len(run.events) - 1):
+                if stored.number == len(run.events):
+                    run.emit(event_from_dict(stored.data))
             if record is None:
                 run.finish(
                     run.created.evolve(status="failed", error=RunError("not_found", "The response is gone."))
                 )
                 return
             if record.finished:
-                for event in await self._finished_events(record):
-                    run.emit(event)
+                if not run.events:  # it kept no log: rebuilt from the record
+                    for event in replay_events(record):
+                        run.emit(event)
                 run.finish(record)
                 return
+            await asyncio.sleep(self.remote_poll_interval)
 
     async def _finished_events(self, record: ResponseRecord) -> list[RunEvent]:
         """A finished run's events: its stored log, else (a run that kept none) rebuilt from the record."""
@@ -363,10 +434,10 @@ class RunEngine:
         run = await self.attach(owner, response_id)
         if run.done or run.task is None:
             if not run.record.finished:
-                # Not running in this process: nothing to interrupt, so record the cancellation.
-                final = run.record.evolve(status="cancelled", completed_at=now())
-                await self.store.update_response(final)
-                return final
+                # Running in another process (or nowhere): end it in the store, with its terminal
+                # event; the process running it sees that at its next heartbeat and stops it.
+                _stop_watching(run)
+                return await self.recovery.end(run.record, "cancelled", None)
             return run.record
         run.cancel_reason = "cancelled"
         run.task.cancel()
@@ -385,9 +456,7 @@ class RunEngine:
 
     async def startup(self) -> None:
         self._accepting = True
-        interrupted = await self.store.fail_interrupted_runs("The run was interrupted by a server restart.")
-        if interrupted:
-            logger.warning("marked %d runs left in progress by an earlier process as failed", interrupted)
+        await self.recovery.start()
 
     async def shutdown(self, grace: float) -> None:
         """Stop accepting runs, give live ones `grace` seconds, then end them ``incomplete``."""
@@ -401,6 +470,7 @@ class RunEngine:
                     run.task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5)
+        await self.recovery.stop()
 
 
 def _check_combination(request: ChannelRequest) -> None:

@@ -3,8 +3,16 @@
 The agent runs under the run's time limit; its updates pass the update hooks
 and go to the `OutputBuilder`. However the agent ends (completed, an
 `ErrorUpdate`, an exception, a cancel, a timeout, shutdown), the run gets one
-final record, and a stored run is written once with its event log, its
-conversation turn and its session state, in one transaction.
+final record, and a stored run is written once with the rest of its event log,
+its conversation turn and its session state, in one transaction, before its
+followers see the terminal event: a follower never sees an end the store does
+not have. When that write fails, the run ends ``failed`` (code
+``storage_error``) for its followers and its caller, and `Recovery` ends the
+stored run once the store takes writes again.
+
+A stored run someone can follow writes its events as it goes, in batches (at
+most `event_flush_interval` seconds after each event), so after a crash a
+client resuming at the last number it saw finds what it saw.
 """
 
 from __future__ import annotations
@@ -28,13 +36,18 @@ from ._records import (
     conversation_session_key,
     response_session_key,
 )
+from ._recovery import Recovery
 from ._run import Run
 from ._store._base import Store
+from ._turns import Turns
 
 logger = logging.getLogger("hosting.core")
 
 GENERIC_AGENT_ERROR = "The agent failed to produce a response."
 """What a caller sees of an agent that raised (its traceback goes to the log)."""
+
+STORAGE_FAILED = "The response could not be stored."
+"""What a caller sees of a run whose outcome the store refused (the cause goes to the log)."""
 
 
 class Executor:
@@ -46,6 +59,9 @@ class Executor:
         deliveries: pushes a completed run's output where its request asked (`ChannelRequest.deliver_to`).
         update_hooks: see `UpdateHook`.
         run_timeout: seconds a run may take before it ends ``incomplete`` (None: no limit).
+        turns: gives up a run's conversation turn when it ends.
+        recovery: ends, later, a stored run whose final write failed.
+        event_flush_interval: seconds an event of a followable stored run may wait to be stored.
     """
 
     def __init__(
@@ -53,18 +69,61 @@ class Executor:
         store: Store,
         ids: IdFactory,
         *,
+        turns: Turns,
+        recovery: Recovery,
         deliveries: Deliveries | None = None,
         update_hooks: Sequence[UpdateHook] = (),
         run_timeout: float | None = None,
+        event_flush_interval: float = 0.05,
     ) -> None:
         self.store = store
         self.ids = ids
+        self.turns = turns
+        self.recovery = recovery
         self.deliveries = deliveries
         self.update_hooks = list(update_hooks)
         self.run_timeout = run_timeout
+        self.event_flush_interval = event_flush_interval
 
     async def execute(self, run: Run, agent: Agent, context: RunContext) -> None:
         """Run the agent to its end, record the outcome, and finish `run` with its final record."""
+        flusher: asyncio.Task[None] | None = None
+        if run.written_at_start and run.mode.records_events:
+            flusher = asyncio.create_task(self._flush_events(run), name=f"hosting-flush-{run.id}")
+        try:
+            await self._execute(run, agent, context, flusher)
+        finally:
+            if flusher is not None and not flusher.done():
+                flusher.cancel()
+            if run.holds_turn and run.created.conversation_id is not None:
+                try:
+                    await self.turns.give_up(run.created.owner, run.created.conversation_id, run.id)
+                except Exception:
+                    logger.exception("could not give up the conversation turn of run %s", run.id)
+
+    async def _flush_events(self, run: Run) -> None:
+        """Write `run`'s events as they come, a batch at most `event_flush_interval` after each."""
+        owner = run.created.owner
+        while not run.done:
+            if len(run.events) <= run.flushed:
+                await run.changed()
+                continue
+            await asyncio.sleep(self.event_flush_interval)
+            events = run.events
+            start, end = run.flushed, len(events)
+            if end <= start or run.done:
+                continue
+            batch = [StoredEvent(n, event_to_dict(events[n])) for n in range(start, end)]
+            try:
+                await self.store.append_run_events(owner, run.id, batch)
+            except Exception:
+                logger.warning("could not store events of run %s yet; its final write has them", run.id)
+                continue
+            run.flushed = max(run.flushed, end)
+
+    async def _execute(
+        self, run: Run, agent: Agent, context: RunContext, flusher: asyncio.Task[None] | None
+    ) -> None:
         owner = context.isolation.user
         builder = OutputBuilder(run, lambda kind: self.ids.new_id(kind, owner=owner, hint=run.id))
         status: ResponseStatus = "completed"
@@ -107,16 +166,28 @@ class Executor:
             error=error,
             incomplete_reason=incomplete_reason,
         )
-        if builder.recording:
-            run.emit(RunFinished(status, final.completed_at or 0.0, builder.usage, error, incomplete_reason))
         if run.delivery[0] is not None and status == "completed":
             final = await self._deliver(run, final, context)
+        finished = RunFinished(status, final.completed_at or 0.0, builder.usage, error, incomplete_reason)
+        if flusher is not None:
+            flusher.cancel()  # the final write takes the events not written yet
         try:
             if run.stored:
-                await self._persist(run, final, context)
+                await self._persist(run, final, context, finished if builder.recording else None)
         except Exception:
             logger.exception("could not store the outcome of run %s", run.id)
+            error = RunError("storage_error", STORAGE_FAILED)
+            final = final.evolve(status="failed", error=error, incomplete_reason=None)
+            finished = RunFinished("failed", finished.completed_at, builder.usage, error, None)
+            if run.written_at_start:
+                log = run.events
+                unstored = [StoredEvent(n, event_to_dict(log[n])) for n in range(run.flushed, len(log))]
+                if builder.recording:
+                    unstored.append(StoredEvent(len(log), event_to_dict(finished)))
+                self.recovery.end_later(final, unstored)
         finally:
+            if builder.recording:
+                run.emit(finished)
             run.finish(final)
 
     async def _drive(self, agent: Agent, context: RunContext, builder: OutputBuilder) -> None:
@@ -141,7 +212,9 @@ class Executor:
             if aclose is not None and getattr(stream, "ag_frame", True) is not None:
                 await aclose()
 
-    async def _persist(self, run: Run, final: ResponseRecord, context: RunContext) -> None:
+    async def _persist(
+        self, run: Run, final: ResponseRecord, context: RunContext, finished: RunFinished | None
+    ) -> None:
         completed = final.status == "completed"
         # Most agents keep no session state: an empty state that was empty is not written.
         session_state: tuple[str, dict[str, Any]] | None = None
@@ -157,16 +230,22 @@ class Executor:
         # written now had an id nobody knew, so nobody saw its event numbers: it keeps no log,
         # and a later replay rebuilds its events from the record (`replay_events`).
         written = run.written_at_start
-        events = (
-            [StoredEvent(n, event_to_dict(event)) for n, event in enumerate(run.events)] if written else ()
-        )
-        await self.store.update_response(
+        events: list[StoredEvent] = []
+        if written:
+            log = run.events
+            events = [StoredEvent(n, event_to_dict(log[n])) for n in range(run.flushed, len(log))]
+            if finished is not None:
+                events.append(StoredEvent(len(log), event_to_dict(finished)))
+        stored = await self.store.update_response(
             final,
             append_to_conversation=completed and bool(final.conversation_id),
             session_state=session_state,
             events=events,
             create=not written,
         )
+        if not stored and written:
+            # Finished already: another process ended it (a cancel sent there), or the run is gone.
+            logger.info("run %s was ended elsewhere; its outcome here is not stored", run.id)
 
     async def _deliver(self, run: Run, final: ResponseRecord, context: RunContext) -> ResponseRecord:
         """Push a completed run's output where its request asked; the report goes with the record.

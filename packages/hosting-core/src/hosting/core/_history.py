@@ -68,15 +68,26 @@ class History:
             result.append(item)
         return tuple(result)
 
-    async def continuation(self, request: ChannelRequest, owner: str) -> Continuation:
-        """History, conversation and session state for `request`; 404 for what the caller cannot see."""
+    async def conversation_of(self, request: ChannelRequest, owner: str) -> str | None:
+        """The conversation `request` continues (its session key bound to one first), or None."""
+        if request.previous_response_id is not None:
+            return None
+        if request.conversation_id is not None:
+            self.check_id(request.conversation_id, owner=owner, param="conversation", what="conversation")
+            return request.conversation_id
+        if request.session_key is None:
+            return None
+        return await self.conversation_for_session(owner, request.session_key)
+
+    async def continuation(
+        self, request: ChannelRequest, owner: str, conversation_id: str | None
+    ) -> Continuation:
+        """History, conversation and session state for `request`, which continues `conversation_id`
+        (see `conversation_of`); 404 for what the caller cannot see."""
         if request.previous_response_id is not None:
             return await self._chain(owner, request.previous_response_id)
-        conversation_id = request.conversation_id
         if conversation_id is None:
-            if request.session_key is None:
-                return Continuation()  # a first turn, the common case: nothing to look up
-            conversation_id = await self.conversation_for_session(owner, request.session_key)
+            return Continuation()  # a first turn, the common case: nothing to look up
         return await self._conversation(owner, conversation_id)
 
     async def _chain(self, owner: str, previous: str) -> Continuation:

@@ -24,6 +24,7 @@ from ._agent import Agent, agent_name, as_agent
 from ._auth import Authenticator
 from ._channel import Callback, Channel, ChannelIdentity, Command, DeliveryReport, DeliveryTarget
 from ._context import ChannelContext
+from ._cors import cors_middleware, cors_origins_from_env
 from ._delivery import Deliveries
 from ._engine import DisconnectPolicy, RunEngine, current_keys
 from ._error_response import ErrorRenderer, error_response
@@ -36,6 +37,8 @@ from ._middleware import IsolationMiddleware
 from ._request_id import RequestIdLogFilter, RequestIdMiddleware
 from ._store import default_store
 from ._store._base import Store
+from ._telemetry import Telemetry, instruments_for
+from ._turns import ConcurrentTurns
 from ._types import Item
 
 logger = logging.getLogger("hosting.core")
@@ -64,6 +67,15 @@ class Host:
         delivery_attempts / delivery_backoff: a push to another channel is tried this many times,
             waiting `delivery_backoff` seconds before the second try and twice as long before each
             next one; one that gives up is kept for the operator (`Store.list_delivery_failures`).
+        runner_lease: seconds this process counts as alive after its last heartbeat (it beats
+            every third of that, at most every second); runs of a process that stopped are ended
+            ``failed`` by another host on the same store that long after it stopped.
+        concurrent_turns: a turn of a conversation that has one running waits for it
+            (``"queue"``, the default) or is refused with 409 (``"reject"``).
+        cors_origins: origins a browser page may call the host from (``"*"``: any); None reads
+            ``HOSTING_CORS_ORIGINS``; none by default. See docs/operations.md.
+        telemetry: OpenTelemetry traces and metrics: a `Telemetry` (providers), True (the global
+            providers), False (off); None turns them on when the ``OTEL_*`` environment asks.
     """
 
     def __init__(
@@ -85,6 +97,10 @@ class Host:
         limits: Limits | None = None,
         delivery_attempts: int = 3,
         delivery_backoff: float = 0.5,
+        runner_lease: float = 10.0,
+        concurrent_turns: ConcurrentTurns = "queue",
+        cors_origins: Sequence[str] | None = None,
+        telemetry: Telemetry | bool | None = None,
     ) -> None:
         if isinstance(agent_or_agents, Mapping):
             agents = {name: as_agent(target) for name, target in agent_or_agents.items()}
@@ -100,14 +116,20 @@ class Host:
             raise ConfigurationError(f"channel names must be unique, got {names}")
 
         self.store: Store = store if store is not None else default_store()
+        # Off, telemetry is None: nothing imported, nothing wrapped.
+        self.telemetry = instruments = instruments_for(telemetry)
+        measured: Store = self.store
+        if instruments is not None:
+            agents = {name: instruments.agent(name, target) for name, target in agents.items()}
+            measured = instruments.store(self.store)
         self.limits = limits or Limits()
         self.authenticator = authenticator
         self.shutdown_grace = shutdown_grace
         self.retention_interval = retention_interval
-        self.deliveries = Deliveries(self.store, {}, attempts=delivery_attempts, backoff=delivery_backoff)
+        self.deliveries = Deliveries(measured, {}, attempts=delivery_attempts, backoff=delivery_backoff)
         self.engine = RunEngine(
             agents,
-            store=self.store,
+            store=measured,
             ids=id_factory or RandomIdFactory(),
             deliveries=self.deliveries,
             run_hooks=run_hooks,
@@ -116,7 +138,14 @@ class Host:
             disconnect_policy=disconnect_policy,
             max_concurrent_runs_per_user=self.limits.max_concurrent_runs_per_user,
             retry_after_seconds=self.limits.retry_after_seconds,
+            runner_lease=runner_lease,
+            concurrent_turns=concurrent_turns,
         )
+        if instruments is not None:
+            # The engine stays free of telemetry: its entry points are wrapped only when it is on.
+            self.engine.start = instruments.starting(self.engine.start)  # type: ignore[method-assign,assignment]
+            self.engine.run = instruments.starting(self.engine.run)  # type: ignore[method-assign,assignment]
+            self.engine.attach = instruments.attaching(self.engine.attach)  # type: ignore[method-assign,assignment]
         self.channels = list(channels)
         self.commands: dict[str, dict[str, Command]] = {channel.name: {} for channel in self.channels}
         self._on_startup: list[Callback] = []
@@ -127,7 +156,7 @@ class Host:
             context = ChannelContext(
                 channel.name,
                 engine=self.engine,
-                store=self.store,
+                store=measured,
                 limits=self.limits,
                 commands=self.commands[channel.name],
                 deliveries=self.deliveries,
@@ -137,7 +166,10 @@ class Host:
             self._on_startup.extend(contribution.on_startup)
             self._on_shutdown.extend(contribution.on_shutdown)
             if contribution.push is not None:
-                self.deliveries.pushes[channel.name] = contribution.push
+                push = contribution.push
+                if instruments is not None:
+                    push = instruments.push(channel.name, push)
+                self.deliveries.pushes[channel.name] = push
             for command in contribution.commands:
                 self.commands[channel.name][command.name] = command
             if contribution.error_prefix is not None and contribution.render_error is not None:
@@ -156,9 +188,12 @@ class Host:
         # exception middlewares would only add a cost to every request.
         self.router = Router(routes=routes, default=self._unknown_path)
         # Outermost first. Authentication comes before the body is read, so a caller without
-        # valid credentials never makes the server buffer a body.
+        # valid credentials never makes the server buffer a body; CORS comes before
+        # authentication, so a browser's preflight (which never carries a key) is answered.
+        cors = cors_middleware(cors_origins if cors_origins is not None else cors_origins_from_env())
         self.middleware = [
             Middleware(RequestIdMiddleware),
+            *([cors] if cors is not None else []),
             Middleware(
                 IsolationMiddleware,
                 authenticator=authenticator,
@@ -169,6 +204,8 @@ class Host:
             Middleware(BodyLimitMiddleware, limits=self.limits, render_error=self.error_renderer_for),
         ]
         self.app: ASGIApp = self.build_middleware_stack()
+        if instruments is not None:
+            self.app = instruments.asgi(self.app)
         for logger_name in ("hosting.core", *(f"hosting.{channel.name}" for channel in self.channels)):
             target = logging.getLogger(logger_name)
             if not any(isinstance(existing, RequestIdLogFilter) for existing in target.filters):

@@ -54,7 +54,8 @@ class ResponseRecord:
 
     `attributes` holds channel-specific, JSON-serializable details of the request
     (the Responses channel keeps instructions, tools, metadata, ... there so it can
-    render the stored response again exactly).
+    render the stored response again exactly). `runner` is the host process executing
+    the run (see `Store.heartbeat`); None for a run nobody executes.
     """
 
     id: str
@@ -73,6 +74,7 @@ class ResponseRecord:
     completed_at: float | None = None
     background: bool = False
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    runner: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -111,6 +113,7 @@ class ResponseRecord:
             now(),
             self.background,
             self.attributes,
+            self.runner,
         )
 
 

@@ -11,6 +11,8 @@ record's outcome. Rebuilding twice gives the same events, so resuming at a numbe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ._events import (
     FunctionArgumentsDelta,
     OutputItemAdded,
@@ -22,7 +24,7 @@ from ._events import (
     RunStarted,
 )
 from ._records import ResponseRecord
-from ._types import FunctionCall, Item, Message, Reasoning
+from ._types import FunctionCall, Item, Message, Reasoning, TextPart
 
 
 def whole_item_events(index: int, item: Item) -> list[RunEvent]:
@@ -70,3 +72,34 @@ def replay_events(record: ResponseRecord) -> list[RunEvent]:
         )
     )
     return events
+
+
+def output_from_events(events: Sequence[RunEvent]) -> tuple[Item, ...]:
+    """The output a follower of `events` has seen, as items: what a run that ended abruptly keeps.
+
+    A finished item is kept as it was done; one still growing keeps the text its deltas
+    brought (a message or a reasoning summary). A function call cut short is dropped: its
+    arguments are not whole, so nobody could run it.
+    """
+    shells: dict[int, Item] = {}
+    texts: dict[int, list[str]] = {}
+    done: dict[int, Item] = {}
+    for event in events:
+        if isinstance(event, OutputItemAdded):
+            shells[event.output_index] = event.item
+            texts[event.output_index] = []
+        elif isinstance(event, OutputTextDelta | ReasoningTextDelta):
+            texts.setdefault(event.output_index, []).append(event.delta)
+        elif isinstance(event, OutputItemDone):
+            done[event.output_index] = event.item
+    output: list[Item] = []
+    for index in sorted(shells.keys() | done.keys()):
+        if index in done:
+            output.append(done[index])
+            continue
+        shell, text = shells[index], "".join(texts.get(index, ()))
+        if isinstance(shell, Message) and text:
+            output.append(Message(shell.role, (TextPart(text),), id=shell.id))
+        elif isinstance(shell, Reasoning) and text:
+            output.append(Reasoning(text, id=shell.id))
+    return tuple(output)

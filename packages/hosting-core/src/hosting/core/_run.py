@@ -70,7 +70,9 @@ class Run:
         "delivery",
         "events",
         "final",
+        "flushed",
         "had_session_state",
+        "holds_turn",
         "mode",
         "stored",
         "task",
@@ -89,6 +91,7 @@ class Run:
         on_follower_left: Callable[[Run], None] | None = None,
         on_finished: Callable[[Run], None] | None = None,
         delivery: tuple[DeliveryTarget, ChannelIdentity | None] = (None, None),
+        holds_turn: bool = False,
     ) -> None:
         self.created = record
         self.mode = mode
@@ -109,6 +112,10 @@ class Run:
         self._on_finished = on_finished
         # Where the answer is pushed when the run completes, and who asked (for "origin").
         self.delivery = delivery
+        # It holds its conversation's turn (`Turns`), given up when it ends.
+        self.holds_turn = holds_turn
+        # How many of its events are in the store already (written as it goes, see `Executor`).
+        self.flushed = 0
 
     @property
     def id(self) -> str:
@@ -147,6 +154,14 @@ class Run:
         if changed is not None:
             self._changed = None
             changed.set()
+
+    async def changed(self) -> None:
+        """Wait for the next event or the end."""
+        if self.final is not None:
+            return
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        await self._changed.wait()
 
     # -- reader side (channels) --------------------------------------------------------------------
 

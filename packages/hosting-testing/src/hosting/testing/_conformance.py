@@ -50,7 +50,18 @@ from hosting.core.stores import ConversationRecord, ResponseRecord, RunError, St
 
 from ._conformance_contexts import ContextConformance
 from ._conformance_listing import ListingConformance
-from ._conformance_records import ALICE, BOB, conversation, message, new_id, response, texts, with_limits
+from ._conformance_records import (
+    ALICE,
+    BOB,
+    conversation,
+    message,
+    new_id,
+    response,
+    store_with_events,
+    texts,
+    with_limits,
+)
+from ._conformance_runners import RunnerConformance
 
 RETENTION_KEYS = frozenset({"ttl", "max_responses", "max_conversations"})
 
@@ -68,7 +79,7 @@ def retention_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     return dict(options)
 
 
-class StoreConformance(ContextConformance, ListingConformance):
+class StoreConformance(ContextConformance, ListingConformance, RunnerConformance):
     """The behaviour every `Store` backend shares. Subclass it and provide a ``store`` fixture."""
 
     # -- responses ---------------------------------------------------------------------------------
@@ -162,7 +173,9 @@ class StoreConformance(ContextConformance, ListingConformance):
         assert await store.get_response(BOB, theirs.id) == theirs
         assert await store.get_response(ALICE, theirs.id) is None
 
-    async def test_a_plain_create_writes_a_new_record_or_rewrites_the_owners_own(self, store: Store) -> None:
+    async def test_a_plain_create_writes_a_new_record_and_never_rewrites_a_finished_one(
+        self, store: Store
+    ) -> None:
         # The write an inline run makes at its end: the record alone, no events, turn or state.
         first = response(text="one")
         assert await store.update_response(first, create=True) is True
@@ -172,10 +185,15 @@ class StoreConformance(ContextConformance, ListingConformance):
         history = await store.get_history(ALICE, child.id)  # read (and maybe cached) through `first`
         assert history is not None and texts(history) == ["one", "answer to one", "two", "answer to two"]
         rewritten = first.evolve(output_items=(message("assistant", "changed"),))
-        assert await store.update_response(rewritten, create=True) is True
-        assert await store.get_response(ALICE, first.id) == rewritten
+        assert await store.update_response(rewritten, create=True) is False
+        assert await store.get_response(ALICE, first.id) == first
         history = await store.get_history(ALICE, child.id)
-        assert history is not None and texts(history) == ["one", "changed", "two", "answer to two"]
+        assert history is not None and texts(history) == ["one", "answer to one", "two", "answer to two"]
+        running = response(text="three", status="in_progress")
+        await store.create_response(running)
+        ended = running.evolve(status="completed", output_items=(message("assistant", "done"),))
+        assert await store.update_response(ended, create=True) is True
+        assert await store.get_response(ALICE, running.id) == ended
         theirs = response(BOB)
         await store.create_response(theirs)
         assert await store.update_response(theirs.evolve(owner=ALICE, status="failed"), create=True) is False
@@ -238,10 +256,9 @@ class StoreConformance(ContextConformance, ListingConformance):
         parent = response(text="parent")
         middle = response(text="middle", previous=parent.id)
         child = response(text="child", previous=middle.id)
-        for record in (parent, middle, child):
-            await store.create_response(record)
-        await store.append_run_events(ALICE, middle.id, [StoredEvent(0, {"type": "started"})])
-        await store.append_run_events(ALICE, child.id, [StoredEvent(0, {"type": "started"})])
+        await store.create_response(parent)
+        for record in (middle, child):
+            await store_with_events(store, record, [StoredEvent(0, {"type": "started"})])
         await store.put_session_state(ALICE, f"response:{middle.id}", {"turns": 2})
         await store.put_session_state(ALICE, f"response:{child.id}", {"turns": 3})
         await store.claim_idempotency_key(ALICE, "key-middle", "fp", middle.id)
@@ -259,24 +276,6 @@ class StoreConformance(ContextConformance, ListingConformance):
         history = await store.get_history(ALICE, child.id)
         assert history is not None and texts(history) == ["child", "answer to child"]
         assert await store.get_response(ALICE, parent.id) == parent
-
-    async def test_interrupted_runs_of_every_owner_are_failed(self, store: Store) -> None:
-        queued = response(status="queued")
-        running = response(BOB, status="in_progress")
-        done = response()
-        for record in (queued, running, done):
-            await store.create_response(record)
-        before = time.time()
-        assert await store.fail_interrupted_runs("The server restarted.") == 2
-        for owner, record in ((ALICE, queued), (BOB, running)):
-            failed = await store.get_response(owner, record.id)
-            assert failed is not None
-            assert failed.status == "failed"
-            assert failed.error == RunError("interrupted", "The server restarted.")
-            assert failed.completed_at is not None and failed.completed_at >= before - 1
-            assert failed.input_items == record.input_items
-        assert await store.get_response(ALICE, done.id) == done
-        assert await store.fail_interrupted_runs("again") == 0
 
     # -- conversations -----------------------------------------------------------------------------
 
@@ -417,9 +416,8 @@ class StoreConformance(ContextConformance, ListingConformance):
         ids = PartitionedIdFactory(secret="s")
         parent = response(text="parent").evolve(id=ids.new_id("response", owner=BOB))
         record = response(previous=parent.id).evolve(id=ids.new_id("response", owner=BOB))
-        for item in (parent, record):
-            await store.create_response(item)
-        await store.append_run_events(ALICE, record.id, [StoredEvent(0, {"n": 0})])
+        await store.create_response(parent)
+        await store_with_events(store, record, [StoredEvent(0, {"n": 0})])
 
         assert await store.get_response(BOB, record.id) is None
         assert await store.get_history(BOB, record.id) is None

@@ -115,7 +115,9 @@ class ContextConformance:
         await store.create_response(running)
         assert await _history(store, running) == [*_turn("parent"), "cut short"]
 
-        assert await store.fail_interrupted_runs("restarted") == 1
+        [orphan] = await store.claim_orphaned_runs("runner-after-restart")
+        assert orphan.id == running.id
+        assert await store.update_response(orphan.evolve(status="failed", completed_at=time.time()))
 
         # A failed run keeps its input and has no output; a new turn can continue from it.
         assert await _history(store, running) == [*_turn("parent"), "cut short"]
@@ -123,16 +125,16 @@ class ContextConformance:
         await store.create_response(after)
         assert await _history(store, after) == [*_turn("parent"), "cut short", *_turn("after")]
 
-    async def test_a_history_read_before_a_finished_response_is_rewritten(self, store: Store) -> None:
+    async def test_a_history_read_before_a_refused_rewrite_of_a_finished_response(self, store: Store) -> None:
         parent = response(text="parent")
         child = response(text="child", previous=parent.id)
         for record in (parent, child):
             await store.create_response(record)
         assert await _history(store, child) == _turn("parent") + _turn("child")
         rewritten = parent.evolve(output_items=(message("assistant", "second thoughts"),))
-        assert await store.update_response(rewritten) is True
-        assert await _history(store, child) == ["parent", "second thoughts", *_turn("child")]
-        assert await _history(store, parent) == ["parent", "second thoughts"]
+        assert await store.update_response(rewritten) is False
+        assert await _history(store, child) == _turn("parent") + _turn("child")
+        assert await _history(store, parent) == _turn("parent")
 
     # -- conversations -----------------------------------------------------------------------------
 

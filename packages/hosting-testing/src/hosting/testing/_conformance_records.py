@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hosting.core import Item, Message, TextPart
-from hosting.core.stores import ConversationRecord, ResponseRecord, ResponseStatus
+from hosting.core.stores import ConversationRecord, ResponseRecord, ResponseStatus, Store, StoredEvent
 
 ALICE = "alice"
 BOB = "bob"
@@ -70,3 +70,11 @@ def conversation(
 def texts(items: Sequence[Item]) -> list[str]:
     """The text of each message, the type name of any other item: what a test compares."""
     return [item.text if isinstance(item, Message) else type(item).__name__ for item in items]
+
+
+async def store_with_events(store: Store, record: ResponseRecord, events: Sequence[StoredEvent]) -> None:
+    """Store the finished `record` as a run does: created in progress, its events appended as it
+    goes, then ended (a finished response takes no more events)."""
+    await store.create_response(record.evolve(status="in_progress", completed_at=None))
+    await store.append_run_events(record.owner, record.id, events)
+    assert await store.update_response(record)

@@ -8,8 +8,18 @@ partition, but that is a routing hint, not a proof of ownership). Backends are
 proven equivalent by the conformance suite in `hosting.testing`.
 
 Responses are immutable snapshots once finished (a `previous_response_id` can
-branch from any of them); conversations are mutable heads whose appends are
-serialized by the backend.
+branch from any of them): a finished response is never changed again, whoever
+tries. Conversations are mutable heads whose appends are serialized by the
+backend.
+
+Runs and runners: every host process is a *runner* with an id; it keeps a lease
+alive with `heartbeat`, and every run it starts carries its id
+(`ResponseRecord.runner`). A run whose runner's lease has expired is an orphan:
+`claim_orphaned_runs` hands each orphan to exactly one live runner, which ends it.
+A runner that is alive is never touched by another: several processes (or
+replicas) can share one store. A conversation's turns are serialized through
+`claim_conversation`: one turn at a time holds it, until it is released, its
+response is finished, or its runner is gone.
 
 Retention, on every backend that supports it:
 
@@ -84,7 +94,8 @@ class Store(Protocol):
         events: Sequence[StoredEvent] = (),
         create: bool = False,
     ) -> bool:
-        """Replace a stored response with `record` (same id and owner). False if it is gone.
+        """Replace a stored response with `record` (same id and owner). False if it is gone, or
+        finished already (a finished response never changes).
 
         With `create`, a response that is not stored yet is inserted instead (the engine writes a
         run nobody could know of before it ends, a non-streamed one, only once, at its end); an
@@ -134,10 +145,28 @@ class Store(Protocol):
         """The owner's stored item with this id, wherever it is: a response's input or output, or
         a conversation. None when the owner has none (another owner's item is none of theirs)."""
 
-    async def fail_interrupted_runs(self, message: str) -> int:
-        """Mark every `queued` / `in_progress` response (of every owner) `failed` with code
-        ``interrupted`` and `message`; return how many. Called at start-up, before any run of
-        this process exists."""
+    async def heartbeat(self, runner: str, *, lease: float, live: Sequence[str] = ()) -> tuple[str, ...]:
+        """Keep `runner` alive until `lease` seconds from now. Returns those of `live` (ids of runs
+        the runner is executing) that are finished in the store: another process ended them (a
+        cancel), so the runner stops them."""
+
+    async def claim_orphaned_runs(self, runner: str) -> tuple[ResponseRecord, ...]:
+        """Every `queued` / `in_progress` response (of any owner) whose runner is gone (None, or
+        a lease that expired), now with `runner` as its runner, which must end it. Of concurrent
+        claims, each orphan goes to exactly one; a live runner's runs are never claimed."""
+
+    async def claim_conversation(
+        self, owner: str, conversation_id: str, response_id: str, *, runner: str
+    ) -> str | None:
+        """Take the conversation's turn for `response_id` (run by `runner`); None when taken.
+
+        When another turn holds it (its response is not finished and its runner is alive), the
+        turn is not taken and that turn's response id is returned. Taking it again for the same
+        `response_id` succeeds.
+        """
+
+    async def release_conversation(self, owner: str, conversation_id: str, response_id: str) -> None:
+        """Give the conversation's turn up, if `response_id` holds it."""
 
     # -- conversations -----------------------------------------------------------------------------
 
@@ -219,8 +248,8 @@ class Store(Protocol):
     # -- run event logs ----------------------------------------------------------------------------
 
     async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
-        """Add events to a response's log. Numbers already stored keep their first event; events
-        of a response that is unknown (or another owner's) are dropped."""
+        """Add events to a running response's log. Numbers already stored keep their first event;
+        events of a response that is unknown (or another owner's) or finished are dropped."""
 
     async def read_run_events(
         self, owner: str, response_id: str, *, after: int = -1

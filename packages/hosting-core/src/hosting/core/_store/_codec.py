@@ -70,6 +70,7 @@ def response_row(record: ResponseRecord) -> dict[str, Any]:
         "input_items": items_to_json(record.input_items),
         "output_items": items_to_json(record.output_items),
         "details": response_details(record),
+        "runner": record.runner,
     }
 
 
@@ -92,6 +93,7 @@ def response_from_row(row: Mapping[str, Any]) -> ResponseRecord:
         usage=usage_from_dict(usage) if usage is not None else None,
         error=RunError(error["code"], error["message"]) if error is not None else None,
         incomplete_reason=details.get("incomplete_reason"),
+        runner=row["runner"],
         completed_at=row["completed_at"],
         background=bool(details.get("background", False)),
         attributes=details.get("attributes") or {},

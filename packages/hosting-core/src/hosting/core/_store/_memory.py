@@ -17,7 +17,6 @@ from .._records import (
     Order,
     ResponsePage,
     ResponseRecord,
-    RunError,
     StoredEvent,
     conversation_session_key,
     now,
@@ -28,9 +27,10 @@ from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
 from ._listing import item_in, page_of
 from ._memory_conversations import MemoryConversations, _Conversation
 from ._memory_ledger import MemoryLedger
+from ._memory_runners import MemoryRunners
 
 
-class MemoryStore(MemoryConversations, MemoryLedger):
+class MemoryStore(MemoryConversations, MemoryRunners, MemoryLedger):
     """Keeps everything in dicts, within bounds.
 
     Every method is synchronous under the hood (no await between reading and writing), so
@@ -58,7 +58,8 @@ class MemoryStore(MemoryConversations, MemoryLedger):
             raise ConfigurationError("max_responses and max_conversations must be at least 1")
         if context_cache_items < 0:
             raise ConfigurationError("context_cache_items must be at least 0 (0 turns the cache off)")
-        super().__init__()
+        MemoryLedger.__init__(self)
+        MemoryRunners.__init__(self)
         self.max_responses = max_responses
         self.max_conversations = max_conversations
         self.ttl = ttl
@@ -132,8 +133,7 @@ class MemoryStore(MemoryConversations, MemoryLedger):
         if current is None or current.owner != record.owner:
             return False
         if current.finished and current is not record:
-            # Rewriting a finished response (the engine never does) changes every chain through it.
-            self._contexts.forget_chains(record.owner)
+            return False  # a finished response never changes
         self._put_response(record)
         if events:
             self._append_events(record.id, events)
@@ -144,6 +144,8 @@ class MemoryStore(MemoryConversations, MemoryLedger):
             conversation = self._own_conversation(record.owner, record.conversation_id)
             if conversation is not None:
                 self._append(conversation, record.input_items + record.output_items)
+        if record.finished:
+            self._enforce_response_bound()  # a run that ends now counts
         return True
 
     def _own_response(self, owner: str, response_id: str) -> ResponseRecord | None:
@@ -239,22 +241,13 @@ class MemoryStore(MemoryConversations, MemoryLedger):
                     return found
         return None
 
-    async def fail_interrupted_runs(self, message: str) -> int:
-        count = 0
-        for record in list(self._responses.values()):
-            if not record.finished:
-                self._put_response(
-                    record.evolve(status="failed", error=RunError("interrupted", message), completed_at=now())
-                )
-                count += 1
-        return count
-
     # -- conversations -----------------------------------------------------------------------------
 
     def _forget_conversation(self, conversation_id: str) -> None:
         conversation = self._conversations.pop(conversation_id)
         owner = conversation.record.owner
         self._contexts.forget_listing(owner, conversation_id)
+        self._turns.pop(conversation_id, None)
         self._session_state.pop((owner, conversation_session_key(conversation_id)), None)
         for key, bound in list(self._bindings.items()):
             if key[0] == owner and bound == conversation_id:
@@ -283,7 +276,8 @@ class MemoryStore(MemoryConversations, MemoryLedger):
     # -- run event logs ----------------------------------------------------------------------------
 
     async def append_run_events(self, owner: str, response_id: str, events: Sequence[StoredEvent]) -> None:
-        if self._own_response(owner, response_id) is None:
+        record = self._own_response(owner, response_id)
+        if record is None or record.finished:
             return
         self._append_events(response_id, events)
 

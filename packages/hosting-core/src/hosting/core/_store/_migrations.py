@@ -174,7 +174,39 @@ _V3 = (
     "CREATE INDEX delivery_failures_by_time ON delivery_failures (failed_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Runners with leases: each run carries the runner executing it; conversation turns held one at a time.
+# A run's event log is written as it goes, in chunks (one row per batch, never rewritten).
+_V4 = (
+    """
+    CREATE TABLE run_log_chunks (
+        response_id TEXT NOT NULL,
+        first INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        events TEXT NOT NULL,
+        PRIMARY KEY (response_id, first)
+    ) WITHOUT ROWID
+    """,
+    """
+    INSERT INTO run_log_chunks (response_id, first, last, events)
+    SELECT response_id,
+        (SELECT MIN(json_extract(value, '$[0]')) FROM json_each(events)),
+        (SELECT MAX(json_extract(value, '$[0]')) FROM json_each(events)),
+        events
+    FROM run_logs WHERE json_array_length(events) > 0
+    """,
+    "DROP TABLE run_logs",
+    "ALTER TABLE responses ADD COLUMN runner TEXT",
+    "CREATE TABLE runners (id TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID",
+    """
+    CREATE TABLE conversation_turns (
+        conversation_id TEXT PRIMARY KEY,
+        response_id TEXT NOT NULL,
+        runner TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """Migration ``n`` (1-based) brings a database from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)

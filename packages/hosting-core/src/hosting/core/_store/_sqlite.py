@@ -10,9 +10,10 @@ so many concurrent requests cost one commit per batch rather than one each. WAL 
 readers in other processes (a backup, ``sqlite3`` on the command line) read
 while the server writes.
 
-One server process per file: start-up marks every run left in progress as
-failed (`fail_interrupted_runs`), which is only right when no other live
-process shares the file. For several replicas, use a networked backend.
+Several processes may share one file: each is a runner with a lease
+(`heartbeat`), and start-up ends only the runs whose runner is gone
+(`claim_orphaned_runs`). Writes from several processes queue on SQLite's
+write lock (``busy_timeout``); for several machines, use a networked backend.
 
 Each connection keeps a `ContextCache` of decoded histories and conversation
 listings (`_sqlite_context.py`), so assembling turn 500 costs what turn 1 does.
@@ -44,6 +45,7 @@ from . import _sqlite_context as contexts
 from . import _sqlite_ledger as ledger
 from . import _sqlite_listing as listing
 from . import _sqlite_queries as queries
+from . import _sqlite_runners as runners
 from . import _sqlite_state as state_queries
 from ._context_cache import DEFAULT_CONTEXT_CACHE_ITEMS, ContextCache
 from ._migrations import migrate
@@ -226,8 +228,19 @@ class SQLiteStore:
     async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
         return await self._call_cached(contexts.get_history, owner, response_id)
 
-    async def fail_interrupted_runs(self, message: str) -> int:
-        return await self._call_cached(queries.fail_interrupted_runs, message)
+    async def heartbeat(self, runner: str, *, lease: float, live: Sequence[str] = ()) -> tuple[str, ...]:
+        return await self._call(runners.heartbeat, runner, lease, tuple(live))
+
+    async def claim_orphaned_runs(self, runner: str) -> tuple[ResponseRecord, ...]:
+        return await self._call(runners.claim_orphaned_runs, runner)
+
+    async def claim_conversation(
+        self, owner: str, conversation_id: str, response_id: str, *, runner: str
+    ) -> str | None:
+        return await self._call(runners.claim_conversation, owner, conversation_id, response_id, runner)
+
+    async def release_conversation(self, owner: str, conversation_id: str, response_id: str) -> None:
+        await self._call(runners.release_conversation, owner, conversation_id, response_id)
 
     # -- conversations -----------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from .._records import (
     ItemPage,
     Order,
     ResponseRecord,
-    RunError,
     StoredEvent,
     conversation_session_key,
     now,
@@ -64,9 +63,9 @@ def _insert_response(
 ) -> None:
     db.execute(
         "INSERT INTO responses (id, owner, created_at, status, finished, previous_response_id, depth,"
-        " conversation_id, completed_at, input_items, output_items, details) VALUES (:id, :owner,"
+        " conversation_id, completed_at, input_items, output_items, details, runner) VALUES (:id, :owner,"
         f" :created_at, :status, :finished, :previous_response_id, {_DEPTH}, :conversation_id,"
-        " :completed_at, :input_items, :output_items, :details)",
+        " :completed_at, :input_items, :output_items, :details, :runner)",
         row if row is not None else response_row(record),
     )
 
@@ -76,7 +75,7 @@ def _write_response(db: sqlite3.Connection, row: dict[str, Any]) -> bool:
         "UPDATE responses SET created_at = :created_at, status = :status, finished = :finished,"
         " previous_response_id = :previous_response_id, conversation_id = :conversation_id,"
         " completed_at = :completed_at, input_items = :input_items, output_items = :output_items,"
-        " details = :details WHERE id = :id AND owner = :owner",
+        " details = :details, runner = :runner WHERE id = :id AND owner = :owner AND finished = 0",
         row,
     )
     return cursor.rowcount == 1
@@ -113,9 +112,6 @@ def update_response(
             pass  # the id is stored already: rewrite it the careful way, below
     start: int | None = None
     with transaction(db):
-        if cache.holds_chains(record.owner) and _is_finished(db, record.owner, record.id):
-            # Rewriting a finished response (the engine never does) changes every chain through it.
-            cache.forget_chains(record.owner)
         row = response_row(record)
         if not (_create_or_write(db, record, row) if create else _write_response(db, row)):
             return False  # gone (or, with create, the id is another owner's)
@@ -128,12 +124,6 @@ def update_response(
     if start is not None and record.conversation_id:
         cache.appended(record.owner, record.conversation_id, start, appended)
     return True
-
-
-def _is_finished(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
-    row = db.execute("SELECT finished FROM responses WHERE id = ? AND owner = ?", (response_id, owner))
-    found = row.fetchone()
-    return found is not None and bool(found[0])
 
 
 def get_response(db: sqlite3.Connection, owner: str, response_id: str) -> ResponseRecord | None:
@@ -154,7 +144,7 @@ def forget_responses(db: sqlite3.Connection, cache: ContextCache, doomed: Sequen
     """Remove what hangs off responses already deleted from the ``responses`` table."""
     for owner in {owner for _, owner in doomed}:
         cache.forget_chains(owner)  # every chain through a doomed response now stops after it
-    db.executemany("DELETE FROM run_logs WHERE response_id = ?", [(rid,) for rid, _ in doomed])
+    db.executemany("DELETE FROM run_log_chunks WHERE response_id = ?", [(rid,) for rid, _ in doomed])
     db.executemany(
         "DELETE FROM session_state WHERE owner = ? AND key = ?",
         [(owner, response_session_key(rid)) for rid, owner in doomed],
@@ -162,20 +152,6 @@ def forget_responses(db: sqlite3.Connection, cache: ContextCache, doomed: Sequen
     db.executemany(
         "DELETE FROM idempotency_keys WHERE owner = ? AND response_id = ?", [(o, r) for r, o in doomed]
     )
-
-
-def fail_interrupted_runs(db: sqlite3.Connection, cache: ContextCache, message: str) -> int:
-    # Cached chains hold finished responses only, so none of these is in one; start over anyway,
-    # as this runs once, at start-up.
-    cache.forget_chains()
-    with transaction(db):
-        rows = db.execute("SELECT * FROM responses WHERE finished = 0").fetchall()
-        at = now()
-        for row in rows:
-            record = response_from_row(row)
-            failed = record.evolve(status="failed", error=RunError("interrupted", message), completed_at=at)
-            _write_response(db, response_row(failed))
-        return len(rows)
 
 
 # -- conversations ---------------------------------------------------------------------------------

@@ -54,29 +54,42 @@ def append_run_events(
     db: sqlite3.Connection, owner: str, response_id: str, events: Sequence[StoredEvent]
 ) -> None:
     with transaction(db):
-        if get_response_exists(db, owner, response_id):
+        row = db.execute(
+            "SELECT 1 FROM responses WHERE id = ? AND owner = ? AND finished = 0", (response_id, owner)
+        ).fetchone()
+        if row is not None:
             write_run_events(db, response_id, events)
 
 
-def _load_events(db: sqlite3.Connection, response_id: str) -> list[StoredEvent] | None:
-    row = db.execute("SELECT events FROM run_logs WHERE response_id = ?", (response_id,)).fetchone()
-    if row is None:
-        return None
-    return [StoredEvent(int(number), data) for number, data in loads(row[0])]
+def _load_events(db: sqlite3.Connection, response_id: str, after: int = -1) -> list[StoredEvent]:
+    rows = db.execute(
+        "SELECT events FROM run_log_chunks WHERE response_id = ? AND last > ? ORDER BY first",
+        (response_id, after),
+    ).fetchall()
+    return [
+        StoredEvent(int(number), data)
+        for row in rows
+        for number, data in loads(row[0])
+        if int(number) > after
+    ]
 
 
 def write_run_events(db: sqlite3.Connection, response_id: str, events: Sequence[StoredEvent]) -> None:
-    """Merge events into a run's log within the caller's write transaction (first write wins)."""
-    existing = _load_events(db, response_id)
-    if existing is None:
-        merged = sorted(events, key=lambda event: event.number)
-    else:
-        known = {event.number for event in existing}  # a duplicate number keeps the first event
-        merged = sorted(
-            [*existing, *(event for event in events if event.number not in known)], key=lambda e: e.number
-        )
-    encoded = dumps([[event.number, dict(event.data)] for event in merged])
-    db.execute("INSERT OR REPLACE INTO run_logs (response_id, events) VALUES (?, ?)", (response_id, encoded))
+    """Add events to a run's log within the caller's write transaction, as one chunk.
+
+    Numbers already stored keep their first event: only events numbered past the last stored
+    one are added (a run's events are numbered from 0, in order, so that is every new one).
+    """
+    row = db.execute("SELECT MAX(last) FROM run_log_chunks WHERE response_id = ?", (response_id,)).fetchone()
+    last = -1 if row is None or row[0] is None else int(row[0])
+    fresh = sorted((event for event in events if event.number > last), key=lambda event: event.number)
+    if not fresh:
+        return
+    encoded = dumps([[event.number, dict(event.data)] for event in fresh])
+    db.execute(
+        "INSERT INTO run_log_chunks (response_id, first, last, events) VALUES (?, ?, ?, ?)",
+        (response_id, fresh[0].number, fresh[-1].number, encoded),
+    )
 
 
 def get_response_exists(db: sqlite3.Connection, owner: str, response_id: str) -> bool:
@@ -89,8 +102,7 @@ def read_run_events(
 ) -> tuple[StoredEvent, ...]:
     if not get_response_exists(db, owner, response_id):
         return ()
-    events = _load_events(db, response_id) or []
-    return tuple(event for event in events if event.number > after)
+    return tuple(_load_events(db, response_id, after))
 
 
 def claim_idempotency_key(
