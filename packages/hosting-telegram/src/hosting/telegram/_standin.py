@@ -468,5 +468,5 @@ async def _params(request: Request, model: type[TelegramMethod[Any]]) -> dict[st
         where = ".".join(str(part) for part in first["loc"])
         raise BotAPIError(400, f"Bad Request: wrong parameter {where}: {first['msg']}") from None
     return validated.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True) | {
-        key: raw[key] for key in raw if key not in validated.model_fields
+        key: raw[key] for key in raw if key not in model.model_fields
     }

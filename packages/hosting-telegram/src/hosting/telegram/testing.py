@@ -13,7 +13,24 @@ Telegram refuses (see `BotAPIStandIn`).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from ._standin import METHODS, BotAPIStandIn, Call, SentMessage
 from ._standin_html import HTMLParseError, visible_text
 
-__all__ = ["METHODS", "BotAPIStandIn", "Call", "HTMLParseError", "SentMessage", "visible_text"]
+__all__ = ["METHODS", "BotAPIStandIn", "Call", "HTMLParseError", "SentMessage", "visible_text", "wait_until"]
+
+
+async def wait_until(condition: Callable[[], object], *, within: float = 5.0, every: float = 0.01) -> None:
+    """Wait until `condition()` is true, checking every `every` seconds for at most `within`.
+
+    Raises:
+        TimeoutError: the condition did not become true in time.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"the condition did not hold within {within} s")
+        await asyncio.sleep(every)
