@@ -44,7 +44,9 @@ def app_dir(tmp_path: Path) -> Path:
 
 
 def _hosting(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("UVICORN_", "HOSTING_LOG"))}
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("UVICORN_", "HOSTING_LOG"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "hosting.core._cli", *args],
         cwd=cwd,
@@ -72,7 +74,15 @@ def test_version_names_the_installed_packages(tmp_path: Path) -> None:
 def test_serve_lists_uvicorns_options(tmp_path: Path) -> None:
     result = _hosting("serve", "--help", cwd=tmp_path)
     assert result.returncode == 0
-    for option in ("--port", "--reload", "--workers", "--log-config", "--root-path", "--proxy-headers", "--uds"):
+    for option in (
+        "--port",
+        "--reload",
+        "--workers",
+        "--log-config",
+        "--root-path",
+        "--proxy-headers",
+        "--uds",
+    ):
         assert option in result.stdout, option
     assert "UVICORN_" in result.stdout
 
@@ -97,7 +107,9 @@ def test_wsgi_and_a_target_that_is_not_there_are_refused(app_dir: Path) -> None:
 
 
 def _serve_until_healthy(app_dir: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("UVICORN_", "HOSTING_LOG"))}
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("UVICORN_", "HOSTING_LOG"))
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "hosting.core._cli", "serve", "app:host", *args],
         cwd=app_dir,

@@ -39,6 +39,7 @@ from ._host import Host
 from ._ids import IdFactory, PartitionedIdFactory, RandomIdFactory
 from ._isolation import ANONYMOUS_USER, IsolationKeys, get_current_isolation_keys
 from ._limits import Limits
+from ._logs import JsonLogFormatter, RequestContextFilter, configure_logging, logging_config
 from ._public import publish
 from ._request_id import get_current_request_id
 from ._store import MemoryStore, SQLiteStore
@@ -93,6 +94,7 @@ __all__ = [
     "IsolationKeys",
     "Item",
     "ItemBreak",
+    "JsonLogFormatter",
     "LimitExceededError",
     "Limits",
     "MemoryStore",
@@ -104,6 +106,7 @@ __all__ = [
     "Reasoning",
     "ReasoningDelta",
     "RejectedError",
+    "RequestContextFilter",
     "RequestError",
     "Role",
     "RunContext",
@@ -123,8 +126,10 @@ __all__ = [
     "as_agent",
     "assistant_message",
     "bearer_token",
+    "configure_logging",
     "get_current_isolation_keys",
     "get_current_request_id",
+    "logging_config",
     "user_message",
 ]
 

@@ -1,0 +1,126 @@
+"""Log formats: JSON records with their logger, level, request and trace ids, extras and exceptions."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from starlette.testclient import TestClient
+
+from hosting.core import (
+    Host,
+    JsonLogFormatter,
+    MemoryStore,
+    RequestContextFilter,
+    RunContext,
+    configure_logging,
+    logging_config,
+)
+
+from .conftest import InvokeChannel
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """The root logger writing JSON into a buffer (restored afterwards)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonLogFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield buffer
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def _records(buffer: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+def test_a_record_is_one_json_object_with_logger_level_and_extras(captured: io.StringIO) -> None:
+    logging.getLogger("hosting.test").info("ran %s", "fast", extra={"response_id": "resp_1", "tokens": 3})
+    (record,) = _records(captured)
+    assert record["logger"] == "hosting.test"
+    assert record["level"] == "INFO"
+    assert record["message"] == "ran fast"
+    assert record["response_id"] == "resp_1"
+    assert record["tokens"] == 3
+    assert str(record["time"]).endswith("Z")
+    assert "request_id" not in record  # outside a request
+    assert "trace_id" not in record
+
+
+def test_an_exception_stays_on_one_line(captured: io.StringIO) -> None:
+    try:
+        raise ValueError("bad thing")
+    except ValueError:
+        logging.getLogger("hosting.test").exception("it failed")
+    lines = captured.getvalue().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["level"] == "ERROR"
+    assert "ValueError: bad thing" in str(record["exception"])
+    assert "Traceback" in str(record["exception"])
+
+
+def test_records_in_a_request_carry_its_id(captured: io.StringIO) -> None:
+    async def chatty(context: RunContext) -> str:
+        logging.getLogger("my.agent").info("thinking")
+        return "ok"
+
+    host = Host(chatty, channels=[InvokeChannel()], store=MemoryStore())
+    with TestClient(host) as client:
+        response = client.post("/invoke", json={"text": "x"}, headers={"x-request-id": "gateway-42"})
+        assert response.json()["text"] == "ok"
+    (thinking,) = [record for record in _records(captured) if record["message"] == "thinking"]
+    assert thinking["request_id"] == "gateway-42"
+    assert thinking["logger"] == "my.agent"
+
+
+def test_records_under_a_span_carry_the_trace_id(captured: io.StringIO) -> None:
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        logging.getLogger("hosting.test").warning("inside")
+    (record,) = _records(captured)
+    assert record["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert record["span_id"] == format(span.get_span_context().span_id, "016x")
+
+
+def test_logging_config_is_a_dict_config_for_text_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert logging_config("json")["formatters"]["hosting"] == {"()": "hosting.core.JsonLogFormatter"}
+    assert "%(levelname)" in logging_config("text")["formatters"]["hosting"]["format"]
+    monkeypatch.setenv("HOSTING_LOG_FORMAT", "json")
+    monkeypatch.setenv("HOSTING_LOG_LEVEL", "warning")
+    config = logging_config()
+    assert config["formatters"]["hosting"] == {"()": "hosting.core.JsonLogFormatter"}
+    assert config["root"]["level"] == "WARNING"
+    monkeypatch.setenv("HOSTING_LOG_FORMAT", "xml")
+    with pytest.raises(ValueError, match="HOSTING_LOG_FORMAT"):
+        logging_config()
+
+
+def test_configure_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    try:
+        configure_logging("json")
+        logging.getLogger("uvicorn.error").info("started")
+        logging.getLogger("hosting.core").warning("careful")
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before[0]:
+                root.removeHandler(handler)
+        root.setLevel(before[1])
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(line["logger"], line["level"], line["message"]) for line in lines] == [
+        ("uvicorn.error", "INFO", "started"),
+        ("hosting.core", "WARNING", "careful"),
+    ]
