@@ -19,7 +19,7 @@ from mcp.types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from openai import AsyncOpenAI
 
 from hosting.core import ApiKeyAuthenticator, Host, MemoryStore
-from hosting.mcp import INPUT_SCHEMA, OUTPUT_SCHEMA, MCPChannel
+from hosting.mcp import MCPChannel
 from hosting.responses import ResponsesChannel
 from hosting.testing import Delay, EchoAgent, Fail, ScriptedAgent, serving
 
@@ -83,8 +83,8 @@ async def test_one_tool_per_agent_with_its_schemas() -> None:
         tools = (await session.list_tools()).tools
     assert [tool.name for tool in tools] == ["echo", "helper"]  # the default agent first
     for tool in tools:
-        assert tool.input_schema == INPUT_SCHEMA
-        assert tool.output_schema == OUTPUT_SCHEMA
+        assert tool.input_schema == MCPChannel.input_schema
+        assert tool.output_schema == MCPChannel.output_schema
         assert tool.description and tool.name in tool.description
     validator = jsonschema.Draft202012Validator(tools[0].input_schema)
     assert validator.is_valid({"input": "hi"})
@@ -106,7 +106,7 @@ async def test_a_call_answers_with_text_and_structured_content() -> None:
         assert set(structured) == {"response_id", "conversation"}
         assert structured["response_id"].startswith("resp_")
         assert structured["conversation"].startswith("conv_")
-        jsonschema.validate(structured, OUTPUT_SCHEMA)
+        jsonschema.validate(structured, MCPChannel.output_schema)
         # The answer is the host's response, stored for the caller like any other.
         async with openai_client(url) as openai:
             stored = await openai.responses.retrieve(structured["response_id"])

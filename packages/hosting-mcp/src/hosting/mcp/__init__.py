@@ -12,7 +12,6 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._channel import MCPChannel
-from ._tools import INPUT_SCHEMA, OUTPUT_SCHEMA
 
 try:
     __version__ = version("hosting-mcp")
@@ -20,8 +19,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
-    "INPUT_SCHEMA",
-    "OUTPUT_SCHEMA",
     "MCPChannel",
     "__version__",
 ]

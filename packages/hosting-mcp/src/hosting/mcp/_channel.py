@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any, ClassVar
 
 from starlette.routing import Route
 
@@ -18,7 +19,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from ._errors import jsonrpc_error_response
 from ._sessions import SessionService
-from ._tools import AgentTools
+from ._tools import INPUT_SCHEMA, OUTPUT_SCHEMA, AgentTools
 
 
 def _package_version() -> str:
@@ -50,6 +51,10 @@ class MCPChannel:
     """
 
     name = "mcp"
+    #: The JSON schema of every tool's arguments, as `tools/list` publishes it.
+    input_schema: ClassVar[dict[str, Any]] = INPUT_SCHEMA
+    #: The JSON schema of every tool's structured content.
+    output_schema: ClassVar[dict[str, Any]] = OUTPUT_SCHEMA
 
     def __init__(
         self,
