@@ -259,3 +259,47 @@ async def test_answers_as_sse_or_as_json(json_response: bool) -> None:
     async with serving(host) as url, mcp_client(url) as session:
         result = await session.call_tool("echo", {"input": "either way"})
     assert text_of(result) == "either way"
+
+
+async def test_the_per_request_protocol_era_works_too() -> None:
+    # A client that opens with `server/discover` speaks the 2026-07-28 protocol: no session, each
+    # request carries its own envelope. The caller, progress and cancellation work the same.
+    agent = ScriptedAgent(["thinking", Delay(30)], name="slow")
+    host = make_host(echo=EchoAgent(), slow=agent)
+    received: list[str | None] = []
+    started = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        received.append(message)
+        started.set()
+
+    async with (
+        serving(host) as url,
+        httpx2.AsyncClient(headers={"Authorization": "Bearer key-alice"}, timeout=30) as http,
+        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        discovered = await session.discover()
+        assert session.protocol_version == "2026-07-28"
+        assert discovered.capabilities.tools is not None
+        assert [tool.name for tool in (await session.list_tools()).tools] == ["echo", "slow"]
+        result = await session.call_tool(
+            "echo", {"input": "no session needed"}, progress_callback=on_progress
+        )
+        assert text_of(result) == "no session needed"
+        assert received == ["no", " session", " needed"]
+        assert isinstance(result.structured_content, dict)
+        stored = await host.store.get_response("alice", result.structured_content["response_id"])
+        assert stored is not None and stored.status == "completed"
+        started = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(session.call_tool, "slow", {"input": "wait"}, None, on_progress)
+            with anyio.fail_after(10):
+                await started.wait()
+            group.cancel_scope.cancel()
+        record = None
+        with anyio.fail_after(10):
+            while record is None or record.status != "cancelled":
+                record = await host.store.get_response("alice", agent.last_run.response_id)
+                await anyio.sleep(0.01)
+    assert agent.last_run.cancelled
