@@ -6,10 +6,12 @@ import io
 import json
 import logging
 import logging.config
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
 from hosting.core import (
@@ -18,6 +20,9 @@ from hosting.core import (
     MemoryStore,
     RequestContextFilter,
     RunContext,
+    Telemetry,
+    Update,
+    Usage,
     configure_logging,
     logging_config,
 )
@@ -124,3 +129,67 @@ def test_configure_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[s
         ("uvicorn.error", "INFO", "started"),
         ("hosting.core", "WARNING", "careful"),
     ]
+
+
+def test_one_line_per_run_on_hosting_runs(captured: io.StringIO) -> None:
+    async def counted(context: RunContext) -> AsyncIterator[Update | str]:
+        yield "secret answer"
+        yield Usage(input_tokens=5, output_tokens=2)
+
+    async def broken(context: RunContext) -> AsyncIterator[str]:
+        yield "partial"
+        raise RuntimeError("model down")
+
+    host = Host({"counted": counted, "broken": broken}, channels=[InvokeChannel()], store=MemoryStore())
+    with TestClient(host) as client:
+        done = client.post(
+            "/invoke", json={"text": "secret question"}, headers={"x-request-id": "req-a"}
+        ).json()
+        failed = client.post(
+            "/invoke", json={"text": "x", "agent": "broken"}, headers={"x-request-id": "req-b"}
+        ).json()
+    runs = [record for record in _records(captured) if record["logger"] == "hosting.runs"]
+    assert len(runs) == 2
+    first, second = runs
+    assert first["level"] == "INFO"
+    assert {
+        key: first[key]
+        for key in ("response_id", "agent", "channel", "status", "input_tokens", "output_tokens")
+    } == {
+        "response_id": done["id"],
+        "agent": "counted",
+        "channel": "invoke",
+        "status": "completed",
+        "input_tokens": 5,
+        "output_tokens": 2,
+    }
+    assert first["request_id"] == "req-a"
+    assert isinstance(first["duration_ms"], float)
+    assert "trace_id" not in first  # telemetry is off
+    assert f"run {done['id']} agent=counted channel=invoke status=completed" in str(first["message"])
+    assert second["level"] == "WARNING"
+    assert (second["response_id"], second["status"], second["error_code"]) == (
+        failed["id"],
+        "failed",
+        "server_error",
+    )
+    assert second["request_id"] == "req-b"
+    assert "secret" not in captured.getvalue()  # contents are never logged
+
+
+def test_the_run_line_names_the_trace_of_the_run(captured: io.StringIO) -> None:
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def answer(context: RunContext) -> str:
+        return "ok"
+
+    host = Host(
+        answer, channels=[InvokeChannel()], store=MemoryStore(), telemetry=Telemetry(tracer_provider=provider)
+    )
+    with TestClient(host) as client:
+        client.post("/invoke", json={"text": "x"})
+    (run_span,) = [span for span in exporter.get_finished_spans() if span.name.startswith("invoke_agent")]
+    (line,) = [record for record in _records(captured) if record["logger"] == "hosting.runs"]
+    assert line["trace_id"] == format(run_span.context.trace_id, "032x")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from ._records import (
 )
 from ._recovery import Recovery
 from ._run import Run
+from ._run_log import log_run
 from ._store._base import Store
 from ._turns import Turns
 
@@ -87,6 +89,7 @@ class Executor:
 
     async def execute(self, run: Run, agent: Agent, context: RunContext) -> None:
         """Run the agent to its end, record the outcome, and finish `run` with its final record."""
+        started = time.monotonic()
         flusher: asyncio.Task[None] | None = None
         if run.written_at_start and run.mode.records_events:
             flusher = asyncio.create_task(self._flush_events(run), name=f"hosting-flush-{run.id}")
@@ -100,6 +103,8 @@ class Executor:
                     await self.turns.give_up(run.created.owner, run.created.conversation_id, run.id)
                 except Exception:
                     logger.exception("could not give up the conversation turn of run %s", run.id)
+            if run.final is not None:
+                log_run(run.final, agent=context.agent_name, channel=context.channel, started=started)
 
     async def _flush_events(self, run: Run) -> None:
         """Write `run`'s events as they come, a batch at most `event_flush_interval` after each."""

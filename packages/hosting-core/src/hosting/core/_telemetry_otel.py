@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._agent import Agent, AgentOutput, RunContext
 from ._in_context import InContext
+from ._run_log import note_run_trace
 from ._types import ErrorUpdate, FunctionCall, FunctionResult, Usage
 from ._types import Message as ChatMessage
 
@@ -178,6 +179,7 @@ class Instruments:
             f"invoke_agent {name}", context=parent, kind=SpanKind.INTERNAL, attributes=attributes, links=links
         )
         self._live[context.response_id] = span.get_span_context()
+        note_run_trace(context.response_id, format(span.get_span_context().trace_id, "032x"))
         for follower in self._waiting.pop(context.response_id, ()):
             follower.add_link(span.get_span_context(), {"hosting.link": "follows"})
         run_context = contextvars.copy_context()
