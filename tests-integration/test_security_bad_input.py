@@ -66,6 +66,10 @@ def test_unhashable_values_for_closed_sets_are_400s(
         b'{"input": "x", "temperature": NaN}',
         b'{"input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"x": Infinity}}]}',
         b'{"input": "x", "text": {"format": {"type": "json_schema", "name": "n", "schema": {"m": -Infinity}}}}',
+        # Numbers too large for a float: read as infinity, they were echoed back as null.
+        b'{"input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"x": 1e400}}]}',
+        b'{"input": "x", "text": {"format": {"type": "json_schema", "name": "n", "schema": {"m": -1e400}}}}',
+        b'{"input": "x", "temperature": 1e400}',
     ],
 )
 def test_nan_and_infinity_are_not_json(http: httpx.Client, raw: bytes) -> None:
@@ -133,3 +137,14 @@ def test_any_method_a_route_does_not_serve_is_a_405_in_the_envelope(http: httpx.
         assert answer.status_code == 405, (method, path, answer.text)
         assert answer.json()["error"]["code"] == "method_not_allowed"
         assert "TRACE" not in answer.headers["allow"] and method not in answer.headers["allow"]
+
+
+@pytest.mark.parametrize("path", ["/responses/{id}/input_items", "/conversations/{conv}/items"])
+@pytest.mark.parametrize(("query", "param"), [("order=", "order"), ("limit=", "limit"), ("order=up", "order")])
+def test_empty_or_unknown_list_parameters_are_400s(http: httpx.Client, path: str, query: str, param: str) -> None:
+    # The document declares an enum and an integer: an empty value is neither.
+    created = http.post("/responses", json={"input": "x"}).json()
+    conversation = http.post("/conversations", json={}).json()
+    url = path.format(id=created["id"], conv=conversation["id"])
+    assert refused(http.get(f"{url}?{query}"))["param"] == param
+    assert http.get(url).status_code == 200  # nothing changed: the same list answers without it

@@ -299,8 +299,33 @@ def test_item_references_resolve_against_the_chain() -> None:
         assert [m.text for m in agent.last_run.input if isinstance(m, Message)] == ["remember this", "again"]
         missing = {**body, "input": [{"type": "item_reference", "id": "msg_missing"}]}
         assert_error(http.post("/v1/responses", json=missing), 404, param="input[0].id")
-        unanchored = {"input": [{"type": "item_reference", "id": items[0]["id"]}]}
-        assert_error(http.post("/v1/responses", json=unanchored), 400, param="input[0]")
+
+
+
+def test_item_references_without_an_anchor_resolve_against_any_stored_item_of_the_caller() -> None:
+    # A client with `store: true` replays the earlier answer by reference alone (no
+    # previous_response_id, no conversation).
+    agent = ScriptedAgent(turns=[["first answer"], ["ok"], ["never"]])
+    with client_for(make_host(agent)) as http:
+        first = create(http, input="remember this")
+        question = http.get(f"/v1/responses/{first['id']}/input_items").json()["data"][0]["id"]
+        answer = first["output"][0]["id"]
+        body = {
+            "input": [
+                {"type": "item_reference", "id": question},
+                {"type": "item_reference", "id": answer},
+                {"role": "user", "content": "again"},
+            ]
+        }
+        second = create(http, **body)
+        seen = [(m.role, m.text) for m in agent.last_run.input if isinstance(m, Message)]
+        assert seen == [("user", "remember this"), ("assistant", "first answer"), ("user", "again")]
+        assert second["previous_response_id"] is None
+        # Another user's item is none of theirs: not found, and nothing runs or is stored.
+        http.headers["authorization"] = "Bearer key-bob"
+        runs = len(agent.runs)
+        assert_error(http.post("/v1/responses", json=body), 404, param="input[0].id")
+        assert len(agent.runs) == runs
 
 
 def test_models_list_the_hosted_agents_and_model_selects_one() -> None:

@@ -149,7 +149,11 @@ def test_every_response_field_of_the_sdk_is_present_even_when_null() -> None:
     response = strict_response(body)
     assert body["previous_response_id"] is None
     assert body["conversation"] is None
-    assert body["completed_at"] == 1700000001.25
+    # Whole seconds, and numbers for every sampling option the request left out (Open Responses).
+    assert body["completed_at"] == 1700000001 and isinstance(body["completed_at"], int)
+    assert isinstance(body["created_at"], int)
+    assert (body["top_p"], body["top_logprobs"]) == (1.0, 0)
+    assert (body["presence_penalty"], body["frequency_penalty"]) == (0.0, 0.0)
     assert response.instructions == "be brief"
     assert response.metadata == {"k": "v"}
     assert response.temperature == 0.2

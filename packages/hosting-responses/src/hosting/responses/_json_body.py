@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -23,8 +24,15 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: too large for a float, it would come back as null
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 # One decoder for every request: json.loads builds a new one per call when given options.
-_DECODER = json.JSONDecoder(parse_constant=_not_json)
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 # A run of 19 digits or more may be an integer beyond 64 bits, which orjson would turn into a float.
 _LONG_DIGITS = re.compile(rb"[0-9]{19,}")
 

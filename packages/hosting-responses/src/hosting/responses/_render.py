@@ -54,8 +54,6 @@ _ABSENT: dict[str, Any] = {
     "prompt_cache_options": None,
     "prompt_cache_retention": None,
     "tool_usage": None,
-    "frequency_penalty": None,
-    "presence_penalty": None,
 }
 
 _TERMINAL_EVENTS = {
@@ -119,10 +117,11 @@ def response_body(
     body: dict[str, Any] = {
         "id": record.id,
         "object": "response",
-        "created_at": record.created_at,
+        # Whole seconds, as the API and the Open Responses schema have them (clients validate it).
+        "created_at": int(record.created_at),
         "status": status,
         "background": record.background,
-        "completed_at": completed_at,
+        "completed_at": int(completed_at) if completed_at is not None else None,
         "conversation": {"id": record.conversation_id} if record.conversation_id else None,
         "error": error_body(error),
         "incomplete_details": incomplete_body(status, incomplete_reason),
@@ -139,18 +138,25 @@ def response_body(
         "safety_identifier": get("safety_identifier"),
         "service_tier": get("service_tier"),
         "store": get("store", True),
-        "temperature": get("temperature"),
+        # The sampling options are numbers, their defaults when the request gave none.
+        "temperature": _number(get("temperature"), 1.0),
         "text": get("text") or {"format": {"type": "text"}},
         "tool_choice": get("tool_choice") or "auto",
         "tools": list(get("tools") or ()),
-        "top_logprobs": get("top_logprobs"),
-        "top_p": get("top_p"),
+        "top_logprobs": _number(get("top_logprobs"), 0),
+        "top_p": _number(get("top_p"), 1.0),
+        "presence_penalty": _number(get("presence_penalty"), 0.0),
+        "frequency_penalty": _number(get("frequency_penalty"), 0.0),
         "truncation": get("truncation") or "disabled",
         "usage": usage_body(usage),
         "user": get("user"),
     }
     body.update(_ABSENT)
     return body
+
+
+def _number(value: Any, default: float) -> Any:
+    return default if value is None else value
 
 
 def render_response(record: ResponseRecord) -> dict[str, Any]:
