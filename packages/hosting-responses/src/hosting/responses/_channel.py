@@ -41,7 +41,7 @@ from ._items import ItemReference, render_items, without_id
 from ._json_body import read_json
 from ._openapi import OpenAPIRoute
 from ._render import StreamRenderer, render_response
-from ._request import CreateRequest, page_limit, parse_create
+from ._request import CreateRequest, page_limit, page_order, parse_create
 from ._sse import EventStreamResponse
 
 logger = logging.getLogger("hosting.responses")
@@ -170,11 +170,10 @@ class ResponsesChannel:
                 found = history.get(entry.id)
             elif request.conversation_id is not None:
                 found = await context.store.get_conversation_item(request.conversation_id, entry.id)
-            else:
-                raise invalid(
-                    "An item_reference needs 'previous_response_id' or 'conversation' to resolve against.",
-                    entry.param,
-                )
+            if found is None:
+                # Without an anchor (clients that replay a stored answer by reference alone), or
+                # outside it: any item the caller has stored. Another user's is not found.
+                found = await context.store.find_item(entry.id)
             if found is None:
                 raise NotFoundError(f"Item with id '{entry.id[:128]}' not found.", param=f"{entry.param}.id")
             resolved.append(without_id(found))
@@ -267,9 +266,7 @@ class ResponsesChannel:
         response_id = request.path_params["response_id"]
         query = request.query_params
         limit = page_limit(query.get("limit"))
-        order = query.get("order") or "desc"
-        if order not in ("asc", "desc"):
-            raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")
+        order = page_order(query.get("order"))
         context = self.context
         context.check_id(response_id)
         record = await context.store.get_response(response_id)

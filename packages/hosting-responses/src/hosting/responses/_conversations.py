@@ -40,7 +40,7 @@ from hosting.core.stores import ConversationRecord
 from ._errors import invalid, json_response
 from ._items import ItemReference, parse_input_item, render_item
 from ._json_body import read_json
-from ._request import _metadata, page_limit
+from ._request import _metadata, page_limit, page_order
 
 if TYPE_CHECKING:
     from ._channel import ResponsesChannel
@@ -173,12 +173,10 @@ class ConversationRoutes:
     async def list_conversations(self, request: Request) -> Response:
         query = request.query_params
         limit = page_limit(query.get("limit"))
-        order = query.get("order") or "desc"
-        if order not in ("asc", "desc"):
-            raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")
+        order = page_order(query.get("order"))
         after = query.get("after") or None
         page = await self.channel.context.store.list_conversations(
-            after=after, limit=limit, order="asc" if order == "asc" else "desc"
+            after=after, limit=limit, order=order
         )
         data = [
             {**render_conversation(record), "title": await self._title(record)} for record in page.records
@@ -235,12 +233,10 @@ class ConversationRoutes:
         conversation_id = self._conversation_id(request)
         query = request.query_params
         limit = page_limit(query.get("limit"))
-        order = query.get("order") or "desc"
-        if order not in ("asc", "desc"):
-            raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")
+        order = page_order(query.get("order"))
         after = query.get("after") or None
         page = await self.channel.context.store.list_conversation_items(
-            conversation_id, after=after, limit=limit, order="asc" if order == "asc" else "desc"
+            conversation_id, after=after, limit=limit, order=order
         )
         if page is None:
             raise _not_found(conversation_id)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hosting.core import Item, Limits, ToolSpec
 from hosting.core.channels import ChannelRequest, DeliveryTarget
@@ -415,8 +415,9 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
 
 
 def page_limit(raw: str | None) -> int:
-    """The ``limit`` query parameter of a list route: 1 to 100, 20 when absent."""
-    if raw is None or raw == "":
+    """The ``limit`` query parameter of a list route: 1 to 100, 20 when absent (an empty value is
+    not absent: the document declares an integer)."""
+    if raw is None:
         return 20
     try:
         value = int(raw)
@@ -427,3 +428,12 @@ def page_limit(raw: str | None) -> int:
     if not 1 <= value <= 100:
         raise invalid("'limit' must be between 1 and 100.", "limit", code="invalid_value")
     return value
+
+
+def page_order(raw: str | None) -> Literal["asc", "desc"]:
+    """The ``order`` query parameter of a list route: ``asc`` or ``desc`` (the default when absent)."""
+    if raw is None or raw == "desc":
+        return "desc"
+    if raw == "asc":
+        return "asc"
+    raise invalid("Invalid value for 'order': expected asc or desc.", "order", code="invalid_value")
