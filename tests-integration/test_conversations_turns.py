@@ -140,6 +140,59 @@ async def test_twenty_concurrent_turns_are_each_recorded_once_and_whole(tmp_path
     assert len({item.id for item in items}) == 40
 
 
+async def test_concurrent_turns_run_one_at_a_time_each_on_the_history_before_it(tmp_path: Path) -> None:
+    seen: list[int] = []
+
+    async def counting(context: RunContext) -> str:
+        seen.append(len(context.history))
+        await asyncio.sleep(0.01)
+        return f"answer to {user_texts(context.input)[0]}"
+
+    host = make_host(ScriptedAgent([counting]), SQLiteStore(tmp_path))
+    async with serving(host) as url:
+        sdk = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="key-alice", max_retries=0, timeout=30)
+        async with sdk:
+            conversation = await sdk.conversations.create()
+            await asyncio.gather(
+                *(
+                    sdk.responses.create(model="scripted", input=f"q{n}", conversation=conversation.id)
+                    for n in range(12)
+                )
+            )
+    # Each turn saw every turn before it whole: 0, 2, 4, ... items of history, never the same twice.
+    assert sorted(seen) == list(range(0, 24, 2))
+
+
+async def test_a_concurrent_turn_can_be_refused_with_409_instead(tmp_path: Path) -> None:
+    agent = ScriptedAgent(turns=[["slow ", Delay(1.0), "answer"], ["second"]])
+    host = make_host(agent, SQLiteStore(tmp_path), concurrent_turns="reject")
+    async with serving(host) as url:
+        sdk = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="key-alice", max_retries=0, timeout=30)
+        async with sdk:
+            conversation = await sdk.conversations.create()
+            first = asyncio.create_task(
+                sdk.responses.create(model="scripted", input="one", conversation=conversation.id)
+            )
+            for _ in range(500):  # the first turn has begun (at most 5 s)
+                if agent.runs:
+                    break
+                await asyncio.sleep(0.01)
+            with pytest.raises(openai.ConflictError) as refused:
+                await sdk.responses.create(model="scripted", input="two", conversation=conversation.id)
+            assert refused.value.code == "conversation_busy"
+            assert (await first).output_text == "slow answer"
+            # Once the first turn is recorded, the next one runs, on its history.
+            after = await sdk.responses.create(model="scripted", input="three", conversation=conversation.id)
+            assert after.output_text == "second"
+            items = await sdk.conversations.items.list(conversation.id, order="asc")
+    assert [part.text for item in items.data for part in item.content] == [  # type: ignore[union-attr]
+        "one",
+        "slow answer",
+        "three",
+        "second",
+    ]
+
+
 # -- store: false ----------------------------------------------------------------------------------
 
 
