@@ -198,6 +198,8 @@ class HostedAgentHandler(RequestHandler):
             else:
                 # Still running: its output so far is in its events.
                 run = await self.context.attach(params.id)
+                if run.watcher is not None:  # a run of another process: nobody follows this copy
+                    run.watcher.cancel()
                 stream = TaskStream(run.created)
                 for event in list(run.events):
                     stream.apply(event)
