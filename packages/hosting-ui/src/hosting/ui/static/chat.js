@@ -105,27 +105,43 @@ class ToolStep {
 
 class ApprovalCard {
   constructor(item, onAnswer) {
-    const request = parseJson(item.arguments || "") || {};
     this.callId = item.call_id;
     this.onAnswer = onAnswer;
     this.approve = el("button", { type: "button", class: "primary", text: "Approve", disabled: true, onclick: () => this.answer(true) });
     this.deny = el("button", { type: "button", text: "Deny", disabled: true, onclick: () => this.answer(false) });
     this.state = el("p", { class: "approval-state", text: "Waiting for the run to finish…" });
-    const toolName = String(request.tool_name || "a tool");
+    this.tool = el("code");
+    this.arguments = el("pre");
     this.node = el(
       "div",
-      { class: "approval", role: "group", "aria-label": `Approval for ${toolName}` },
-      el("p", {}, "The agent asks to run ", el("code", { text: toolName }), " with:"),
-      el("pre", { text: pretty(request.arguments === undefined ? item.arguments || "" : request.arguments) }),
+      { class: "approval", role: "group" },
+      el("p", {}, "The agent asks to run ", this.tool, " with:"),
+      this.arguments,
       this.state,
       el("div", { class: "approval-actions" }, this.approve, this.deny),
     );
+    this.raw = "";
     this.answered = false;
+    this.fill(item.arguments || "");
   }
 
-  append() {}
+  // The request's arguments: {"request_id", "tool_name", "arguments"} (streamed, then whole).
+  fill(raw) {
+    this.raw = raw;
+    const request = parseJson(raw) || {};
+    const toolName = String(request.tool_name || "a tool");
+    this.tool.textContent = toolName;
+    this.node.setAttribute("aria-label", `Approval for ${toolName}`);
+    this.arguments.textContent = pretty(request.arguments === undefined ? raw : request.arguments);
+  }
 
-  done() {}
+  append(delta) {
+    this.fill(this.raw + delta);
+  }
+
+  done(item) {
+    this.fill(item.arguments || "");
+  }
 
   enable() {
     if (this.answered) return;
