@@ -16,6 +16,7 @@ from a2a.types import (
     ContentTypeNotSupportedError,
     GetTaskRequest,
     InvalidParamsError,
+    InvalidRequestError,
     ListTasksRequest,
     Message,
     Part,
@@ -33,7 +34,7 @@ from a2a.types import (
 )
 
 from hosting.a2a import A2AChannel
-from hosting.core import ApiKeyAuthenticator, Host, MemoryStore
+from hosting.core import ApiKeyAuthenticator, Host, Limits, MemoryStore
 from hosting.responses import ResponsesChannel
 from hosting.testing import Delay, EchoAgent, ScriptedAgent, serving
 
@@ -245,3 +246,24 @@ async def test_refusals_before_the_route_are_json_rpc_errors() -> None:
         )
         assert unknown.status_code == 404
         assert unknown.json()["error"]["code"] == -32600
+
+
+async def test_a_run_the_host_refuses_leaves_no_conversation_behind() -> None:
+    agent = ScriptedAgent(["slow", Delay(5)])
+    host = Host(
+        agent,
+        channels=[A2AChannel()],
+        store=MemoryStore(),
+        authenticator=ApiKeyAuthenticator(KEYS),
+        limits=Limits(max_concurrent_runs_per_user=1),
+    )
+    async with serving(host) as url, connect(url, "key-alice") as (_, client):
+        stream = client.send_message(user("first"))
+        task = (await anext(stream)).task
+        before = await stored(host)
+        with pytest.raises(InvalidRequestError, match="Too many runs"):
+            await first_task(client.send_message(user("second, in a new context")))
+        assert await stored(host) == before  # the new context was removed with the refused run
+        assert len(agent.runs) == 1
+        await client.cancel_task(CancelTaskRequest(id=task.id))
+        await stream.aclose()

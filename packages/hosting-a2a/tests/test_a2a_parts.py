@@ -8,8 +8,7 @@ import json
 import pytest
 from a2a.types import ContentTypeNotSupportedError, InvalidParamsError, Part
 
-from hosting.a2a import DEFAULT_INPUT_MODES
-from hosting.a2a._parts import data_part, parts_in, parts_out
+from hosting.a2a._parts import DEFAULT_INPUT_MODES, data_part, parts_in, parts_out
 from hosting.core import FilePart, ImagePart, Limits, TextPart
 
 LIMITS = Limits()

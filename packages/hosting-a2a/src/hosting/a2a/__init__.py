@@ -10,11 +10,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._channel import A2AChannel
-from ._parts import DEFAULT_INPUT_MODES, DEFAULT_OUTPUT_MODES
 
 try:
     __version__ = version("hosting-a2a")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
     __version__ = "0.0.0"
 
-__all__ = ["DEFAULT_INPUT_MODES", "DEFAULT_OUTPUT_MODES", "A2AChannel", "__version__"]
+__all__ = ["A2AChannel", "__version__"]
