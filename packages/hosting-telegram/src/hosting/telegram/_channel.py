@@ -27,6 +27,7 @@ from hosting.core.channels import ChannelContext, ChannelContribution, Command, 
 from ._commands import BUILT_IN, COMMAND_NAME, Commands, published_commands
 from ._linking import create_link_code
 from ._polling import Poller
+from ._problem import problem
 from ._push import push_answer
 from ._reply import with_retry_after
 from ._state import ChannelState
@@ -215,5 +216,11 @@ class TelegramChannel:
 
             routes.append(Route(self.webhook_path, webhook, methods=["POST"]))
         return ChannelContribution(
-            routes=routes, on_startup=[startup], on_shutdown=[shutdown], push=push, commands=self.commands
+            routes=routes,
+            on_startup=[startup],
+            on_shutdown=[shutdown],
+            push=push,
+            commands=self.commands,
+            error_prefix=f"{self.prefix}/",
+            render_error=problem,
         )

@@ -3,20 +3,22 @@
 ``POST <prefix>/link-codes`` runs behind the host's authenticator like any other
 route, so the code belongs to the caller of the request. The body is optional:
 ``{"telegram_user_id": 123}`` makes the code usable by that Telegram account
-only. The answer (201) is ``{"code", "expires_at", "command"}``; errors come in
-the host's neutral shape, ``{"error": {"code", "message"}}``.
+only. The answer (201) is ``{"code", "expires_at", "command"}``; errors are
+``{"error": {"code", "message", "param"}}``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hosting.core import InvalidRequestError, RequestError
-from hosting.core.channels import ChannelContext, error_response, request_body
+from hosting.core.channels import ChannelContext, request_body
 
+from ._problem import problem
 from ._state import ChannelState
 
 
@@ -47,7 +49,7 @@ async def create_link_code(
     try:
         telegram_user = _telegram_user(await request_body(request))
     except RequestError as error:
-        return error_response(error)
+        return problem(error)
     link = await state.new_code(context.isolation.user, ttl=ttl, telegram_user=telegram_user)
-    body = {"code": link.code, "expires_at": int(link.expires_at), "command": f"/link {link.code}"}
+    body = {"code": link.code, "expires_at": math.ceil(link.expires_at), "command": f"/link {link.code}"}
     return JSONResponse(body, status_code=201)

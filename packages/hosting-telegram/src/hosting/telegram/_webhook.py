@@ -24,9 +24,10 @@ from pydantic import ValidationError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
-from hosting.core import AuthenticationError, Authenticator, IsolationKeys
+from hosting.core import AuthenticationError, Authenticator, InvalidRequestError, IsolationKeys
 from hosting.core.channels import request_body
 
+from ._problem import problem
 from ._updates import UpdateHandler
 
 logger = logging.getLogger("hosting.telegram")
@@ -39,24 +40,23 @@ def secret_matches(presented: str | None, secret: str) -> bool:
     return presented is not None and hmac.compare_digest(presented.encode(), secret.encode())
 
 
-def _problem(status: int, message: str) -> Response:
-    return JSONResponse({"ok": False, "error": message}, status_code=status)
-
-
 async def receive_update(request: Request, *, handler: UpdateHandler, bot: Bot, secret: str) -> Response:
     """The webhook route: check the secret, parse the update, hand it on once."""
     if not secret_matches(request.headers.get(SECRET_HEADER), secret):
-        return _problem(401, "The secret token is missing or wrong.")
+        return problem(
+            AuthenticationError("The secret token is missing or wrong.", code="invalid_secret_token")
+        )
     try:
         payload = json.loads(await request_body(request))
     except ValueError:
-        return _problem(400, "The body is not JSON.")
+        return problem(InvalidRequestError("The body is not JSON."))
     if not isinstance(payload, dict):
-        return _problem(400, "The body is not a Telegram update.")
+        return problem(InvalidRequestError("The body is not a Telegram update."))
     try:
         update = Update.model_validate(payload, context={"bot": bot})
     except ValidationError as error:
-        return _problem(400, f"The body is not a Telegram update: {error.error_count()} problems.")
+        where = ".".join(str(part) for part in error.errors()[0]["loc"])
+        return problem(InvalidRequestError("The body is not a Telegram update.", param=where[:128] or None))
     await handler.accept(update)
     return JSONResponse({"ok": True})
 
