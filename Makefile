@@ -46,6 +46,7 @@ typecheck: install ## mypy --strict over every package's source and the samples
 	MYPYPATH=samples $(RUN) mypy samples
 
 test: install lint typecheck ## lint, type check and every test
+	bash scripts/postgres.sh install && bash scripts/nginx.sh install
 	scripts/ensure-chromium.sh
 	$(RUN) pytest
 
