@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,12 @@ from hosting.core import (
 from hosting.responses import ResponsesChannel
 from hosting.testing import Delay, EchoAgent, Fail, ScriptedAgent, serve
 from hosting.ui import ChatUI
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+if str(SAMPLES) not in sys.path:
+    sys.path.insert(0, str(SAMPLES))
+
+import ui_agent  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGUMENTS = [
@@ -99,9 +106,9 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
     assert problems == []
 
 
-def make_host(agent: Any, **options: Any) -> Host:
+def make_host(agent: Any, *, ui: ChatUI | None = None, **options: Any) -> Host:
     options.setdefault("store", MemoryStore())
-    return Host(agent, channels=[ResponsesChannel(), ChatUI()], **options)
+    return Host(agent, channels=[ResponsesChannel(), ui or ChatUI()], **options)
 
 
 def ready(page: Page) -> Page:
@@ -476,8 +483,11 @@ def test_hostile_answers_render_as_text_and_never_run(open_page: OpenPage) -> No
 
 
 def test_a_phone_sized_screen_works(open_page: OpenPage) -> None:
-    agent = ScriptedAgent(["A short answer that wraps on a narrow screen without scrolling sideways."])
-    with serve(make_host(agent)) as url:
+    agent = ScriptedAgent(
+        ["A short answer that wraps on a narrow screen: ", "x" * 200, "\n\n```\n", "y" * 200, "\n```"]
+    )
+    title = "A rather long title for the page of a team's assistant"
+    with serve(make_host(agent, ui=ChatUI(title=title))) as url:
         page = ready(open_page(url, viewport=PHONE))
         sidebar = page.get_by_role("navigation", name="Conversations")
         expect(sidebar).to_be_hidden()
@@ -502,3 +512,24 @@ def test_a_phone_sized_screen_works(open_page: OpenPage) -> None:
         page.get_by_role("button", name="Close inspector").click()
         expect(page.get_by_label("Message", exact=True)).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+# -- the sample ------------------------------------------------------------------------------------
+
+
+def test_the_sample_assistant_calls_its_calculator_and_remembers_in_the_page(open_page: OpenPage) -> None:
+    host, mode = ui_agent.build_host({}, store=MemoryStore())
+    assert mode.startswith("offline")
+    with serve(host) as url:
+        page = ready(open_page(url))
+        expect(page).to_have_title("hosting: the assistant")
+        send(page, "What is 17 * 23?")
+        completed(page)
+        expect(page.locator("details.tool summary")).to_contain_text("calculator")
+        expect(page.locator("details.tool .tool-result")).to_have_text("391")
+        expect(page.locator("li.turn .answer")).to_have_text("17 * 23 = 391")
+        send(page, "My name is Ada.")
+        completed(page, 1)
+        send(page, "What is my name?")
+        completed(page, 2)
+        expect(page.locator("li.turn").nth(2).locator(".answer")).to_contain_text("Ada")

@@ -134,7 +134,7 @@ export class Inspector {
       el("section", { "aria-label": "Summary" }, el("dl", { class: "facts" }, facts.map(([name, value]) => [el("dt", { text: name }), el("dd", { text: value ?? "—" })]))),
       el("section", {}, el("h3", { text: `Input items (${input.length})` }), itemList(input, "Input items")),
       el("section", {}, el("h3", { text: `Output items (${(response.output || []).length})` }), itemList(response.output || [], "Output items")),
-      el("section", {}, el("h3", {}, "Events (", this.eventCount, ")"), el("p", { class: "muted", text: "Times are relative to the run's start; “—” where this tab did not see the event live." }), this.events),
+      el("section", {}, el("h3", {}, "Events (", this.eventCount, ")"), el("p", { class: "muted", text: "Times are relative to the first event this tab saw live (else to the run's start); “—” where it did not see the event." }), this.events),
     );
     const raw = el("pre", { class: "raw", hidden: true, "aria-label": "Raw JSON", text: JSON.stringify(response, null, 2) });
     this.body.replaceChildren(views, raw);
@@ -143,17 +143,24 @@ export class Inspector {
   async replay(response, signal) {
     const stream = await this.api.request("GET", `/responses/${encodeURIComponent(response.id)}`, { query: { stream: "true" }, signal });
     const seen = seenTimes(response.id);
-    const start = response.created_at * 1000;
     const live = !["completed", "failed", "incomplete", "cancelled"].includes(response.status);
+    // Times this tab saw are measured from the first event it saw (one clock, the browser's);
+    // without them, the run's own start and end (the server's clock) are all there is.
+    const first = Object.keys(seen).map(Number).sort((a, b) => a - b)[0];
+    const start = first === undefined ? (live ? null : response.created_at * 1000) : seen[first];
+    let origin = start;
     let count = 0;
     for await (const event of this.api.events(stream)) {
       if (signal.aborted) return;
       const sequence = event.sequence_number;
       if (live) recordTime(response.id, sequence);
       let at = seen[sequence] ?? (live ? Date.now() : null);
-      if (at === null && event.type === "response.created") at = start;
-      if (at === null && TERMINAL.has(event.type) && event.response?.completed_at) at = event.response.completed_at * 1000;
-      const offset = at === null ? "—" : `+${formatDuration(Math.max(0, at - start))}`;
+      if (origin === null) origin = at;
+      if (first === undefined && !live) {
+        if (event.type === "response.created") at = response.created_at * 1000;
+        if (TERMINAL.has(event.type) && event.response?.completed_at) at = event.response.completed_at * 1000;
+      }
+      const offset = at === null || origin === null ? "—" : `+${formatDuration(Math.max(0, at - origin))}`;
       this.events.append(
         el(
           "li",
