@@ -31,11 +31,22 @@ $(UV):
 
 install: .venv/.synced ## create .venv with every package and tool (uv from PyPI, the machine's python3)
 
-serve: install ## run the default agent behind the Responses channel on $(HOST):$(PORT), SQLite store
-	$(RUN) python samples/default_agent.py --host $(HOST) --port $(PORT)
+# What serving the samples needs and nothing more (no development tools): the Responses channel,
+# and the test kit for the samples' agents and the openai SDK. Added to .venv without removing
+# anything (--inexact), so it never undoes `make install`.
+SERVE_PACKAGES := --package hosting-responses --package hosting-testing
 
-serve-echo: install ## run the echo agent behind the Responses channel on $(HOST):$(PORT)
-	$(RUN) python samples/echo.py --host $(HOST) --port $(PORT)
+.venv/.serve-synced: $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
+	$(UV) sync --locked --no-dev --inexact $(SERVE_PACKAGES)
+	@touch $@
+
+# `exec`: the server is make's own child, so Ctrl-C and SIGTERM reach it directly; it shuts down
+# gracefully and exits 0.
+serve: .venv/.serve-synced ## run the default agent behind the Responses channel on $(HOST):$(PORT), SQLite store
+	@exec .venv/bin/python samples/default_agent.py --host $(HOST) --port $(PORT)
+
+serve-echo: .venv/.serve-synced ## run the echo agent behind the Responses channel on $(HOST):$(PORT)
+	@exec .venv/bin/python samples/echo.py --host $(HOST) --port $(PORT)
 
 lint: install ## ruff check and format check
 	$(RUN) ruff check .
@@ -46,8 +57,8 @@ typecheck: install ## mypy --strict over every package's source and the samples
 	MYPYPATH=samples $(RUN) mypy samples
 
 test: install lint typecheck ## lint, type check and every test
-	bash scripts/postgres.sh install && bash scripts/nginx.sh install
 	scripts/ensure-chromium.sh
+	bash scripts/postgres.sh install && bash scripts/nginx.sh install
 	$(RUN) pytest
 
 test-fast: install ## the tests only

@@ -42,12 +42,13 @@ def get_weather(city: Annotated[str, "The city to report on"]) -> str:
 
 
 def offline_model(messages: Sequence[Message]) -> list[Content | str]:
-    """A stand-in model: it asks the tool about the last word of the question, then reports."""
+    """A stand-in model: it asks the tool about the last capitalized word after the first
+    (the city), then reports what the tool said."""
     last = messages[-1]
     if last.role == "tool":
         results = [str(content.result) for content in last.contents if content.type == "function_result"]
         return [f"Here is the weather: {'; '.join(results)}."]
-    words = [word.strip("?!.,") for word in last.text.split()]
+    words = [word.strip("?!.,") for word in last.text.split()][1:]
     city = next((word for word in reversed(words) if word[:1].isupper()), words[-1] if words else "Paris")
     call = Content.from_function_call(
         call_id=f"call_{uuid.uuid4().hex[:12]}", name="get_weather", arguments={"city": city}
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         mode=mode,
         model="weather",
         argv=argv,
-        inputs=("What is the weather in Paris?", "And in Rome?", "Which of the two is warmer?"),
+        inputs=("What is the weather in Paris?", "And in Rome?", "And in Oslo?"),
     )
 
 

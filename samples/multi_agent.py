@@ -3,7 +3,8 @@
     python samples/multi_agent.py --port 8000
 
 ``client.models.list()`` lists them; ``model="echo"``, ``"shout"`` or ``"assistant"``
-picks one (an unknown name is a 400 ``model_not_found``). They share one store, so
+picks one; a request without a ``model`` gets the first, ``"assistant"``, and an
+unknown name is a 400 ``model_not_found``. They share one store, so
 a ``previous_response_id`` from one agent can be continued by another.
 """
 
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     run_sample(
         host,
         title="hosting: three agents on one host (model = assistant | echo | shout)",
-        mode="multi-agent: the first, 'assistant', answers when a request names no known model",
+        mode="multi-agent: a request without a model gets 'assistant'; an unknown model is a 400 (model_not_found)",
         model="shout",
         argv=argv,
         inputs=("hello", "is anyone there?", "louder!"),

@@ -1,18 +1,27 @@
-"""What every runnable sample shares: ``--host``/``--port``, and a banner once the socket is bound.
+"""What every runnable sample shares: ``--host``/``--port``, logs, a banner, and a quiet stop.
 
-The banner says where the server is, which mode it runs in and how to call it
-with the official client. It is printed after uvicorn has bound its socket, so
-``--port 0`` (a free port, as the tests use) shows the real port.
+The banner says where the server is, which mode it runs in, where its data is
+kept, its health, readiness and OpenAPI endpoints, and how to call it with the
+official client. It is printed after uvicorn has bound its socket, so ``--port
+0`` (a free port, as the tests use) shows the real port.
+
+Logs go to stderr with each record's time, level and logger (``HOSTING_LOG_FORMAT=json``
+for JSON). Ctrl-C and SIGTERM stop the server gracefully and end the process with
+status 0, without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Sequence
 from socket import socket
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from hosting.core import MemoryStore, SQLiteStore, logging_config
 
 SNIPPET = """\
     from openai import OpenAI
@@ -40,6 +49,16 @@ def parse_arguments(description: str, argv: Sequence[str] | None = None) -> argp
     return parser.parse_args(argv)
 
 
+def data_location(app: object) -> str | None:
+    """Where `app` (a `Host`, or an app with a ``host`` of its own) keeps its data, in words."""
+    store = getattr(app, "store", None)
+    if isinstance(store, SQLiteStore):
+        return f"{store.path} (SQLite; HOSTING_DATA_DIR moves it)"
+    if isinstance(store, MemoryStore):
+        return "in memory (lost when the server stops)"
+    return None
+
+
 def banner(
     title: str,
     base_url: str,
@@ -47,17 +66,24 @@ def banner(
     mode: str,
     model: str,
     inputs: tuple[str, str, str] = ("What is 17 * 23?", "My name is Ada.", "What is my name?"),
+    data: str | None = None,
+    root_url: str | None = None,
 ) -> str:
-    """The text printed at start: where, which mode, and a client snippet to copy."""
+    """The text printed at start: where, which mode, the data and endpoints, and a client snippet."""
     first, second, third = inputs
     snippet = SNIPPET.format(base_url=base_url, model=model, first=first, second=second, third=third)
+    root = root_url if root_url is not None else base_url.removesuffix("/v1")
     return (
         f"\n{title}\n"
         f"  base_url: {base_url}\n"
-        f"  mode:     {mode}\n\n"
+        f"  mode:     {mode}\n"
+        + (f"  data:     {data}\n" if data else "")
+        + f"  health:   {root}/healthz   ready: {root}/readyz\n"
+        f"  openapi:  {base_url}/openapi.json\n\n"
         "Try it with the official client (pip install openai):\n\n"
         f"{snippet}\n"
         f"or run: python samples/client.py --base-url {base_url}\n"
+        "Stop with Ctrl-C.\n"
     )
 
 
@@ -81,6 +107,10 @@ class _AnnouncingServer(uvicorn.Server):
         print(self.announce.replace("{address}", _public_address(bound)), flush=True)
 
 
+def _stop_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def run_sample(
     app: ASGIApp,
     *,
@@ -91,15 +121,35 @@ def run_sample(
     prefix: str = "/v1",
     inputs: tuple[str, str, str] | None = None,
 ) -> None:
-    """Parse the command line, serve `app` under uvicorn, and print the banner once it listens."""
+    """Parse the command line, serve `app` under uvicorn, and print the banner once it listens.
+
+    Returns when the server has stopped (Ctrl-C or SIGTERM), after a graceful shutdown.
+    """
     arguments = parse_arguments(title, argv)
     config = uvicorn.Config(
         app,
         host=arguments.host,
         port=arguments.port,
         log_level=arguments.log_level,
+        log_config=logging_config(),
         timeout_graceful_shutdown=5,
     )
     base_url = "http://{address}" + prefix
-    text = banner(title, base_url, mode=mode, model=model, **({"inputs": inputs} if inputs else {}))
-    _AnnouncingServer(config, text).run()
+    root_url = "http://{address}" + prefix.removesuffix("/v1")
+    text = banner(
+        title,
+        base_url,
+        mode=mode,
+        model=model,
+        data=data_location(app) or data_location(getattr(app, "host", None)),
+        root_url=root_url,
+        **({"inputs": inputs} if inputs else {}),
+    )
+    # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again with the previous
+    # handlers back: SIGTERM then ends the process with status 0, and SIGINT's KeyboardInterrupt
+    # is caught here, so a stop asked for prints no traceback.
+    signal.signal(signal.SIGTERM, _stop_quietly)
+    try:
+        _AnnouncingServer(config, text).run()
+    except KeyboardInterrupt:
+        pass

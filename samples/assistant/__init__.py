@@ -9,13 +9,22 @@ local agent that needs no network.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from hosting.core import Agent
 
 from .offline import OfflineAssistant
-from .online import DEFAULT_MODEL, OpenAIAssistant
 
 __all__ = ["DEFAULT_MODEL", "OfflineAssistant", "OpenAIAssistant", "choose_agent"]
+
+
+def __getattr__(name: str) -> Any:
+    # The online assistant needs the `openai` SDK; offline, the sample runs without it installed.
+    if name in ("DEFAULT_MODEL", "OpenAIAssistant"):
+        from . import online
+
+        return getattr(online, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def choose_agent(environ: Mapping[str, str], *, name: str = "assistant") -> tuple[Agent, str]:
@@ -26,6 +35,8 @@ def choose_agent(environ: Mapping[str, str], *, name: str = "assistant") -> tupl
             name=name
         ), "offline: a deterministic local agent (set OPENAI_API_KEY for a model)"
     from openai import AsyncOpenAI
+
+    from .online import DEFAULT_MODEL, OpenAIAssistant
 
     base_url = environ.get("OPENAI_BASE_URL", "").strip() or None
     model = environ.get("OPENAI_MODEL", "").strip() or DEFAULT_MODEL

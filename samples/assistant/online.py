@@ -9,11 +9,12 @@ call to the client and stop, as the Responses API does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from openai import APIError, AsyncOpenAI
+from openai import APIConnectionError, APIError, APIStatusError, APITimeoutError, AsyncOpenAI
 
 from hosting.core import (
     ErrorUpdate,
@@ -33,6 +34,8 @@ from .tools import TOOL_NAMES, TOOL_SPECS, run_tool
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolUnionParam
+
+logger = logging.getLogger("samples.assistant")
 
 DEFAULT_MODEL = "gpt-4o-mini"
 MAX_ROUNDS = 8
@@ -83,6 +86,14 @@ def client_tool_specs(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
     return specs
 
 
+_HINTS = {
+    401: ": the API key was refused (check OPENAI_API_KEY)",
+    403: ": the API key may not use this model",
+    404: ": no such model or endpoint (check OPENAI_MODEL and OPENAI_BASE_URL)",
+    429: ": rate limited or out of quota",
+}
+
+
 @dataclass
 class _PendingCall:
     call_id: str = ""
@@ -103,6 +114,34 @@ class OpenAIAssistant:
         self.client = client
         self.model = model
         self.name = name
+
+    def describe(self, error: APIError) -> str:
+        """Log what went wrong with the model server, with its cause; return what the client sees.
+
+        A server that did not answer and one that answered with an error are different
+        failures with different fixes (the address, or the key or model), so the
+        operator's log and the client's message both tell them apart. Neither carries
+        the server's own error text, which may quote the key.
+        """
+        where = str(self.client.base_url).rstrip("/")
+        if isinstance(error, APITimeoutError):
+            logger.error("model server %s did not answer in time (model %s)", where, self.model)
+            return "The model server did not answer in time."
+        if isinstance(error, APIConnectionError):
+            cause = error.__cause__ or error.__context__
+            reason = f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
+            logger.error("model server %s could not be reached: %s", where, reason)
+            return "The model server could not be reached."
+        if isinstance(error, APIStatusError):
+            status = error.status_code
+            hint = _HINTS.get(status, "")
+            code = f" ({error.code})" if error.code else ""
+            logger.error(
+                "model server %s answered %d%s for model %s%s", where, status, code, self.model, hint
+            )
+            return f"The model server answered with an error ({status})."
+        logger.error("model server %s: %s", where, type(error).__name__)
+        return "The model server answered with an error."
 
     def _options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {ours: options[theirs] for theirs, ours in _OPTIONS.items() if options.get(theirs) is not None}
@@ -142,10 +181,7 @@ class OpenAIAssistant:
                             pending.name = piece.function.name or pending.name
                             pending.arguments += piece.function.arguments or ""
             except APIError as error:
-                status = getattr(error, "status_code", None)
-                yield ErrorUpdate(
-                    f"The model server answered with an error{f' ({status})' if status else ''}."
-                )
+                yield ErrorUpdate(self.describe(error))
                 return
             if not calls:
                 return
