@@ -1,0 +1,144 @@
+"""`make serve` from a fresh clone: a light install, a banner that tells the truth, and a quiet stop.
+
+The clone installs only what serving needs (no development tools), reusing the machine's uv cache
+(and this checkout's uv, so nothing is fetched twice). Ctrl-C (SIGINT to the whole process group, as a
+terminal sends it) and SIGTERM (to make alone, as a supervisor sends it) both stop the server
+gracefully: it exits 0 and prints no traceback, and make adds no error line. GNU make itself ends by the
+signal it was sent once its child has ended, as it always does; a shell shows nothing for that.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 240.0
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    if shutil.which("make") is None or shutil.which("git") is None:
+        pytest.skip("needs make and git")
+    target = tmp_path_factory.mktemp("fresh") / "hosting"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(target)], check=True, timeout=120)
+    yield target
+
+
+def _environment() -> dict[str, str]:
+    drop = (
+        "OPENAI_",
+        "HOSTING_",
+        "UVICORN_",
+        "OTEL_",
+        "VIRTUAL_ENV",
+        "UV_PROJECT_ENVIRONMENT",
+        "MAKEFLAGS",
+        "MFLAGS",
+    )
+    return {key: value for key, value in os.environ.items() if not key.startswith(drop)}
+
+
+def _make_serve(clone: Path) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `make serve` on a free port; return the process once the banner is out, and the banner."""
+    command = ["make", "--no-print-directory", "serve", "PORT=0"]
+    uv = REPO / ".tools" / "bin" / "uv"
+    if uv.exists():
+        command.append(f"UV={uv}")
+    process = subprocess.Popen(
+        command,
+        cwd=clone,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, like a job in a terminal
+    )
+    assert process.stdout is not None
+    banner: list[str] = []
+    deadline = time.monotonic() + START_TIMEOUT
+    for line in process.stdout:
+        banner.append(line.rstrip("\n"))
+        if line.startswith("Stop with Ctrl-C"):
+            break
+        if time.monotonic() > deadline:
+            break
+    if not any(line.strip().startswith("base_url:") for line in banner):
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"no banner: {banner} {process.communicate(timeout=30)}")
+    return process, banner
+
+
+def _field(banner: list[str], name: str) -> str:
+    return next(line.split(None, 1)[1] for line in banner if line.strip().startswith(f"{name}:"))
+
+
+def _stop(process: subprocess.Popen[str], sig: signal.Signals, *, group: bool) -> tuple[str, str]:
+    if group:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
+    out, err = process.communicate(timeout=60)
+    return out, err
+
+
+def _assert_quiet_stop(process: subprocess.Popen[str], sig: signal.Signals, out: str, err: str) -> None:
+    # make ends as the signal it got says (the convention of every Unix tool); never with an error.
+    assert process.returncode in (0, -sig), (process.returncode, err)
+    assert "Traceback" not in out + err
+    assert "make: ***" not in err
+    assert " ERROR " not in err
+    assert "KeyboardInterrupt" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Application shutdown complete." in err
+    assert lines[-1].endswith("Finished server process [%s]" % lines[-1].rsplit("[", 1)[1].rstrip("]"))
+
+
+def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clone: Path) -> None:
+    process, banner = _make_serve(clone)
+    try:
+        base_url = _field(banner, "base_url")
+        root = base_url.removesuffix("/v1")
+        assert _field(banner, "mode").startswith("offline")
+        assert _field(banner, "data").startswith(str(clone / ".hosting" / "hosting.db"))
+        assert _field(banner, "health").split()[0] == f"{root}/healthz"
+        assert _field(banner, "openapi") == f"{base_url}/openapi.json"
+        assert httpx.get(f"{root}/healthz", timeout=10).json() == {"status": "ok"}
+        assert httpx.get(f"{root}/readyz", timeout=10).status_code == 200
+        assert httpx.get(f"{base_url}/openapi.json", timeout=10).json()["openapi"].startswith("3.1")
+        answer = httpx.post(
+            f"{base_url}/responses", json={"model": "assistant", "input": "What is 6 * 7?"}, timeout=30
+        )
+        assert "42" in answer.json()["output"][-1]["content"][0]["text"]
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    out, err = _stop(process, signal.SIGINT, group=True)
+    _assert_quiet_stop(process, signal.SIGINT, out, err)
+
+    # Only what serving needs was installed: no development tools.
+    site = next((clone / ".venv" / "lib").glob("python3*/site-packages"))
+    installed = {path.name.split("-")[0].lower() for path in site.glob("*.dist-info")}
+    assert {"hosting_core", "hosting_responses", "uvicorn", "starlette", "openai"} <= installed
+    assert not installed & {
+        "mypy",
+        "ruff",
+        "pytest_asyncio",
+        "agent_framework_core",
+        "playwright",
+        "schemathesis",
+        "fastapi",
+    }
+    assert len(installed) < 40
+
+    process, _ = _make_serve(clone)
+    out, err = _stop(process, signal.SIGTERM, group=False)
+    _assert_quiet_stop(process, signal.SIGTERM, out, err)
