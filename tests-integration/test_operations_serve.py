@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,12 +24,12 @@ START_TIMEOUT = 240.0
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("make") is None or shutil.which("git") is None:
         pytest.skip("needs make and git")
     target = tmp_path_factory.mktemp("fresh") / "hosting"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(target)], check=True, timeout=120)
-    yield target
+    return target
 
 
 def _environment() -> dict[str, str]:
@@ -99,7 +98,7 @@ def _assert_quiet_stop(process: subprocess.Popen[str], sig: signal.Signals, out:
     assert "KeyboardInterrupt" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert "Application shutdown complete." in err
-    assert lines[-1].endswith("Finished server process [%s]" % lines[-1].rsplit("[", 1)[1].rstrip("]"))
+    assert "Finished server process [" in lines[-1]
 
 
 def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clone: Path) -> None:
