@@ -63,6 +63,8 @@ class TelegramChannel:
         name: the channel's name (deliveries name it: ``deliver_to=["telegram"]``).
     """
 
+    name: str = "telegram"
+
     def __init__(
         self,
         token: str,

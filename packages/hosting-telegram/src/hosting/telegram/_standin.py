@@ -11,18 +11,15 @@ with a 429 and ``retry_after`` or another error.
 
 Tests act as Telegram's users with `message_update` and then either queue the
 update for getUpdates (`queue_update`) or post it to the registered webhook
-(`post_to_webhook`), and read what the bot did in `calls` and `chats`.
+(`post_to_webhook`), and read what the bot did in `calls`, `chat()` and `chat_texts()`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 import time
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +27,6 @@ from typing import Any
 import aiohttp
 from aiogram import methods as aiogram_methods
 from aiogram.methods.base import TelegramMethod
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
@@ -38,6 +34,7 @@ from starlette.types import Receive, Scope, Send
 
 from ._format import MESSAGE_LIMIT, utf16_length
 from ._standin_html import HTMLParseError, visible_text
+from ._standin_wire import BotAPIError, chat_id_of, error_response, method_params
 
 METHODS: dict[str, type[TelegramMethod[Any]]] = {
     cls.__api_method__.lower(): cls
@@ -73,14 +70,6 @@ class _Failure:
     description: str
     retry_after: int | None
     times: int
-
-
-class BotAPIError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.retry_after = retry_after
 
 
 class BotAPIStandIn:
@@ -252,27 +241,27 @@ class BotAPIStandIn:
 
     async def _download(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
-            return _error(BotAPIError(401, "Unauthorized"))
+            return error_response(BotAPIError(401, "Unauthorized"))
         for path, content in self.files.values():
             if path == request.path_params["path"]:
                 return Response(content, media_type="application/octet-stream")
-        return _error(BotAPIError(404, "Not Found"))
+        return error_response(BotAPIError(404, "Not Found"))
 
     async def _method(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
-            return _error(BotAPIError(401, "Unauthorized"))
+            return error_response(BotAPIError(401, "Unauthorized"))
         name = request.path_params["method"].lower()
         model = METHODS.get(name)
         handler = getattr(self, f"_do_{name}", None)
         if model is None or handler is None:
-            return _error(BotAPIError(404, "Not Found: method not found"))
+            return error_response(BotAPIError(404, "Not Found: method not found"))
         try:
-            params = await _params(request, model)
+            params = await method_params(request, model)
             self.calls.append(Call(model.__api_method__, params, time.monotonic()))
             self._maybe_fail(name)
             result = await handler(params)
         except BotAPIError as error:
-            return _error(error)
+            return error_response(error)
         return JSONResponse({"ok": True, "result": result})
 
     def _maybe_fail(self, name: str) -> None:
@@ -346,14 +335,14 @@ class BotAPIStandIn:
 
     async def _do_sendmessage(self, params: dict[str, Any]) -> Any:
         markup, text = self._check_text(params)
-        chat_id = _chat_id(params)
+        chat_id = chat_id_of(params)
         sent = SentMessage(chat_id, self._message_id(), markup, text, [markup])
         self.messages[(chat_id, sent.message_id)] = sent
         return self._message(sent)
 
     async def _do_editmessagetext(self, params: dict[str, Any]) -> Any:
         markup, text = self._check_text(params)
-        sent = self.messages.get((_chat_id(params), int(params.get("message_id") or 0)))
+        sent = self.messages.get((chat_id_of(params), int(params.get("message_id") or 0)))
         if sent is None:
             raise BotAPIError(400, "Bad Request: message to edit not found")
         if sent.html == markup:
@@ -367,7 +356,7 @@ class BotAPIStandIn:
         return self._message(sent, edited=True)
 
     async def _do_sendchataction(self, params: dict[str, Any]) -> Any:
-        _chat_id(params)
+        chat_id_of(params)
         return True
 
     async def _do_setmycommands(self, params: dict[str, Any]) -> Any:
@@ -411,62 +400,3 @@ class BotAPIStandIn:
             "file_size": len(content),
             "file_path": path,
         }
-
-
-def _chat_id(params: Mapping[str, Any]) -> int:
-    chat_id = params.get("chat_id")
-    if not isinstance(chat_id, int):
-        raise BotAPIError(400, "Bad Request: chat not found")
-    return chat_id
-
-
-def _error(error: BotAPIError) -> Response:
-    body: dict[str, Any] = {"ok": False, "error_code": error.status, "description": error.description}
-    if error.retry_after is not None:
-        body["parameters"] = {"retry_after": error.retry_after}
-    return JSONResponse(body, status_code=error.status)
-
-
-def _is_text(annotation: Any) -> bool:
-    """A parameter typed as a plain string (its form value is taken as it is, never as JSON)."""
-    if annotation is str:
-        return True
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        return all(arg is str or arg is type(None) for arg in typing.get_args(annotation))
-    return False
-
-
-async def _params(request: Request, model: type[TelegramMethod[Any]]) -> dict[str, Any]:
-    """The call's parameters (query string, JSON or form), validated by aiogram's model of the method.
-
-    Form values are strings; like Telegram, a value is read as JSON where the parameter is not a
-    plain string (numbers, booleans, objects, arrays).
-    """
-    raw: dict[str, Any] = dict(request.query_params)
-    if request.headers.get("content-type", "").startswith("application/json"):
-        body = await request.json()
-        if not isinstance(body, dict):
-            raise BotAPIError(400, "Bad Request: parameters must be an object")
-        raw.update(body)
-    elif request.method == "POST":
-        form = await request.form()
-        for key, value in form.multi_items():
-            if not isinstance(value, str):
-                raise BotAPIError(400, "Bad Request: file uploads are not supported by the stand-in")
-            field_info = model.model_fields.get(key)
-            if field_info is not None and _is_text(field_info.annotation):
-                raw[key] = value
-                continue
-            try:
-                raw[key] = json.loads(value)
-            except ValueError:
-                raw[key] = value
-    try:
-        validated = model.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise BotAPIError(400, f"Bad Request: wrong parameter {where}: {first['msg']}") from None
-    return validated.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True) | {
-        key: raw[key] for key in raw if key not in model.model_fields
-    }
