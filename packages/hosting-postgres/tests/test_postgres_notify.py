@@ -156,3 +156,22 @@ async def test_waiting_on_a_closed_store_opens_it_and_listens(postgres_url: str,
     finally:
         await store.close()
     assert store._notifier is None
+
+
+async def test_a_plain_end_written_with_create_wakes_the_waiters_of_a_stored_run(
+    replicas: tuple[PostgresStore, PostgresStore],
+) -> None:
+    writer, follower = replicas
+    record = running("resp_plain_end")
+    await writer.create_response(record)
+    await _listening(follower)
+    waiting = asyncio.create_task(follower.wait_for_run_events(record.id, 5.0))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    assert await writer.update_response(
+        record.evolve(status="completed", completed_at=time.time()), create=True
+    )
+    await asyncio.wait_for(waiting, 2.0)
+    assert time.monotonic() - started < 1.0
+    stored = await follower.get_response(OWNER, record.id)
+    assert stored is not None and stored.status == "completed"

@@ -84,6 +84,16 @@ async def update_response(
     create: bool,
 ) -> bool:
     parameters = response_parameters(record)
+    if create and not events and not append_to_conversation and session_state is None:
+        # The record alone (an inline run's end, the common stored write): one statement, atomic
+        # by itself, so no transaction of its own (two round trips fewer).
+        cursor = await db.execute(f"{_UPSERT}, (xmax = 0)", parameters)
+        row = await cursor.fetchone()
+        if row is None:
+            return False
+        if not row[1] and record.finished:
+            await notify(db, channel, record.id)  # it was stored (and maybe followed) before: it ended
+        return True
     async with db.transaction():
         cursor = await db.execute(_UPSERT if create else _UPDATE, parameters)
         if await cursor.fetchone() is None:
