@@ -68,8 +68,8 @@ export class Inspector {
     this.response = null;
     close.addEventListener("click", () => this.close());
     raw.addEventListener("click", () => this.toggleRaw());
-    panel.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") this.close();
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !panel.hidden && !document.querySelector("dialog[open]")) this.close();
     });
   }
 
