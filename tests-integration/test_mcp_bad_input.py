@@ -202,3 +202,33 @@ async def test_malformed_requests_are_jsonrpc_errors(body: bytes, status: int, c
         assert _message(response)["error"]["code"] == code
         assert agent.runs == []
         assert await snapshot(host) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/mcp", b'{"jsonrpc":"2.0","id":1,"method":"ping","pad":"' + b"x" * 2048 + b'"}', 413),
+        ("/mcp/other", b"{}", 404),
+    ],
+    ids=["body too large", "unknown path"],
+)
+async def test_the_hosts_own_refusals_are_jsonrpc_errors(path: str, body: bytes, status: int) -> None:
+    agent = ScriptedAgent(["an answer"], name="agent")
+    host = Host(
+        {"agent": agent},
+        channels=[MCPChannel()],
+        store=MemoryStore(),
+        authenticator=ApiKeyAuthenticator(KEYS),
+        limits=Limits(max_body_bytes=1024),
+    )
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{url}{path}", content=body, headers=headers | {"authorization": "Bearer key-alice"}
+        )
+    assert response.status_code == status
+    answer = response.json()
+    assert answer["jsonrpc"] == "2.0" and answer["id"] is None
+    assert answer["error"]["code"] == -32600
+    assert answer["error"]["message"]
+    assert agent.runs == []
