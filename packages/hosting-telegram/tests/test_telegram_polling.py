@@ -134,3 +134,14 @@ async def test_polling_goes_on_after_a_failed_call(bot_api: ServedStandIn) -> No
         bot_api.api.queue_update(bot_api.api.message_update(42, "ping"))
         await wait_until(lambda: bot_api.api.chat_texts(42) == ["pong"], within=5)
     assert len(bot_api.api.calls_of("getUpdates")) >= 2
+
+
+async def test_a_429_on_the_last_message_is_waited_out(bot_api: ServedStandIn) -> None:
+    host = telegram_host(bot_api, ScriptedAgent(["short answer"]))
+    bot_api.api.fail("sendMessage", retry_after=1)
+    async with host.lifespan():
+        bot_api.api.queue_update(bot_api.api.message_update(42, "talk"))
+        await wait_until(lambda: bot_api.api.chat_texts(42) == ["short answer"], within=5)
+    refused, sent = chat_calls(bot_api, 42)
+    assert refused.method == sent.method == "sendMessage"
+    assert sent.at - refused.at >= 0.95

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Coroutine
 from typing import Any
 
@@ -150,11 +151,12 @@ class UpdateHandler:
             return False, text
         replied = message.reply_to_message
         addressed = replied is not None and replied.from_user is not None and replied.from_user.id == me.id
-        mention = f"@{me.username}" if me.username else None
-        if mention is not None and mention.lower() in text.lower():
-            start = text.lower().index(mention.lower())
-            text = (text[:start] + text[start + len(mention) :]).strip()
-            addressed = True
+        if me.username:
+            mention = re.compile(rf"@{re.escape(me.username)}(?![A-Za-z0-9_])", re.IGNORECASE)
+            found = mention.search(text)
+            if found is not None:
+                text = f"{text[: found.start()].rstrip()} {text[found.end() :].lstrip()}".strip()
+                addressed = True
         return addressed, text
 
     async def _conversation(self, message: TelegramMessage, sender: User) -> Conversation:
