@@ -48,15 +48,21 @@ _UPSERT = (
     " WHERE responses.owner = %(owner)s AND NOT responses.finished RETURNING 1"
 )
 
-# The ancestors of a response, oldest first, in one statement however long the chain.
+# The ancestors of a response, oldest first, in one statement however long the chain. Each step
+# is a primary-key lookup: the LATERAL subquery (kept apart by OFFSET 0) is looked up once per
+# step, where a plain join lets the planner scan every response of the owner at every step
+# (36 ms instead of 1.4 ms for turn 500, measured).
 _ANCESTORS = """
     WITH RECURSIVE chain (previous_response_id, depth, input_items, output_items) AS (
         SELECT previous_response_id, depth, input_items, output_items
         FROM responses WHERE id = %(id)s AND owner = %(owner)s
         UNION ALL
-        SELECT r.previous_response_id, r.depth, r.input_items, r.output_items
-        FROM chain JOIN responses AS r ON r.id = chain.previous_response_id
-        WHERE r.owner = %(owner)s AND r.depth < chain.depth
+        SELECT step.previous_response_id, step.depth, step.input_items, step.output_items
+        FROM chain CROSS JOIN LATERAL (
+            SELECT r.previous_response_id, r.depth, r.input_items, r.output_items FROM responses AS r
+            WHERE r.id = chain.previous_response_id AND r.owner = %(owner)s AND r.depth < chain.depth
+            OFFSET 0
+        ) AS step
     )
     SELECT input_items, output_items FROM chain ORDER BY depth ASC
 """
