@@ -342,3 +342,16 @@ print("\\n".join(line for line in body.splitlines() if line.startswith(("gen_ai"
         "hosting_store_operation" not in result.stdout or "hosting_store_operation_duration" in result.stdout
     )
     assert httpx is not None
+
+
+def test_excluded_paths_get_no_server_span(
+    sdk: Sdk, make_host: MakeHost, otel: Otel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_ASGI_EXCLUDED_URLS", "healthz,readyz")
+    host = make_host(ScriptedAgent(["hi"]), telemetry=otel.telemetry())
+    client = sdk(host)
+    root = str(client.base_url).removesuffix("/v1/")
+    assert httpx.get(f"{root}/healthz", timeout=10).status_code == 200
+    client.responses.create(model="scripted", input="hi")
+    spans = otel.wait_for(lambda spans: bool(_server_spans(spans, "POST")))
+    assert [span.name for span in spans if span.kind == trace.SpanKind.SERVER] == ["POST /v1/responses"]

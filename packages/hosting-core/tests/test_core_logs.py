@@ -115,8 +115,10 @@ def test_logging_config_is_a_dict_config_for_text_or_json(monkeypatch: pytest.Mo
 def test_configure_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     root = logging.getLogger()
     before = (list(root.handlers), root.level)
+    uvicorn_level = logging.getLogger("uvicorn.error").level  # uvicorn sets it from --log-level
     try:
         configure_logging("json")
+        logging.getLogger("uvicorn.error").setLevel(logging.INFO)
         logging.getLogger("uvicorn.error").info("started")
         logging.getLogger("hosting.core").warning("careful")
     finally:
@@ -124,6 +126,7 @@ def test_configure_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[s
             if handler not in before[0]:
                 root.removeHandler(handler)
         root.setLevel(before[1])
+        logging.getLogger("uvicorn.error").setLevel(uvicorn_level)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [(line["logger"], line["level"], line["message"]) for line in lines] == [
         ("uvicorn.error", "INFO", "started"),
@@ -193,3 +196,12 @@ def test_the_run_line_names_the_trace_of_the_run(captured: io.StringIO) -> None:
     (run_span,) = [span for span in exporter.get_finished_spans() if span.name.startswith("invoke_agent")]
     (line,) = [record for record in _records(captured) if record["logger"] == "hosting.runs"]
     assert line["trace_id"] == format(run_span.context.trace_id, "032x")
+
+
+def test_uvicorns_terminal_colours_stay_out_of_json(captured: io.StringIO) -> None:
+    logging.getLogger("a.server").info(
+        "Started server process [%d]", 7, extra={"color_message": "\x1b[36m%d"}
+    )
+    (record,) = _records(captured)
+    assert record["message"] == "Started server process [7]"
+    assert "color_message" not in record

@@ -32,6 +32,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.util.http import get_excluded_urls
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._agent import Agent, AgentOutput, RunContext
@@ -115,6 +116,7 @@ class Instruments:
                 counted,
                 tracer_provider=self.tracer_provider,
                 meter_provider=self.meter_provider,
+                excluded_urls=get_excluded_urls("ASGI"),  # OTEL_PYTHON_ASGI_EXCLUDED_URLS
                 exclude_spans=["receive", "send"],
             ),
         )
