@@ -166,6 +166,19 @@ def test_the_load_balancer_spreads_a_chain_over_both_replicas_and_its_history_ho
             assert on_b.responses.retrieve(answer.id).model_dump() == answer.model_dump()
 
 
+def test_a_stream_through_the_load_balancer_arrives_as_it_is_produced(cluster: Cluster) -> None:
+    with client(cluster.url) as sdk:
+        arrivals: list[tuple[float, str]] = []
+        started = time.monotonic()
+        for event in sdk.responses.create(model="any", input="slow 6", stream=True):
+            arrivals.append((time.monotonic() - started, event.type))
+        deltas = [at for at, kind in arrivals if kind == "response.output_text.delta"]
+        assert len(deltas) == 6
+        assert arrivals[-1][1] == "response.completed"
+        # Unbuffered: the first delta came about a second before the last (0.2 s apart each).
+        assert deltas[-1] - deltas[0] > 0.7
+
+
 # -- one replica, then the other -------------------------------------------------------------------
 
 
