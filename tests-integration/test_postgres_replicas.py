@@ -209,6 +209,24 @@ def test_a_conversation_continued_alternately_on_both_replicas_keeps_its_history
         assert items == list(on_a.conversations.items.list(conversation.id, order="asc"))
 
 
+def test_concurrent_turns_of_one_conversation_on_both_replicas_take_turns(cluster: Cluster) -> None:
+    with client(cluster.a.base_url) as on_a, client(cluster.b.base_url) as on_b:
+        conversation = on_a.conversations.create()
+        first = on_a.responses.create(
+            model="any", input="slow 5", conversation=conversation.id, background=True
+        )
+        wait_for_status(on_a, first.id, ("in_progress",))
+        started = time.monotonic()
+        # Sent while A's turn runs: B's turn waits for it (the default policy), then sees it.
+        second = on_b.responses.create(model="any", input="after", conversation=conversation.id)
+        assert time.monotonic() - started > 0.3
+        assert on_b.responses.retrieve(first.id).status == "completed"
+        assert second.output_text == "B: slow 5 | after"
+        items = list(on_a.conversations.items.list(conversation.id, order="asc"))
+        texts = [part.text for item in items for part in item.content]  # type: ignore[union-attr]
+        assert texts == ["slow 5", "A0 A1 A2 A3 A4 ", "after", "B: slow 5 | after"]
+
+
 def test_a_background_run_created_on_one_replica_is_retrieved_on_the_other(cluster: Cluster) -> None:
     with client(cluster.a.base_url) as on_a, client(cluster.b.base_url) as on_b:
         created = on_a.responses.create(model="any", input="slow 4", background=True)
