@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
 
 from hosting.core import (
     ApiKeyAuthenticator,
@@ -547,3 +547,65 @@ def test_the_sample_assistant_calls_its_calculator_and_remembers_in_the_page(ope
         send(page, "What is my name?")
         completed(page, 2)
         expect(page.locator("li.turn").nth(2).locator(".answer")).to_contain_text("Ada")
+
+
+# -- more ------------------------------------------------------------------------------------------
+
+
+def test_a_dropped_stream_is_resumed_after_the_last_event_seen(open_page: OpenPage) -> None:
+    agent = ScriptedAgent(["one,", Delay(0.3), " two."])
+    with serve(make_host(agent)) as url:
+        page = ready(open_page(url))
+        cut_after: list[int] = []
+
+        def drop_mid_stream(route: Route) -> None:
+            # The stream ends after the first text delta, as a dropped connection would end it.
+            blocks = route.fetch().text().split("\n\n")
+            first_delta = next(i for i, block in enumerate(blocks) if "response.output_text.delta" in block)
+            kept = blocks[: first_delta + 1]
+            cut_after.append(json.loads(kept[-1].split("data: ", 1)[1])["sequence_number"])
+            route.fulfill(
+                status=200, headers={"content-type": "text/event-stream"}, body="\n\n".join(kept) + "\n\n"
+            )
+
+        page.route("**/v1/responses", drop_mid_stream)
+        resumed: list[str] = []
+        page.on(
+            "request",
+            lambda request: resumed.append(request.url) if "starting_after=" in request.url else None,
+        )
+        send(page, "go")
+        expect(page.locator("li.turn .answer")).to_have_text("one, two.")
+        completed(page)
+    assert cut_after
+    assert len(resumed) == 1
+    assert resumed[0].endswith(f"?stream=true&starting_after={cut_after[0]}")
+    assert len(agent.runs) == 1
+
+
+def test_the_agent_picked_is_the_one_that_answers(open_page: OpenPage) -> None:
+    first, second = ScriptedAgent(["From the first."]), ScriptedAgent(["From the second."])
+    with serve(make_host({"first": first, "second": second})) as url:
+        page = ready(open_page(url))
+        picker = page.get_by_label("Agent")
+        expect(picker.locator("option")).to_have_text(["first", "second"])
+        picker.select_option("second")
+        send(page, "Who answers?")
+        expect(page.locator("li.turn .answer")).to_have_text("From the second.")
+    assert first.runs == []
+    assert second.last_run.input_text == "Who answers?"
+
+
+def test_a_long_conversation_list_is_paged(open_page: OpenPage) -> None:
+    with serve(make_host(EchoAgent())) as url:
+        for number in range(32):
+            item = {"type": "message", "role": "user", "content": f"topic {number}"}
+            assert httpx.post(f"{url}/v1/conversations", json={"items": [item]}).status_code == 200
+        page = ready(open_page(url))
+        titles = page.locator("button.conversation")
+        expect(titles).to_have_count(30)
+        expect(titles.first).to_have_text("topic 31")
+        page.get_by_role("button", name="More conversations").click()
+        expect(titles).to_have_count(32)
+        expect(titles.last).to_have_text("topic 0")
+        expect(page.get_by_role("button", name="More conversations")).to_be_hidden()
