@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import httpx
 import httpx2
 import jsonschema
 import pytest
@@ -303,3 +304,51 @@ async def test_the_per_request_protocol_era_works_too() -> None:
                 record = await host.store.get_response("alice", agent.last_run.response_id)
                 await anyio.sleep(0.01)
     assert agent.last_run.cancelled
+
+
+async def test_a_dropped_connection_is_not_a_cancel() -> None:
+    # A client that loses its connection mid-call (no notifications/cancelled): the run completes
+    # and is stored, and its turn is in the conversation. Plain HTTP, to drop the connection.
+    agent = ScriptedAgent(["first", Delay(0.2), " and last"], name="agent")
+    host = make_host(agent=agent)
+    accept = {"accept": "application/json, text/event-stream", "authorization": "Bearer key-alice"}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "agent", "arguments": {"input": "go"}, "_meta": {"progressToken": "p"}},
+    }
+    async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
+        opened = await http.post(f"{url}/mcp", json=initialize, headers=accept)
+        session = accept | {
+            "mcp-session-id": opened.headers["mcp-session-id"],
+            "mcp-protocol-version": "2025-11-25",
+        }
+        await http.post(
+            f"{url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session
+        )
+        async with http.stream("POST", f"{url}/mcp", json=call, headers=session) as streamed:
+            async for line in streamed.aiter_lines():
+                if "notifications/progress" in line:
+                    break  # the first delta arrived: hang up
+        record = None
+        with anyio.fail_after(10):  # the run ends, and is stored, with nobody waiting for it
+            while record is None or record.status == "in_progress":
+                await anyio.sleep(0.01)
+                record = await host.store.get_response("alice", agent.last_run.response_id)
+        run = agent.last_run
+        assert run.conversation_id is not None
+        page = await host.store.list_conversation_items("alice", run.conversation_id)
+    assert run.finished and not run.cancelled
+    assert record is not None and record.status == "completed"
+    assert page is not None and [item.text for item in page.items] == ["go", "first and last"]  # type: ignore[union-attr]
