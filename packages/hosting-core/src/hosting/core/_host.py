@@ -371,10 +371,13 @@ class Host:
     # -- running -----------------------------------------------------------------------------------
 
     def serve(self, *, host: str = "127.0.0.1", port: int = 8000, **uvicorn_options: Any) -> None:
-        """Run this app under uvicorn (blocking)."""
+        """Run this app under uvicorn (blocking), logging in the host's format (``HOSTING_LOG_FORMAT``)."""
         import uvicorn
 
+        from ._logs import logging_config
+
         uvicorn_options.setdefault("timeout_graceful_shutdown", max(1, int(self.shutdown_grace)))
+        uvicorn_options.setdefault("log_config", logging_config())
         uvicorn.run(self, host=host, port=port, **uvicorn_options)
 
 

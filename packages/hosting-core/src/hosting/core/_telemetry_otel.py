@@ -181,7 +181,8 @@ class Instruments:
             f"invoke_agent {name}", context=parent, kind=SpanKind.INTERNAL, attributes=attributes, links=links
         )
         self._live[context.response_id] = span.get_span_context()
-        note_run_trace(context.response_id, format(span.get_span_context().trace_id, "032x"))
+        if span.get_span_context().is_valid:  # not with a no-op provider
+            note_run_trace(context.response_id, format(span.get_span_context().trace_id, "032x"))
         for follower in self._waiting.pop(context.response_id, ()):
             follower.add_link(span.get_span_context(), {"hosting.link": "follows"})
         run_context = contextvars.copy_context()
