@@ -352,3 +352,49 @@ async def test_a_dropped_connection_is_not_a_cancel() -> None:
     assert run.finished and not run.cancelled
     assert record is not None and record.status == "completed"
     assert page is not None and [item.text for item in page.items] == ["go", "first and last"]  # type: ignore[union-attr]
+
+
+async def test_ending_the_session_cancels_its_running_call() -> None:
+    agent = ScriptedAgent(["first", Delay(30), "never said"], name="agent")
+    host = make_host(agent=agent)
+    accept = {"accept": "application/json, text/event-stream", "authorization": "Bearer key-alice"}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "agent", "arguments": {"input": "go"}},
+    }
+    async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
+        opened = await http.post(f"{url}/mcp", json=initialize, headers=accept)
+        session = accept | {
+            "mcp-session-id": opened.headers["mcp-session-id"],
+            "mcp-protocol-version": "2025-11-25",
+        }
+        await http.post(
+            f"{url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session
+        )
+
+        async def post_call() -> None:
+            await http.post(f"{url}/mcp", json=call, headers=session)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(post_call)
+            (run,) = await agent.wait_for_runs(1)
+            ended = await http.delete(f"{url}/mcp", headers=session)
+        assert ended.status_code == 200
+        record = None
+        with anyio.fail_after(10):
+            while record is None or record.status != "cancelled":
+                await anyio.sleep(0.01)
+                record = await host.store.get_response("alice", run.response_id)
+    assert run.cancelled
