@@ -66,6 +66,7 @@ pytestmark = pytest.mark.skipif(
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (or HOSTING_SKIP_BROWSER=1)")
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=ARGUMENTS, timeout=30_000
@@ -137,7 +138,7 @@ def eventually(check: Callable[[], bool], *, within: float = 5.0) -> None:
 
 
 def test_a_streamed_answer_appears_piece_by_piece_with_markdown(open_page: OpenPage) -> None:
-    agent = ScriptedAgent(["Hello, **bold** ", Delay(0.8), "world."])
+    agent = ScriptedAgent(["Hello, **bold** ", Delay(1.5), "world."])
     with serve(make_host(agent)) as url:
         page = ready(open_page(url))
         expect(page.get_by_role("combobox", name="Agent")).to_have_value("scripted")
@@ -281,17 +282,24 @@ def test_stop_cancels_a_run_in_flight(open_page: OpenPage) -> None:
 
 
 def test_a_background_run_is_followed_again_after_the_page_is_left(open_page: OpenPage) -> None:
-    agent = ScriptedAgent(["part one,", Delay(1.5), " part two."])
+    agent = ScriptedAgent(["part one,", Delay(3), " part two."])
     with serve(make_host(agent)) as url:
         page = ready(open_page(url))
         send(page, "long task")
         expect(page.locator("li.turn .answer")).to_have_text("part one,")
         page.goto("about:blank")  # leave while it runs
+        followed: list[str] = []
+        page.on(
+            "request", lambda request: followed.append(request.url) if "stream=true" in request.url else None
+        )
         page.goto(url + "/#/c/" + agent.last_run.conversation_id)  # and come back
         ready(page)
         expect(page.locator("li.msg.user")).to_have_text("You: long task")
+        expect(page.locator("li.turn .answer")).to_have_text("part one,")
+        assert not agent.last_run.done  # still running: the page shows it live
         expect(page.locator("li.turn .answer")).to_have_text("part one, part two.")
         completed(page)
+    assert followed == [f"{url}/v1/responses/{agent.last_run.response_id}?stream=true"]
     assert len(agent.runs) == 1
     assert agent.last_run.finished
 
