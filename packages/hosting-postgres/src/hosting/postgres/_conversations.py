@@ -13,6 +13,7 @@ from hosting.core import Item
 from hosting.core.stores import ConversationRecord, ItemPage, Order, conversation_session_key, item_from_dict
 
 from ._codec import dumps, item_to_json
+from ._decoded import DecodedItems
 
 
 async def append_items(
@@ -148,6 +149,7 @@ async def _position_of(db: AsyncConnection[Any], conversation_id: str, item_id: 
 
 async def list_conversation_items(
     db: AsyncConnection[Any],
+    decoded: DecodedItems,
     owner: str,
     conversation_id: str,
     after: str | None,
@@ -169,11 +171,15 @@ async def list_conversation_items(
         parameters: list[Any] = [conversation_id] if bound is None else [conversation_id, bound]
         # One more than asked tells whether another page exists.
         cursor = await db.execute(
-            f"SELECT item FROM conversation_items WHERE {where} ORDER BY position {direction} LIMIT %s",
+            f"SELECT position, xmin::text, item::text FROM conversation_items WHERE {where}"
+            f" ORDER BY position {direction} LIMIT %s",
             [*parameters, None if limit is None else limit + 1],
         )
         rows = await cursor.fetchall()
-    items = tuple(item_from_dict(row[0]) for row in rows)
+    items = tuple(
+        decoded.decode_one(("item", conversation_id, position, version), text)
+        for position, version, text in rows
+    )
     if limit is not None and len(items) > limit:
         return ItemPage(items=items[:limit], has_more=True)
     return ItemPage(items=items, has_more=False)

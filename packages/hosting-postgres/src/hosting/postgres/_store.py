@@ -39,6 +39,7 @@ from . import _listing as listing
 from . import _responses as responses
 from . import _runners as runners
 from . import _state as state
+from ._decoded import DEFAULT_DECODED_ITEMS, DecodedItems
 from ._notify import RunNotifier
 from ._redact import redact_url
 from ._retention import RetentionPolicy, purge_batch, purge_loose_ends
@@ -67,6 +68,9 @@ class PostgresStore:
             notifications, once something follows a run).
         connect_timeout: seconds `open` waits for the first connection.
         purge_batch: rows removed per transaction by `purge_expired`.
+        decoded_items: how many decoded items of histories and conversation listings this
+            process keeps, so a long context is not decoded again at every turn (see
+            `_decoded.py`); 0 keeps none.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class PostgresStore:
         max_connections: int = 10,
         connect_timeout: float = 10.0,
         purge_batch: int = 500,
+        decoded_items: int = DEFAULT_DECODED_ITEMS,
     ) -> None:
         if not url:
             raise ConfigurationError("PostgresStore needs a connection URL (postgresql://...)")
@@ -98,6 +103,8 @@ class PostgresStore:
             raise ConfigurationError("need 0 <= min_connections <= max_connections and max_connections >= 1")
         if purge_batch < 1:
             raise ConfigurationError("purge_batch must be at least 1")
+        if decoded_items < 0:
+            raise ConfigurationError("decoded_items must be at least 0 (0 keeps none)")
         # psycopg takes postgresql:// and postgres://; SQLAlchemy-style URLs name a driver too.
         self.url = re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
         self.schema = schema
@@ -112,6 +119,7 @@ class PostgresStore:
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._notifier: RunNotifier | None = None
         self._opening = asyncio.Lock()
+        self._decoded = DecodedItems(decoded_items)
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact_url(self.url)!r}, schema={self.schema!r})"
@@ -218,7 +226,7 @@ class PostgresStore:
         return await self._call(responses.delete_response, owner, response_id)
 
     async def get_history(self, owner: str, response_id: str) -> tuple[Item, ...] | None:
-        return await self._call(responses.get_history, owner, response_id)
+        return await self._call(responses.get_history, self._decoded, owner, response_id)
 
     async def heartbeat(self, runner: str, *, lease: float, live: Sequence[str] = ()) -> tuple[str, ...]:
         return await self._call(runners.heartbeat, runner, lease, tuple(live))
@@ -265,7 +273,7 @@ class PostgresStore:
         order: Order = "asc",
     ) -> ItemPage | None:
         return await self._call(
-            conversations.list_conversation_items, owner, conversation_id, after, limit, order
+            conversations.list_conversation_items, self._decoded, owner, conversation_id, after, limit, order
         )
 
     async def get_conversation_item(self, owner: str, conversation_id: str, item_id: str) -> Item | None:
