@@ -121,3 +121,16 @@ def test_host_commands_must_suit_telegram() -> None:
         TelegramChannel("1:x", commands=[Command("help", "x", shout)])
     with pytest.raises(ConfigurationError, match="description"):
         TelegramChannel("1:x", commands=[Command("shout", "", shout)])
+
+
+async def test_a_long_command_answer_is_split(bot_api: ServedStandIn) -> None:
+    async def long_answer(context: ChannelContext, request: ChannelRequest) -> str | None:
+        return "<tag> " * 1000  # 6000 characters, escaped on the way
+
+    host = telegram_host(
+        bot_api, ScriptedAgent(["ok"]), commands=[Command("long", "A long answer", long_answer)]
+    )
+    async with host.lifespan():
+        bot_api.api.queue_update(bot_api.api.message_update(42, "/long"))
+        await wait_until(lambda: len(bot_api.api.chat(42)) == 2)
+    assert "".join(bot_api.api.chat_texts(42)).count("<tag>") == 1000

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
+import pytest
+
+import hosting.telegram._reply as reply_module
 from hosting.core import FilePart, ImagePart, Message, TextPart
 from hosting.telegram.testing import wait_until
 from hosting.testing import ScriptedAgent
@@ -58,3 +62,21 @@ async def test_a_file_over_the_limit_is_refused_politely(bot_api: ServedStandIn)
     assert api.chat_texts(42)[0].startswith("That file is too large")
     assert agent.runs == []
     assert api.calls_of("getFile") == []  # refused by its announced size, before any download
+
+
+async def test_a_file_telegram_cannot_give_ends_the_turn_cleanly(
+    bot_api: ServedStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reply_module, "TYPING_EVERY", 0.05)
+    agent = ScriptedAgent(["never"])
+    host = telegram_host(bot_api, agent)
+    api = bot_api.api
+    async with host.lifespan():
+        update = api.message_update(42, caption="look", photo=PHOTO)
+        api.files.clear()  # gone from Telegram's servers: getFile fails
+        api.queue_update(update)
+        await wait_until(lambda: api.chat_texts(42) == ["⚠️ Sorry, something went wrong."])
+        typing = len(api.calls_of("sendChatAction"))
+        await asyncio.sleep(0.3)
+        assert len(api.calls_of("sendChatAction")) == typing  # the indicator stopped with the turn
+    assert agent.runs == []

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
+
+import hosting.telegram._reply as reply_module
 from hosting.core import FunctionCall, FunctionResult
 from hosting.telegram import MESSAGE_LIMIT
 from hosting.telegram.testing import Call, wait_until
@@ -145,3 +148,18 @@ async def test_a_429_on_the_last_message_is_waited_out(bot_api: ServedStandIn) -
     refused, sent = chat_calls(bot_api, 42)
     assert refused.method == sent.method == "sendMessage"
     assert sent.at - refused.at >= 0.95
+
+
+async def test_a_turn_cut_by_shutdown_leaves_no_typing_behind(
+    bot_api: ServedStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reply_module, "TYPING_EVERY", 0.05)
+    agent = ScriptedAgent(["thinking", Delay(30), "never"])
+    host = telegram_host(bot_api, agent, shutdown_grace=0.2, host_options={"shutdown_grace": 0.2})
+    async with host.lifespan():
+        bot_api.api.queue_update(bot_api.api.message_update(42, "talk"))
+        await wait_until(lambda: len(bot_api.api.calls_of("sendChatAction")) >= 3)
+    typing = len(bot_api.api.calls_of("sendChatAction"))
+    await asyncio.sleep(0.3)
+    assert len(bot_api.api.calls_of("sendChatAction")) == typing
+    assert agent.runs[0].done and not agent.runs[0].finished

@@ -8,7 +8,6 @@ offer them as the user types ``/``.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,10 +94,10 @@ class Commands:
         self.greeting = greeting
 
     async def run(self, call: CommandCall, conversation: Conversation) -> str:
-        """The answer to a command (HTML), run as the chat's user."""
+        """The answer to a command (plain text), run as the chat's user."""
         with isolation_scope(conversation.keys):
             if call.name == "start":
-                return f"{html.escape(self.greeting, quote=False)}\n\nSend /help to see what I can do."
+                return f"{self.greeting}\n\nSend /help to see what I can do."
             if call.name == "help":
                 return self.help()
             if call.name == "new":
@@ -108,23 +107,18 @@ class Commands:
                 return await self.link(call.argument, conversation)
             command = self.commands.get(call.name)
             if command is None:
-                return f"Unknown command /{html.escape(call.name)}. Send /help for the list."
+                return f"Unknown command /{call.name}. Send /help for the list."
             request = ChannelRequest(
                 channel=self.channel_name,
                 input=(user_message(call.argument),) if call.argument else (),
                 session_key=conversation.session_key,
             )
             answer = await self.context.run_command(command.name, request)
-            return html.escape(answer, quote=False) if answer else "Done."
+            return answer or "Done."
 
     def help(self) -> str:
-        lines = [
-            f"/{name} - {html.escape(description, quote=False)}" for name, description in BUILT_IN.items()
-        ]
-        lines += [
-            f"/{command.name} - {html.escape(command.description, quote=False)}"
-            for command in self.commands.values()
-        ]
+        lines = [f"/{name} - {description}" for name, description in BUILT_IN.items()]
+        lines += [f"/{command.name} - {command.description}" for command in self.commands.values()]
         return "Send me a message, a photo or a file, and I answer.\n\n" + "\n".join(lines)
 
     async def link(self, code: str, conversation: Conversation) -> str:
@@ -135,7 +129,7 @@ class Commands:
         try:
             taken = await self.state.take_code(code, conversation.telegram_user)
         except LinkRefused as refused:
-            return html.escape(str(refused), quote=False)
+            return str(refused)
         await self.state.set_link(conversation.telegram_user, taken.user)
         # The address pushes for that user go to; links of the chat's own Telegram user stay.
         with isolation_scope(IsolationKeys(user=taken.user)):

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 
 from aiogram import Bot
@@ -37,6 +38,7 @@ from hosting.core.channels import (
 )
 
 from ._commands import Commands, Conversation, parse_command
+from ._format import Span, html_messages
 from ._inputs import InputRefused, message_input
 from ._reply import StreamedReply, with_retry_after
 from ._state import ChannelState
@@ -134,9 +136,10 @@ class UpdateHandler:
         conversation = await self._conversation(message, sender)
         if call is not None:
             answer = await self.commands.run(call, conversation)
-            await with_retry_after(
-                lambda: self.bot.send_message(chat_id=message.chat.id, text=answer, parse_mode="HTML")
-            )
+            for markup in html_messages([Span("plain", answer)]):
+                await with_retry_after(
+                    partial(self.bot.send_message, chat_id=message.chat.id, text=markup, parse_mode="HTML")
+                )
             return
         await self._answer(message, text, conversation, sender)
 
@@ -184,12 +187,25 @@ class UpdateHandler:
         )
         reply.start_typing()
         try:
+            await self._run_turn(reply, message, text, conversation, sender)
+        finally:
+            # Also when the turn failed or was cancelled (at shutdown): no typing task outlives it.
+            await reply.abort()
+
+    async def _run_turn(
+        self,
+        reply: StreamedReply,
+        message: TelegramMessage,
+        text: str,
+        conversation: Conversation,
+        sender: User,
+    ) -> None:
+        try:
             item = await message_input(self.bot, message, text=text, max_file_bytes=self.max_file_bytes)
         except InputRefused as refused:
             await reply.finish(str(refused))
             return
         if item is None:
-            await reply.abort()
             return
         request = ChannelRequest(
             channel=self.channel_name,
@@ -212,9 +228,6 @@ class UpdateHandler:
                         notice = _finish_notice(event)
         except RequestError as error:
             notice = f"⚠️ {error.message}"
-        except Exception:
-            await reply.abort()
-            raise
         await reply.finish(notice)
 
 
