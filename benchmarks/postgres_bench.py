@@ -8,7 +8,8 @@ Rows:
   an event's production (a timestamp the agent writes into each delta) to its arrival at the
   follower, p50 and p99;
 - the store's own wake-up: an append on one `PostgresStore`, and the moment
-  `wait_for_run_events` returns on another one (LISTEN/NOTIFY), p50 and p99.
+  `wait_for_run_events` returns on another one (LISTEN/NOTIFY), p50 and p99;
+- the context of turn 1 and of turn 500 of a chain and of a conversation, read from PostgreSQL.
 
 The database is a throwaway server from ``scripts/postgres.sh`` (installed when missing), or the
 one at ``--database-url``. Usage: python benchmarks/postgres_bench.py [--quick] [--json PATH]
@@ -236,6 +237,65 @@ def store_wakeup(url: str, *, samples: int) -> dict[str, float]:
     return percentiles(asyncio.run(measure()))
 
 
+def history_costs(url: str, *, turns: int, samples: int) -> dict[str, float]:
+    """Seconds to read the context of turn 1 and of turn `turns` of a chain and of a conversation."""
+    from hosting.core import Message, TextPart
+    from hosting.core.stores import ConversationRecord, ResponseRecord
+    from hosting.postgres import PostgresStore
+
+    def message(role: str, text: str) -> Message:
+        return Message(role, (TextPart(text),), id=f"msg_{secrets.token_hex(8)}")  # type: ignore[arg-type]
+
+    async def measure() -> dict[str, float]:
+        store = PostgresStore(url, schema=f"bench_{secrets.token_hex(4)}")
+        await store.open()
+        try:
+            previous: str | None = None
+            ids: list[str] = []
+            for index in range(turns):
+                record = ResponseRecord(
+                    id=f"resp_{secrets.token_hex(8)}",
+                    owner="bench",
+                    created_at=time.time(),
+                    status="completed",
+                    input_items=(message("user", f"q{index}"),),
+                    output_items=(message("assistant", f"a{index}"),),
+                    previous_response_id=previous,
+                    completed_at=time.time(),
+                )
+                await store.create_response(record)
+                previous = record.id
+                ids.append(record.id)
+            for name, count in (("short", 1), ("long", turns)):
+                await store.create_conversation(ConversationRecord(f"conv_{name}", "bench", time.time()))
+                for index in range(count):
+                    items = [message("user", f"q{index}"), message("assistant", f"a{index}")]
+                    await store.append_conversation_items("bench", f"conv_{name}", items)
+
+            async def median_of(call: Any) -> float:
+                timings = []
+                for _ in range(samples):
+                    started = time.perf_counter()
+                    await call()
+                    timings.append(time.perf_counter() - started)
+                return statistics.median(timings)
+
+            return {
+                "chain_turn_1_s": await median_of(lambda: store.get_history("bench", ids[0])),
+                f"chain_turn_{turns}_s": await median_of(lambda: store.get_history("bench", ids[-1])),
+                "conversation_turn_1_s": await median_of(
+                    lambda: store.list_conversation_items("bench", "conv_short")
+                ),
+                f"conversation_turn_{turns}_s": await median_of(
+                    lambda: store.list_conversation_items("bench", "conv_long")
+                ),
+            }
+        finally:
+            await store.close()
+
+    return asyncio.run(measure())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -280,6 +340,8 @@ def main() -> None:
                 port_a, port_b, runs=follow_runs, events=follow_events
             )
         results["store_wakeup"] = store_wakeup(url, samples=50 if args.quick else 300)
+        results["turns"] = turns = 100 if args.quick else 500
+        results["history"] = history_costs(url, turns=turns, samples=50 if args.quick else 200)
     report(results)
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,6 +368,13 @@ def report(results: dict[str, Any]) -> None:
         row = results[name]
         rows.append(
             (title, f"p50 {row['p50_ms']:.1f} ms", f"p99 {row['p99_ms']:.1f} ms, {row['samples']} events", "")
+        )
+    history, turns = results["history"], results["turns"]
+    for kind in ("chain", "conversation"):
+        one, many = history[f"{kind}_turn_1_s"], history[f"{kind}_turn_{turns}_s"]
+        rows.append((f"history on PostgreSQL, {kind}, turn 1", f"{one * 1e6:.0f} us", "", ""))
+        rows.append(
+            (f"history on PostgreSQL, {kind}, turn {turns}", f"{many * 1e6:.0f} us", "", f"{many / one:.2f}")
         )
     widths = [max(len(row[index]) for row in rows) for index in range(4)]
     for row in rows:
