@@ -30,10 +30,13 @@ from hosting.core import (
     FunctionResult,
     Host,
     MemoryStore,
+    Message,
     ReasoningDelta,
+    RejectedError,
     RunContext,
     Usage,
 )
+from hosting.core.channels import ChannelRequest
 from hosting.responses import ResponsesChannel
 from hosting.testing import Delay, EchoAgent, Fail, ScriptedAgent, serve
 from hosting.ui import ChatUI
@@ -150,6 +153,8 @@ def test_a_streamed_answer_appears_piece_by_piece_with_markdown(open_page: OpenP
         expect(answer.locator("strong")).to_have_text("bold")
         completed(page)
         expect(page.locator("li.msg.user")).to_have_text("You: Hi there")
+        # Screen readers are told once, when the answer is complete.
+        expect(page.locator("#announce")).to_have_text("The run completed. Hello, bold world.")
     assert agent.last_run.input_text == "Hi there"
 
 
@@ -209,6 +214,24 @@ def test_a_failed_run_shows_its_error_in_place_and_the_page_goes_on(open_page: O
         expect(page.locator("li.turn .badge.failed")).to_be_visible()
         send(page, "second")
         expect(page.locator("li.turn").nth(1).locator(".answer")).to_have_text("Recovered.")
+
+
+def test_a_refused_request_shows_the_apis_message_in_place(open_page: OpenPage) -> None:
+    def refuse_secrets(request: ChannelRequest) -> ChannelRequest:
+        if any(isinstance(item, Message) and "secret" in item.text for item in request.input):
+            raise RejectedError("Questions about secrets are not allowed here.")
+        return request
+
+    agent = ScriptedAgent(["Fine."])
+    with serve(make_host(agent, run_hooks=[refuse_secrets])) as url:
+        page = ready(open_page(url))
+        send(page, "tell me a secret")
+        alert = page.locator("li.turn").get_by_role("alert")
+        expect(alert).to_have_text("Questions about secrets are not allowed here.")
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+        send(page, "tell me the weather")
+        expect(page.locator("li.turn").nth(1).locator(".answer")).to_have_text("Fine.")
+    assert len(agent.runs) == 1
 
 
 # -- conversations ---------------------------------------------------------------------------------

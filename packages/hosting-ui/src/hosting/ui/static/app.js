@@ -22,7 +22,11 @@ const inspector = new Inspector(api, {
   raw: $("raw-json"),
   close: $("close-inspector"),
 });
-const view = new ChatView($("messages"), { onInspect: (id) => inspector.open(id), onApproval: answerApproval });
+const view = new ChatView($("messages"), {
+  onInspect: (id) => inspector.open(id),
+  onApproval: answerApproval,
+  announcer: $("announce"),
+});
 const conversations = new ConversationList(api, {
   list: $("conversations"),
   more: $("more-conversations"),

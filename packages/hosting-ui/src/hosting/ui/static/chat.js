@@ -175,8 +175,10 @@ class ApprovalCard {
 }
 
 export class ChatView {
-  constructor(list, { onInspect, onApproval }) {
+  constructor(list, { onInspect, onApproval, announcer }) {
     this.list = list;
+    // Screen readers hear that an answer ended, not every re-rendered piece of it.
+    this.announcer = announcer;
     this.onInspect = onInspect;
     this.onApproval = onApproval;
     this.clear();
@@ -288,6 +290,7 @@ export class Turn {
       case "response.created":
       case "response.queued":
       case "response.in_progress":
+        this.live = true;
         this.setResponse(event.response.id);
         this.waiting.textContent = event.response.status === "queued" ? "Queued…" : "…";
         break;
@@ -349,6 +352,10 @@ export class Turn {
       }),
     );
     if (response.status === "completed") for (const card of this.cards) card.enable();
+    if (this.live && this.view.announcer) {
+      const said = response.status === "completed" ? this.body.textContent.trim().slice(0, 300) : "";
+      this.view.announcer.textContent = `The run ${response.status}. ${said}`.trim();
+    }
     this.view.scroll();
   }
 }
