@@ -231,3 +231,42 @@ async def test_the_official_client_reports_a_wrong_key() -> None:
         )
     assert [type(error) for error in errors] == [MCPError]
     assert "API key" in str(errors[0])
+
+
+async def test_a_session_belongs_to_its_chat_too() -> None:
+    # Behind a gateway that sets the isolation headers: one user, two chats.
+    agent = ScriptedAgent(["ran"], name="agent")
+    host = Host({"agent": agent}, channels=[MCPChannel()], store=MemoryStore(), trust_isolation_headers=True)
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": LATEST_HANDSHAKE_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    }
+    chat_one = {**HEADERS, "x-agent-user-isolation-key": "alice", "x-agent-chat-isolation-key": "one"}
+    chat_two = {**chat_one, "x-agent-chat-isolation-key": "two"}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "agent", "arguments": {"input": "x"}},
+    }
+    async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
+        opened = await http.post(f"{url}/mcp", json=initialize, headers=chat_one)
+        session = {
+            "mcp-session-id": opened.headers["mcp-session-id"],
+            "mcp-protocol-version": LATEST_HANDSHAKE_VERSION,
+        }
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert (
+            await http.post(f"{url}/mcp", json=initialized, headers=chat_one | session)
+        ).status_code == 202
+        other_chat = await http.post(f"{url}/mcp", json=call, headers=chat_two | session)
+        own_chat = await http.post(f"{url}/mcp", json=call, headers=chat_one | session)
+    assert other_chat.status_code == 404
+    assert own_chat.status_code == 200
+    assert [(run.isolation.user, run.isolation.chat) for run in agent.runs] == [("alice", "one")]
