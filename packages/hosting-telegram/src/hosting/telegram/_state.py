@@ -8,9 +8,10 @@ restarts.
 
 Deliberate choices:
 
-1. Seen updates are one record: the highest update id seen and the ids of a
-   window below it. Telegram numbers a bot's updates in increasing order, so an
-   id older than the window was seen long ago; the record stays small.
+1. Seen updates are one record: the ids of the last `SEEN_WINDOW` updates, in
+   the order they came. Telegram redelivers only recent updates, so the window
+   covers them; no order of ids is assumed (after a week without updates,
+   Telegram numbers the next one at random), and the record stays small.
 2. A code is kept under its own key until it is used or expires; using it marks
    it used (the contract of session state has no delete).
 3. A link (Telegram user -> host user) is written again when it is a day old, so
@@ -28,8 +29,8 @@ from typing import Any
 from hosting.core import IsolationKeys
 from hosting.core.channels import ChannelContext, isolation_scope
 
-SEEN_WINDOW = 2000
-"""How many update ids below the highest one are remembered one by one."""
+SEEN_WINDOW = 1000
+"""How many of the latest update ids are remembered."""
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Link code characters: no 0/O or 1/I, which people mistype."""
@@ -78,14 +79,11 @@ class ChannelState:
         """True the first time an update id is seen (also across restarts); False afterwards."""
         async with self._lock:
             seen = await self._get("telegram:seen-updates") or {}
-            highest = int(seen.get("highest", -1))
-            window = set(seen.get("ids", ()))
-            if update_id in window or update_id <= highest - SEEN_WINDOW:
+            ids = [int(number) for number in seen.get("ids", ())]
+            if update_id in ids:
                 return False
-            window.add(update_id)
-            highest = max(highest, update_id)
-            kept = sorted(number for number in window if number > highest - SEEN_WINDOW)
-            await self._put("telegram:seen-updates", {"highest": highest, "ids": kept})
+            ids = [*ids, update_id][-SEEN_WINDOW:]
+            await self._put("telegram:seen-updates", {"ids": ids})
             return True
 
     # -- link codes --------------------------------------------------------------------------------
