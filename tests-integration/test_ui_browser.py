@@ -130,6 +130,13 @@ def completed(page: Page, turn: int = -1) -> None:
     expect(turns.nth(turn if turn >= 0 else turns.count() - 1).locator(".badge.completed")).to_be_visible()
 
 
+UNLABELLED = """() => [...document.querySelectorAll("button, input, select, textarea, summary, dialog")]
+    .filter((node) => node.getClientRects().length)
+    .filter((node) => !(node.labels && node.labels.length) && !node.getAttribute("aria-label")
+        && !node.getAttribute("aria-labelledby") && !node.textContent.trim())
+    .map((node) => node.outerHTML.slice(0, 80))"""
+
+
 def eventually(check: Callable[[], bool], *, within: float = 5.0) -> None:
     deadline = time.monotonic() + within
     while not check():
@@ -422,6 +429,7 @@ def test_an_approval_continues_the_run(open_page: OpenPage, button: str, answer:
         completed(page)
         card = page.get_by_role("group", name="Approval for delete_file")
         expect(card).to_contain_text('"path": "/tmp/x"')
+        assert page.evaluate(UNLABELLED) == []
         card.get_by_role("button", name=button).click()
         expect(page.locator("li.turn").nth(1).locator(".answer")).to_have_text(answer)
         completed(page, 1)
@@ -640,3 +648,34 @@ def test_a_long_conversation_list_is_paged(open_page: OpenPage) -> None:
         expect(titles).to_have_count(32)
         expect(titles.last).to_have_text("topic 0")
         expect(page.get_by_role("button", name="More conversations")).to_be_hidden()
+
+
+def test_the_page_works_from_the_keyboard_and_every_control_has_a_name(open_page: OpenPage) -> None:
+    agent = ScriptedAgent([FunctionCall("call_1", "clock", "{}"), FunctionResult("call_1", "noon"), "Noon."])
+    with serve(make_host(agent)) as url:
+        page = ready(open_page(url))
+        assert page.evaluate(UNLABELLED) == []
+        page.get_by_label("Message", exact=True).focus()
+        page.keyboard.type("What time is it?")
+        page.keyboard.press("Enter")
+        completed(page)
+        assert page.evaluate(UNLABELLED) == []
+        page.locator("details.tool summary").focus()
+        page.keyboard.press("Enter")  # a tool step opens from the keyboard
+        expect(page.locator("details.tool .tool-result")).to_have_text("noon")
+        page.get_by_role("button", name="Inspect").focus()
+        page.keyboard.press("Enter")
+        inspector = page.get_by_role("complementary")
+        expect(inspector.get_by_role("list", name="Events").locator("li").first).to_be_visible()
+        expect(page.get_by_role("button", name="Close inspector")).to_be_focused()
+        assert page.evaluate(UNLABELLED) == []
+        page.keyboard.press("Escape")
+        expect(inspector).to_be_hidden()
+        page.get_by_role("button", name="Rename What time is it?").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("New title")).to_be_focused()
+        assert page.evaluate(UNLABELLED) == []
+        page.keyboard.press("End")  # the old title is selected, ready to be replaced; keep it here
+        page.keyboard.type(" (noon)")
+        page.keyboard.press("Enter")
+        expect(page.locator("button.conversation")).to_have_text(["What time is it? (noon)"])
