@@ -73,13 +73,14 @@ class SessionService:
         manager = self._make_manager()
         ready = asyncio.Event()
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(self._hold(manager, ready, self._stop), name="hosting-mcp-sessions")
+        task = asyncio.create_task(self._hold(manager, ready, self._stop), name="hosting-mcp-sessions")
         waiting = asyncio.create_task(ready.wait())
-        await asyncio.wait({self._task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
         waiting.cancel()
-        if self._task.done():
-            self._task.result()  # raises what stopped it
+        if task.done():
+            task.result()  # raises what stopped it
             raise RuntimeError("the MCP session manager stopped during start-up")
+        self._task = task
         self._manager = manager
 
     async def stop(self) -> None:
