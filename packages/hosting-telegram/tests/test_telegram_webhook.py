@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiogram.exceptions import TelegramUnauthorizedError
 
 from hosting.core import ApiKeyAuthenticator, ConfigurationError, Host, MemoryStore, SQLiteStore
 from hosting.telegram import SECRET_HEADER, TelegramChannel
@@ -138,3 +139,23 @@ def test_from_environ() -> None:
     assert polling is not None and polling.mode == "polling" and polling.api_base_url == "http://127.0.0.1:1"
     webhook = TelegramChannel.from_environ({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "abc"})
     assert webhook is not None and webhook.mode == "webhook" and webhook.webhook_secret == "abc"
+
+
+async def test_other_methods_are_refused_in_the_channels_shape(bot_api: ServedStandIn) -> None:
+    host = telegram_host(bot_api, ScriptedAgent(["pong"]), webhook_secret=SECRET)
+    async with serving(host) as url, httpx.AsyncClient() as client:
+        for path in ("/telegram/webhook", "/telegram/link-codes"):
+            response = await client.get(f"{url}{path}", headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 405
+            assert response.headers["allow"] == "POST"
+            assert response.json()["error"]["code"] == "method_not_allowed"
+        response = await client.post(f"{url}/telegram/nowhere")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_path"
+
+
+async def test_a_wrong_token_stops_the_host_from_starting(bot_api: ServedStandIn) -> None:
+    channel = TelegramChannel("99:not-this-bot", api_base_url=bot_api.url)
+    host = Host(ScriptedAgent(["pong"]), channels=[channel], store=MemoryStore())
+    with pytest.raises(TelegramUnauthorizedError):
+        await host.startup()
+    assert bot_api.api.calls_of("getUpdates") == []

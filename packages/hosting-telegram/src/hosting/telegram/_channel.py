@@ -19,7 +19,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from hosting.core import Authenticator, ConfigurationError
 from hosting.core.channels import ChannelContext, ChannelContribution, Command, Delivery
@@ -27,7 +26,7 @@ from hosting.core.channels import ChannelContext, ChannelContribution, Command, 
 from ._commands import BUILT_IN, COMMAND_NAME, Commands, published_commands
 from ._linking import create_link_code
 from ._polling import Poller
-from ._problem import problem
+from ._problem import post_route, problem
 from ._push import push_answer
 from ._reply import with_retry_after
 from ._state import ChannelState
@@ -181,6 +180,14 @@ class TelegramChannel:
         poller = Poller(bot, handler, timeout=self.poll_timeout) if self.mode == "polling" else None
 
         async def startup() -> None:
+            try:
+                await start()
+            except BaseException:
+                # The host will not run our shutdown after a failed start: close the client here.
+                await bot.session.close()
+                raise
+
+        async def start() -> None:
             handler.me = await with_retry_after(bot.get_me)
             await with_retry_after(lambda: bot.set_my_commands(published_commands(self.commands)))
             if poller is not None:
@@ -209,14 +216,14 @@ class TelegramChannel:
         async def push(delivery: Delivery) -> None:
             await push_answer(delivery, bot=bot, state=state)
 
-        routes = [Route(f"{self.prefix}/link-codes", link_codes, methods=["POST"])]
+        routes = [post_route(f"{self.prefix}/link-codes", link_codes)]
         if self.webhook_secret is not None:
             secret = self.webhook_secret
 
             async def webhook(request: Request) -> Response:
                 return await receive_update(request, handler=handler, bot=bot, secret=secret)
 
-            routes.append(Route(self.webhook_path, webhook, methods=["POST"]))
+            routes.append(post_route(self.webhook_path, webhook))
         return ChannelContribution(
             routes=routes,
             on_startup=[startup],
