@@ -557,7 +557,7 @@ def test_a_phone_sized_screen_works(open_page: OpenPage) -> None:
         sidebar.locator("button.conversation").first.click()
         expect(sidebar).to_be_hidden()
         expect(page.locator("li.turn .answer")).to_contain_text("A short answer")
-        page.get_by_role("button", name="Inspect").click()
+        page.get_by_role("button", name="Inspect run").click()
         inspector = page.get_by_role("complementary")
         box = inspector.bounding_box()
         assert box is not None
@@ -663,7 +663,7 @@ def test_the_page_works_from_the_keyboard_and_every_control_has_a_name(open_page
         page.locator("details.tool summary").focus()
         page.keyboard.press("Enter")  # a tool step opens from the keyboard
         expect(page.locator("details.tool .tool-result")).to_have_text("noon")
-        page.get_by_role("button", name="Inspect").focus()
+        page.get_by_role("button", name="Inspect run").focus()
         page.keyboard.press("Enter")
         inspector = page.get_by_role("complementary")
         expect(inspector.get_by_role("list", name="Events").locator("li").first).to_be_visible()
@@ -679,3 +679,25 @@ def test_the_page_works_from_the_keyboard_and_every_control_has_a_name(open_page
         page.keyboard.type(" (noon)")
         page.keyboard.press("Enter")
         expect(page.locator("button.conversation")).to_have_text(["What time is it? (noon)"])
+
+
+def test_any_response_can_be_inspected_by_its_id(open_page: OpenPage) -> None:
+    agent = ScriptedAgent(["Made by a client."])
+    with serve(make_host(agent)) as url:
+        made = httpx.post(f"{url}/v1/responses", json={"model": "scripted", "input": "from the SDK"}).json()
+        page = ready(open_page(f"{url}/#/r/{made['id']}"))
+        inspector = page.get_by_role("complementary")
+        expect(inspector.get_by_role("heading", name=f"Run {made['id']}")).to_be_visible()
+        expect(inspector.get_by_role("list", name="Input items")).to_contain_text("user: from the SDK")
+        expect(inspector.get_by_role("list", name="Events").locator(".event-type").last).to_have_text(
+            "response.completed"
+        )
+        page.get_by_role("button", name="Close inspector").click()
+        assert page.url == f"{url}/#/"
+        page.get_by_label("Inspect a response by id").fill("resp_unknown")
+        page.get_by_role("button", name="Inspect", exact=True).click()
+        expect(inspector.get_by_role("alert")).to_contain_text("Could not load the run")
+        page.get_by_label("Inspect a response by id").fill(made["id"])
+        page.get_by_label("Inspect a response by id").press("Enter")
+        expect(inspector.get_by_role("heading", name=f"Run {made['id']}")).to_be_visible()
+        expect(inspector.locator(".facts")).to_contain_text("completed")

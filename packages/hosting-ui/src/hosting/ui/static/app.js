@@ -21,6 +21,10 @@ const inspector = new Inspector(api, {
   title: $("inspector-title"),
   raw: $("raw-json"),
   close: $("close-inspector"),
+  onClose: () => {
+    // Opened from its address (#/r/...): closing goes back to the chat as it is, without reloading it.
+    if (hashResponse()) window.history.replaceState(null, "", state.conversationId ? `#/c/${state.conversationId}` : "#/");
+  },
 });
 const view = new ChatView($("messages"), {
   onInspect: (id) => inspector.open(id),
@@ -200,6 +204,26 @@ function hashConversation() {
   return match ? match[1] : null;
 }
 
+// `#/r/resp_...`: the inspector of any response of the user's, in or out of a conversation.
+function hashResponse() {
+  const match = window.location.hash.match(/^#\/r\/([A-Za-z0-9_-]+)$/);
+  return match ? match[1] : null;
+}
+
+function route() {
+  const response = hashResponse();
+  if (response) inspector.open(response);
+  else openConversation(hashConversation());
+}
+
+$("inspect-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const id = $("inspect-id").value.trim();
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) return;
+  $("inspect-id").value = "";
+  window.location.hash = `#/r/${id}`;
+});
+
 function go(id) {
   const hash = id ? `#/c/${id}` : "#/";
   if (window.location.hash !== hash) window.location.hash = hash;
@@ -369,9 +393,9 @@ async function boot() {
   } catch (error) {
     view.notice(`Could not list the conversations: ${error.message}`, { error: true });
   }
-  window.addEventListener("hashchange", () => openConversation(hashConversation()));
+  window.addEventListener("hashchange", route);
   document.body.dataset.ready = "true";
-  await openConversation(hashConversation());
+  route();
 }
 
 boot();

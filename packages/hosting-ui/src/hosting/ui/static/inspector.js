@@ -58,8 +58,9 @@ function itemList(items, label) {
 }
 
 export class Inspector {
-  constructor(api, { panel, body, title, raw, close }) {
+  constructor(api, { panel, body, title, raw, close, onClose }) {
     this.api = api;
+    this.onClose = onClose;
     this.panel = panel;
     this.body = body;
     this.title = title;
@@ -78,6 +79,7 @@ export class Inspector {
     this.controller = null;
     this.panel.hidden = true;
     document.body.classList.remove("inspecting");
+    this.onClose?.();
   }
 
   toggleRaw() {
