@@ -31,6 +31,7 @@ from typing import Any, TypeVar, cast
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.util.http import get_excluded_urls
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,11 +89,21 @@ class Instruments:
             unit="{token}",
             description="Tokens a run's agent reported, by type (input, output).",
         )
-        self.runs_active = meter.create_up_down_counter(
-            "hosting.runs.active", unit="{run}", description="Runs in progress."
+        # Counted here in plain ints and observed when a reader collects: an update of an SDK
+        # instrument costs far more than an addition, and these two change twice per run or stream.
+        self.active_runs: dict[str, int] = {}
+        self.open_streams = 0
+        meter.create_observable_up_down_counter(
+            "hosting.runs.active",
+            callbacks=[self._observe_runs],
+            unit="{run}",
+            description="Runs in progress.",
         )
-        self.streams_open = meter.create_up_down_counter(
-            "hosting.streams.open", unit="{stream}", description="Event streams open to clients."
+        meter.create_observable_up_down_counter(
+            "hosting.streams.open",
+            callbacks=[self._observe_streams],
+            unit="{stream}",
+            description="Event streams open to clients.",
         )
         self.store_duration = meter.create_histogram(
             "hosting.store.operation.duration",
@@ -105,11 +116,21 @@ class Instruments:
         self._live: dict[str, trace.SpanContext] = {}
         self._waiting: dict[str, list[trace.Span]] = {}
 
+    def _observe_runs(self, options: CallbackOptions) -> list[Observation]:
+        counts = dict(self.active_runs)  # one C-level copy: the event loop's thread may be adding
+        return [
+            Observation(count, {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name})
+            for name, count in counts.items()
+        ]
+
+    def _observe_streams(self, options: CallbackOptions) -> list[Observation]:
+        return [Observation(self.open_streams)]
+
     # -- requests ----------------------------------------------------------------------------------
 
     def asgi(self, app: ASGIApp) -> ASGIApp:
         """`app` under OpenTelemetry's ASGI middleware, open event streams counted."""
-        counted = _StreamCounter(app, self.streams_open)
+        counted = _StreamCounter(app, self)
         return cast(
             ASGIApp,
             OpenTelemetryMiddleware(
@@ -194,7 +215,7 @@ class Instruments:
         calls: dict[str, tuple[FunctionCall, int]] = {}
         output: list[str] = []
         error_type: str | None = None
-        self.runs_active.add(1, metric_attributes)
+        self.active_runs[name] = self.active_runs.get(name, 0) + 1
         stream = run_context.run(agent.run, context)
         try:
             while True:
@@ -247,7 +268,8 @@ class Instruments:
     ) -> None:
         self._live.pop(context.response_id, None)
         self._waiting.pop(context.response_id, None)
-        self.runs_active.add(-1, metric_attributes)
+        name = str(metric_attributes["gen_ai.agent.name"])
+        self.active_runs[name] -= 1
         if usage.input_tokens or usage.output_tokens:
             span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
@@ -364,16 +386,16 @@ class _TimedStore:
 class _StreamCounter:
     """Counts responses sent as ``text/event-stream`` while they are open."""
 
-    def __init__(self, app: ASGIApp, counter: metrics.UpDownCounter) -> None:
+    def __init__(self, app: ASGIApp, instruments: Instruments) -> None:
         self.app = app
-        self.counter = counter
+        self.instruments = instruments
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         streaming = False
-        counter = self.counter
+        instruments = self.instruments
 
         async def counting_send(message: Message) -> None:
             nonlocal streaming
@@ -381,7 +403,7 @@ class _StreamCounter:
                 for name, value in message.get("headers", ()):
                     if name.lower() == b"content-type" and value.startswith(b"text/event-stream"):
                         streaming = True
-                        counter.add(1)
+                        instruments.open_streams += 1
                         break
             await send(message)
 
@@ -389,4 +411,4 @@ class _StreamCounter:
             await self.app(scope, receive, counting_send)
         finally:
             if streaming:
-                counter.add(-1)
+                instruments.open_streams -= 1
