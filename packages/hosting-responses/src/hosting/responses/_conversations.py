@@ -175,9 +175,7 @@ class ConversationRoutes:
         limit = page_limit(query.get("limit"))
         order = page_order(query.get("order"))
         after = query.get("after") or None
-        page = await self.channel.context.store.list_conversations(
-            after=after, limit=limit, order=order
-        )
+        page = await self.channel.context.store.list_conversations(after=after, limit=limit, order=order)
         data = [
             {**render_conversation(record), "title": await self._title(record)} for record in page.records
         ]
