@@ -48,10 +48,17 @@ install_postgres() {
     fi
     log "installing the distribution's postgresql package"
     export DEBIAN_FRONTEND=noninteractive
+    # The package's post-install starts a system-wide server where it can; policy-rc.d says no.
+    local policy=/usr/sbin/policy-rc.d created=0 status=0
+    if [[ $(id -u) -eq 0 && ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created=1
+    fi
     if ! as_root apt-get install -y -q --no-install-recommends postgresql </dev/null >&2; then
         as_root apt-get update -q </dev/null >&2
-        as_root apt-get install -y -q --no-install-recommends postgresql </dev/null >&2
+        as_root apt-get install -y -q --no-install-recommends postgresql </dev/null >&2 || status=$?
     fi
+    [[ $created -eq 1 ]] && rm -f "$policy"
+    [[ $status -eq 0 ]] || return "$status"
     find_bindir >/dev/null || { log "postgresql installed but initdb/pg_ctl not found"; return 1; }
 }
 
