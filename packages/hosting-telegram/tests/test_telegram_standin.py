@@ -25,6 +25,7 @@ from .conftest import ServedStandIn
 @pytest.fixture
 async def bot(bot_api: ServedStandIn) -> AsyncIterator[Bot]:
     client = Bot(bot_api.api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(bot_api.url)))
+    bot_api.api.open_chat(7)
     yield client
     await client.session.close()
 
@@ -86,6 +87,14 @@ async def test_unknown_method_wrong_token_and_wrong_types(bot_api: ServedStandIn
     )
     assert status == 400 and "BOT_COMMAND_INVALID" in body["description"]
     assert bot_api.api.messages == {} and bot_api.api.commands == []
+
+
+async def test_a_chat_no_user_opened_is_not_found(bot: Bot, bot_api: ServedStandIn) -> None:
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(chat_id=8, text="hello?")
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_chat_action(chat_id=8, action="typing")
+    assert bot_api.api.chat(8) == []
 
 
 async def test_429_on_demand(bot: Bot, bot_api: ServedStandIn) -> None:

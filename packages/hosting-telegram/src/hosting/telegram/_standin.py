@@ -5,7 +5,7 @@ editMessageText, sendChatAction, setMyCommands, setWebhook, deleteWebhook,
 getWebhookInfo, getFile and file downloads) and refuses what the real API
 refuses: an unknown method (404), a wrong token (401), parameters that do not
 validate against aiogram's own model of the method (400), a text that is empty,
-over 4096 characters or bad HTML, an edit that changes nothing ("message is not
+over 4096 characters or bad HTML, a chat no user opened, an edit that changes nothing ("message is not
 modified"), getUpdates while a webhook is set (409), and, on demand, any method
 with a 429 and ``retry_after`` or another error.
 
@@ -93,6 +93,7 @@ class BotAPIStandIn:
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.files: dict[str, tuple[str, bytes]] = {}
+        self.known_chats: set[int] = set()
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1000
         self._next_message_id = 1
@@ -128,6 +129,7 @@ class BotAPIStandIn:
         message in the chat.
         """
         user = user_id if user_id is not None else chat_id
+        self.open_chat(chat_id)
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type != "private":
             chat["title"] = f"group {chat_id}"
@@ -176,6 +178,10 @@ class BotAPIStandIn:
             }
         self._next_update_id += 1
         return {"update_id": self._next_update_id, "message": message}
+
+    def open_chat(self, chat_id: int) -> None:
+        """Make a chat known to the bot (a user wrote to it); the bot cannot write to others."""
+        self.known_chats.add(chat_id)
 
     def queue_update(self, update: Mapping[str, Any]) -> None:
         """Make `update` available to getUpdates (again, if it was delivered before)."""
@@ -305,6 +311,12 @@ class BotAPIStandIn:
                 break
         return self._updates[: int(params.get("limit") or 100)]
 
+    def _chat(self, params: dict[str, Any]) -> int:
+        chat_id = chat_id_of(params)
+        if chat_id not in self.known_chats:
+            raise BotAPIError(400, "Bad Request: chat not found")
+        return chat_id
+
     def _check_text(self, params: dict[str, Any]) -> tuple[str, str]:
         markup = str(params.get("text") or "")
         text = markup
@@ -335,14 +347,14 @@ class BotAPIStandIn:
 
     async def _do_sendmessage(self, params: dict[str, Any]) -> Any:
         markup, text = self._check_text(params)
-        chat_id = chat_id_of(params)
+        chat_id = self._chat(params)
         sent = SentMessage(chat_id, self._message_id(), markup, text, [markup])
         self.messages[(chat_id, sent.message_id)] = sent
         return self._message(sent)
 
     async def _do_editmessagetext(self, params: dict[str, Any]) -> Any:
         markup, text = self._check_text(params)
-        sent = self.messages.get((chat_id_of(params), int(params.get("message_id") or 0)))
+        sent = self.messages.get((self._chat(params), int(params.get("message_id") or 0)))
         if sent is None:
             raise BotAPIError(400, "Bad Request: message to edit not found")
         if sent.html == markup:
@@ -356,7 +368,7 @@ class BotAPIStandIn:
         return self._message(sent, edited=True)
 
     async def _do_sendchataction(self, params: dict[str, Any]) -> Any:
-        chat_id_of(params)
+        self._chat(params)
         return True
 
     async def _do_setmycommands(self, params: dict[str, Any]) -> Any:
