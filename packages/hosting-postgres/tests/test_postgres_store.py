@@ -116,3 +116,26 @@ def test_a_url_is_shown_without_its_password() -> None:
     assert redact_url("postgresql://db/app?password=s3cret&sslmode=require") == (
         "postgresql://db/app?password=***&sslmode=require"
     )
+
+
+async def test_leases_are_on_the_databases_clock_not_a_replicas(
+    postgres_url: str, fresh_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(postgres_url, schema=fresh_schema)
+    await store.open()
+    try:
+        real = time.time
+        # This replica's clock is an hour behind: its 60 s lease must still count as running.
+        monkeypatch.setattr(time, "time", lambda: real() - 3600)
+        await store.heartbeat("slow-clock", lease=60)
+        record = ResponseRecord(id="resp_live", owner="alice", created_at=real(), status="in_progress")
+        await store.create_response(record.evolve(runner="slow-clock"))
+        monkeypatch.setattr(time, "time", real)
+        await store.heartbeat("other", lease=60)
+        assert await store.claim_orphaned_runs("other") == ()
+        await store.heartbeat("slow-clock", lease=0.05)
+        await asyncio.sleep(0.1)
+        claimed = await store.claim_orphaned_runs("other")
+        assert [run.id for run in claimed] == ["resp_live"]
+    finally:
+        await store.close()
