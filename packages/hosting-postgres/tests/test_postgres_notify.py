@@ -175,3 +175,40 @@ async def test_a_plain_end_written_with_create_wakes_the_waiters_of_a_stored_run
     assert time.monotonic() - started < 1.0
     stored = await follower.get_response(OWNER, record.id)
     assert stored is not None and stored.status == "completed"
+
+
+async def test_a_write_between_a_followers_read_and_its_wait_is_not_waited_out(
+    replicas: tuple[PostgresStore, PostgresStore],
+) -> None:
+    writer, follower = replicas
+    record = running("resp_between")
+    await writer.create_response(record)
+    await _listening(follower)
+    assert await follower.read_run_events(OWNER, record.id) == ()
+    await writer.append_run_events(OWNER, record.id, [StoredEvent(0, {"type": "created"})])
+    await asyncio.sleep(0.2)  # the notification has arrived, and nobody was waiting yet
+    started = time.monotonic()
+    await follower.wait_for_run_events(record.id, 5.0)
+    assert time.monotonic() - started < 0.1  # at once: it was notified after the read
+    assert len(await follower.read_run_events(OWNER, record.id)) == 1
+    # Read after the last write: the next wait has nothing to return for at once.
+    started = time.monotonic()
+    await follower.wait_for_run_events(record.id, 0.3)
+    assert time.monotonic() - started >= 0.25
+
+
+async def test_another_tasks_read_does_not_cut_a_followers_wait_short_or_make_it_miss(
+    replicas: tuple[PostgresStore, PostgresStore],
+) -> None:
+    writer, follower = replicas
+    record = running("resp_two_followers")
+    await writer.create_response(record)
+    await _listening(follower)
+    await follower.read_run_events(OWNER, record.id)  # follower one reads, at count N
+    await writer.append_run_events(OWNER, record.id, [StoredEvent(0, {"type": "created"})])
+    await asyncio.sleep(0.2)
+    # Follower two (another task) reads after the write; follower one has still not seen it.
+    assert len(await asyncio.create_task(follower.read_run_events(OWNER, record.id))) == 1
+    started = time.monotonic()
+    await follower.wait_for_run_events(record.id, 5.0)
+    assert time.monotonic() - started < 0.1

@@ -7,10 +7,12 @@ connection that LISTENs on its channel and wakes the in-process waiters of that
 run: a replica with a thousand followers costs the database one connection.
 
 A notification carries the id only; the waiter reads the events through the
-store as usual, under its owner. A notification that arrives while nobody waits
-is dropped (the waiter reads before it waits, so it has seen those events), and
-one lost while the listening connection was down is made up for by the waiter's
-timeout: callers always wait with a bound and read again after it.
+store as usual, under its owner. Notifications are counted, and the count of the
+last one of each run is kept (for the most recent runs): a follower that read
+the events at count N and then waits returns at once when its run was notified
+after N, so a write committed between its read and its wait is never waited
+out. One lost while the listening connection was down is made up for by the
+waiter's timeout: callers always wait with a bound and read again after it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +29,7 @@ from psycopg import AsyncConnection, sql
 logger = logging.getLogger("hosting.postgres")
 
 _BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0)
+_REMEMBERED_RUNS = 10_000  # runs whose last notification is kept (the least recent are forgotten)
 
 
 class RunNotifier:
@@ -38,7 +42,8 @@ class RunNotifier:
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        self._connection: AsyncConnection[Any] | None = None
+        self._count = 0
+        self._last: OrderedDict[str, int] = OrderedDict()
 
     @property
     def listening(self) -> bool:
@@ -62,8 +67,15 @@ class RunNotifier:
         self._ready.clear()
         self._wake_all()
 
-    async def wait(self, response_id: str, timeout: float) -> None:  # noqa: ASYNC109 (a bound, not a deadline)
-        """Return when `response_id` is notified, or after `timeout` seconds."""
+    def mark(self) -> int:
+        """The count of notifications received so far (to pass to `wait` later)."""
+        return self._count
+
+    async def wait(self, response_id: str, timeout: float, *, since: int | None = None) -> None:  # noqa: ASYNC109
+        """Return when `response_id` is notified, or after `timeout` seconds; at once when it was
+        notified after the `mark` given as `since`."""
+        if since is not None and self._last.get(response_id, 0) > since:
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, timeout)
         waiter: asyncio.Future[None] = loop.create_future()
@@ -77,6 +89,14 @@ class RunNotifier:
                 waiters.discard(waiter)
                 if not waiters:
                     del self._waiters[response_id]
+
+    def _notified(self, response_id: str) -> None:
+        self._count += 1
+        self._last[response_id] = self._count
+        self._last.move_to_end(response_id)
+        if len(self._last) > _REMEMBERED_RUNS:
+            self._last.popitem(last=False)
+        self._wake(response_id)
 
     def _wake(self, response_id: str) -> None:
         for waiter in self._waiters.pop(response_id, ()):
@@ -101,7 +121,7 @@ class RunNotifier:
                     # waiter reads again rather than waiting out its timeout.
                     self._wake_all()
                     async for notification in connection.notifies():
-                        self._wake(notification.payload)
+                        self._notified(notification.payload)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the connection broke: say so, wake everyone, reconnect

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -120,6 +121,10 @@ class PostgresStore:
         self._notifier: RunNotifier | None = None
         self._opening = asyncio.Lock()
         self._decoded = DecodedItems(decoded_items)
+        # Per task (a follower), the notification count when it last read a run's events.
+        self._read_marks: weakref.WeakKeyDictionary[asyncio.Task[Any], dict[str, int]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact_url(self.url)!r}, schema={self.schema!r})"
@@ -187,13 +192,17 @@ class PostgresStore:
         """Return as soon as new events of `response_id` (or its end) are stored, by any process
         sharing the database, or after `timeout` seconds, whichever comes first.
 
-        Read the run's events before waiting and again after: a wake-up carries no events, and
-        a write committed just before the wait began is not announced again.
+        Read the run's events (`read_run_events`) before waiting and again after: a wake-up
+        carries no events. A write committed after this task's last read of the run and before
+        the wait makes the wait return at once, so nothing is waited out.
         """
         if self._notifier is None:
             await self.open()
         assert self._notifier is not None
-        await self._notifier.wait(response_id, timeout)
+        task = asyncio.current_task()
+        marks = self._read_marks.get(task) if task is not None else None
+        since = marks.pop(response_id, None) if marks is not None else None
+        await self._notifier.wait(response_id, timeout, since=since)
 
     # -- responses ---------------------------------------------------------------------------------
 
@@ -306,7 +315,17 @@ class PostgresStore:
     async def read_run_events(
         self, owner: str, response_id: str, *, after: int = -1
     ) -> tuple[StoredEvent, ...]:
-        return await self._call(state.read_run_events, owner, response_id, after)
+        notifier, task = self._notifier, asyncio.current_task()
+        # Taken before the read: a notification counted after it may announce what this read
+        # did not see, so this task's next wait for the run returns at once (`wait_for_run_events`).
+        mark = notifier.mark() if notifier is not None and notifier.listening else None
+        events = await self._call(state.read_run_events, owner, response_id, after)
+        if mark is not None and task is not None:
+            marks = self._read_marks.setdefault(task, {})
+            marks[response_id] = mark
+            if len(marks) > 64:  # a task follows a run or two; never let one grow without bound
+                marks.pop(next(iter(marks)))
+        return events
 
     # -- idempotency -------------------------------------------------------------------------------
 
