@@ -37,6 +37,7 @@ def telegram_host(
 ) -> Host:
     """A host serving `agent` over Telegram (long polling, quick edits) against the stand-in."""
     options.setdefault("edit_interval", 0.05)
+    options.setdefault("group_edit_interval", 0.05)
     options.setdefault("poll_timeout", 1)
     channel = TelegramChannel(bot_api.api.token, api_base_url=bot_api.url, **options)
     return Host(agent, channels=[channel], store=store or MemoryStore(), **(host_options or {}))

@@ -163,3 +163,19 @@ async def test_a_turn_cut_by_shutdown_leaves_no_typing_behind(
     await asyncio.sleep(0.3)
     assert len(bot_api.api.calls_of("sendChatAction")) == typing
     assert agent.runs[0].done and not agent.runs[0].finished
+
+
+async def test_groups_are_edited_less_often(bot_api: ServedStandIn) -> None:
+    script: list[object] = []
+    for number in range(30):
+        script += [f"w{number} ", Delay(0.03)]
+    agent = ScriptedAgent(script)  # type: ignore[arg-type]
+    host = telegram_host(bot_api, agent, edit_interval=0.05, group_edit_interval=0.3)
+    api = bot_api.api
+    async with host.lifespan():
+        api.queue_update(api.message_update(-7, "@hosting_test_bot talk", user_id=5, chat_type="group"))
+        await wait_until(lambda: agent.runs and agent.runs[0].finished)
+        await wait_until(lambda: api.chat_texts(-7) and api.chat_texts(-7)[0].endswith("w29"))
+    calls = chat_calls(bot_api, -7)
+    assert len(calls) >= 2
+    assert min(later.at - earlier.at for earlier, later in itertools.pairwise(calls)) >= 0.29

@@ -53,7 +53,9 @@ class TelegramChannel:
         prefix: where the channel's routes live.
         commands: the host's commands, offered in the bot's menu next to the built-in ones.
         greeting: the answer to ``/start``.
-        edit_interval: seconds between two edits of an answer being written.
+        edit_interval: seconds between two edits of an answer being written in a private chat.
+        group_edit_interval: the same in a group (Telegram allows a group about 20 messages a
+            minute).
         link_code_ttl: seconds a link code stays usable.
         poll_timeout: seconds one getUpdates call waits for an update.
         max_file_bytes: the largest photo or document taken as input (Telegram gives bots at
@@ -76,6 +78,7 @@ class TelegramChannel:
         commands: Sequence[Command] = (),
         greeting: str = "Hello! I am an assistant. Ask me anything.",
         edit_interval: float = 1.0,
+        group_edit_interval: float = 3.0,
         link_code_ttl: float = 600.0,
         poll_timeout: int = 30,
         max_file_bytes: int = 20_000_000,
@@ -99,9 +102,14 @@ class TelegramChannel:
                 raise ConfigurationError(
                     f"command {command.name!r}: the description must have 1-256 characters"
                 )
-        if edit_interval < 0 or link_code_ttl <= 0 or poll_timeout < 0 or max_file_bytes < 1:
+        if (
+            min(edit_interval, group_edit_interval) < 0
+            or link_code_ttl <= 0
+            or poll_timeout < 0
+            or max_file_bytes < 1
+        ):
             raise ConfigurationError(
-                "edit_interval, link_code_ttl, poll_timeout and max_file_bytes must be positive"
+                "edit intervals, link_code_ttl, poll_timeout and max_file_bytes must be positive"
             )
         self.token = token
         self.bot_id = int(bot_id)
@@ -112,6 +120,7 @@ class TelegramChannel:
         self.commands = tuple(commands)
         self.greeting = greeting
         self.edit_interval = edit_interval
+        self.group_edit_interval = group_edit_interval
         self.link_code_ttl = link_code_ttl
         self.poll_timeout = poll_timeout
         self.max_file_bytes = max_file_bytes
@@ -175,6 +184,7 @@ class TelegramChannel:
             commands,
             channel_name=self.name,
             edit_interval=self.edit_interval,
+            group_edit_interval=self.group_edit_interval,
             max_file_bytes=self.max_file_bytes,
         )
         poller = Poller(bot, handler, timeout=self.poll_timeout) if self.mode == "polling" else None

@@ -55,7 +55,8 @@ class UpdateHandler:
         state: the channel's records (seen updates, links).
         commands: runs the chat commands.
         channel_name: the channel's name.
-        edit_interval: seconds between two edits of a streamed answer.
+        edit_interval: seconds between two edits of a streamed answer (in a private chat).
+        group_edit_interval: the same in a group.
         max_file_bytes: the largest photo or document taken as input.
     """
 
@@ -68,6 +69,7 @@ class UpdateHandler:
         *,
         channel_name: str,
         edit_interval: float,
+        group_edit_interval: float,
         max_file_bytes: int,
     ) -> None:
         self.context = context
@@ -76,6 +78,7 @@ class UpdateHandler:
         self.commands = commands
         self.channel_name = channel_name
         self.edit_interval = edit_interval
+        self.group_edit_interval = group_edit_interval
         self.max_file_bytes = max_file_bytes
         self.me: User | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -182,7 +185,7 @@ class UpdateHandler:
         reply = StreamedReply(
             self.bot,
             message.chat.id,
-            interval=self.edit_interval,
+            interval=self.edit_interval if conversation.private else self.group_edit_interval,
             reply_to=None if conversation.private else message.message_id,
         )
         reply.start_typing()
