@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import inspect
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -34,11 +33,12 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.util.http import get_excluded_urls
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from ._agent import Agent, AgentOutput, RunContext
 from ._in_context import InContext
 from ._run_log import note_run_trace
+from ._telemetry_wrappers import StreamCounter, TimedStore
 from ._types import ErrorUpdate, FunctionCall, FunctionResult, Usage
 from ._types import Message as ChatMessage
 
@@ -130,7 +130,7 @@ class Instruments:
 
     def asgi(self, app: ASGIApp) -> ASGIApp:
         """`app` under OpenTelemetry's ASGI middleware, open event streams counted."""
-        counted = _StreamCounter(app, self)
+        counted = StreamCounter(app, self)
         return cast(
             ASGIApp,
             OpenTelemetryMiddleware(
@@ -314,7 +314,7 @@ class Instruments:
 
     def store(self, store: Any) -> Any:
         """`store`, each of its coroutine methods timed."""
-        return _TimedStore(store, self.store_duration)
+        return TimedStore(store, self.store_duration)
 
     def push(self, channel: str, push: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         """`push`, each attempt counted by outcome."""
@@ -353,62 +353,3 @@ class _TracedAgent:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.wrapped, name)
-
-
-class _TimedStore:
-    """A store whose coroutine methods record their duration, by operation name."""
-
-    def __init__(self, store: Any, histogram: metrics.Histogram) -> None:
-        self.wrapped = store
-        self._histogram = histogram
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self.wrapped, name)
-        if name.startswith("_") or not callable(value) or not inspect.iscoroutinefunction(value):
-            return value
-        histogram = self._histogram
-
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            attributes: dict[str, str] = {"hosting.store.operation": name}
-            try:
-                return await value(*args, **kwargs)
-            except BaseException as error:
-                attributes["error.type"] = type(error).__qualname__
-                raise
-            finally:
-                histogram.record(time.perf_counter() - started, attributes)
-
-        setattr(self, name, timed)  # made once per operation
-        return timed
-
-
-class _StreamCounter:
-    """Counts responses sent as ``text/event-stream`` while they are open."""
-
-    def __init__(self, app: ASGIApp, instruments: Instruments) -> None:
-        self.app = app
-        self.instruments = instruments
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        streaming = False
-        instruments = self.instruments
-
-        async def counting_send(message: Message) -> None:
-            nonlocal streaming
-            if message["type"] == "http.response.start":
-                for name, value in message.get("headers", ()):
-                    if name.lower() == b"content-type" and value.startswith(b"text/event-stream"):
-                        streaming = True
-                        instruments.open_streams += 1
-                        break
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counting_send)
-        finally:
-            if streaming:
-                instruments.open_streams -= 1
