@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 from aiogram.exceptions import TelegramUnauthorizedError
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from hosting.core import ApiKeyAuthenticator, ConfigurationError, Host, MemoryStore, SQLiteStore
 from hosting.telegram import SECRET_HEADER, TelegramChannel
@@ -159,3 +161,22 @@ async def test_a_wrong_token_stops_the_host_from_starting(bot_api: ServedStandIn
     with pytest.raises(TelegramUnauthorizedError):
         await host.startup()
     assert bot_api.api.calls_of("getUpdates") == []
+
+
+async def test_the_webhook_works_in_a_host_mounted_under_a_path(bot_api: ServedStandIn) -> None:
+    agent = ScriptedAgent(["pong"])
+    channel = TelegramChannel(
+        bot_api.api.token, api_base_url=bot_api.url, webhook_secret=SECRET, edit_interval=0.05
+    )
+    host = Host(
+        agent,
+        channels=[channel],
+        store=MemoryStore(),
+        authenticator=channel.authenticator(ApiKeyAuthenticator({"key-a": "alice"})),
+    )
+    app = Starlette(routes=[Mount("/bots", app=host)], lifespan=host.lifespan)
+    async with serving(app) as url:
+        bot_api.api.webhook_url, bot_api.api.webhook_secret = f"{url}/bots/telegram/webhook", SECRET
+        assert await bot_api.api.post_to_webhook(bot_api.api.message_update(42, "ping")) == 200
+        await wait_until(lambda: bot_api.api.chat_texts(42) == ["pong"])
+        assert await bot_api.api.post_to_webhook(bot_api.api.message_update(42, "x"), secret="nope") == 401

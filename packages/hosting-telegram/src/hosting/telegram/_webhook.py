@@ -81,8 +81,9 @@ class WebhookAuthenticator:
         self.user = user
 
     async def authenticate(self, connection: HTTPConnection) -> IsolationKeys:
-        root = connection.scope.get("root_path", "")
-        path = connection.url.path
+        # Relative to where the host is mounted, as the host's own routes are.
+        root: str = connection.scope.get("root_path", "")
+        path: str = connection.scope.get("path", "")
         relative = path[len(root) :] if root and path.startswith(root) else path
         if relative == self.path:
             if not secret_matches(connection.headers.get(SECRET_HEADER), self.secret):
