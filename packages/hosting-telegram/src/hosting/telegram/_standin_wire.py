@@ -14,10 +14,18 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+from aiogram import methods as aiogram_methods
 from aiogram.methods.base import TelegramMethod
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+METHODS: dict[str, type[TelegramMethod[Any]]] = {
+    cls.__api_method__.lower(): cls
+    for cls in vars(aiogram_methods).values()
+    if isinstance(cls, type) and issubclass(cls, TelegramMethod) and cls is not TelegramMethod
+}
+"""aiogram's model of every Bot API method, by lower-cased name (method names are case-insensitive)."""
 
 
 class BotAPIError(Exception):

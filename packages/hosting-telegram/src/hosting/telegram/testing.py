@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from ._standin import METHODS, BotAPIStandIn, Call, SentMessage
+from ._standin import BotAPIStandIn
 from ._standin_html import HTMLParseError, visible_text
+from ._standin_methods import Call, SentMessage
+from ._standin_wire import METHODS
 
 __all__ = ["METHODS", "BotAPIStandIn", "Call", "HTMLParseError", "SentMessage", "visible_text", "wait_until"]
 
