@@ -147,6 +147,38 @@ async def test_nothing_is_pushed_to_a_chat_linked_to_someone_else_since() -> Non
     assert [text for text in s.api.chat_texts(42) if "report" in text] == []
 
 
+async def test_nothing_is_pushed_to_a_chat_that_unlinked() -> None:
+    async with stack() as s:
+        await s.link("key-alice", 42)
+        s.api.queue_update(s.api.message_update(42, "/unlink"))
+        await wait_until(lambda: s.api.chat_texts(42)[-1].startswith("Unlinked."))
+        client = s.sdk("key-alice")
+        created = await client.responses.create(
+            model="scripted", input="private", background=True, extra_body={"deliver_to": "telegram"}
+        )
+        assert (await s.finished(client, created.id)).status == "completed"
+        report = await s.report("alice", created.id)
+        assert report["pushed"] == [] and "not linked" in report["failed"]["telegram"]
+        await client.close()
+    assert s.api.chat_texts(42)[-1].startswith("Unlinked.")
+
+
+async def test_a_long_answer_is_pushed_in_several_messages() -> None:
+    answer = "A line of the weekly report.\n" * 300  # about 8700 characters
+    async with stack(ScriptedAgent([answer])) as s:
+        await s.link("key-alice", 42)
+        client = s.sdk("key-alice")
+        created = await client.responses.create(
+            model="scripted", input="the report", background=True, extra_body={"deliver_to": "telegram"}
+        )
+        assert (await s.finished(client, created.id)).status == "completed"
+        assert (await s.report("alice", created.id))["pushed"] == ["telegram"]
+        await client.close()
+    pushed = s.api.chat_texts(42)[1:]
+    assert len(pushed) == 3 and all(len(text) <= 4096 for text in pushed)
+    assert "\n".join(pushed) == answer.strip()
+
+
 @pytest.mark.parametrize("deliver_to", [42, [], [""], ["telegram", 1], {"channel": "telegram"}, ["x"] * 17])
 async def test_a_bad_deliver_to_is_refused_and_nothing_runs(deliver_to: Any) -> None:
     async with stack() as s:

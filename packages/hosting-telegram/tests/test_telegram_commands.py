@@ -33,6 +33,7 @@ async def test_commands_are_published_at_start_up(bot_api: ServedStandIn) -> Non
         {"command": "help", "description": "What this bot can do"},
         {"command": "new", "description": "Start a new conversation"},
         {"command": "link", "description": "Link this chat to your account: /link CODE"},
+        {"command": "unlink", "description": "Stop acting as the linked account"},
         {"command": "shout", "description": "Say it louder"},
     ]
 

@@ -77,6 +77,19 @@ async def test_a_linked_chat_talks_as_the_host_user(bot_api: ServedStandIn) -> N
     assert await store.get_identity_links("bob") == {}
 
 
+async def test_unlink_makes_the_chat_itself_again(bot_api: ServedStandIn) -> None:
+    agent = ScriptedAgent(["ok"])
+    host = telegram_host(bot_api, agent, host_options={"authenticator": ApiKeyAuthenticator(KEYS)})
+    async with serving(host) as url, httpx.AsyncClient() as client:
+        assert "not linked" in await send(bot_api, 42, "/unlink", 1)
+        code = await link_code(client, url, "key-alice")
+        assert (await send(bot_api, 42, f"/link {code}", 2)).startswith("Linked.")
+        assert await send(bot_api, 42, "as alice", 3) == "ok"
+        assert (await send(bot_api, 42, "/unlink", 4)).startswith("Unlinked.")
+        assert await send(bot_api, 42, "as myself", 5) == "ok"
+    assert [run.isolation.user for run in agent.runs] == ["alice", "telegram:42"]
+
+
 async def test_codes_work_once(bot_api: ServedStandIn) -> None:
     host = telegram_host(
         bot_api, ScriptedAgent(["ok"]), host_options={"authenticator": ApiKeyAuthenticator(KEYS)}

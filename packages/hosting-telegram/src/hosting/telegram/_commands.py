@@ -1,4 +1,4 @@
-"""Chat commands: ``/start``, ``/help``, ``/new``, ``/link CODE`` and the host's own.
+"""Chat commands: ``/start``, ``/help``, ``/new``, ``/link CODE``, ``/unlink`` and the host's own.
 
 The host's `Command`s given to the channel run through `ChannelContext.run_command`
 with the rest of the line as a user message; their answer, if any, is sent back.
@@ -24,6 +24,7 @@ BUILT_IN: dict[str, str] = {
     "help": "What this bot can do",
     "new": "Start a new conversation",
     "link": "Link this chat to your account: /link CODE",
+    "unlink": "Stop acting as the linked account",
 }
 
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
@@ -105,6 +106,8 @@ class Commands:
                 return "Started a new conversation."
             if call.name == "link":
                 return await self.link(call.argument, conversation)
+            if call.name == "unlink":
+                return await self.unlink(conversation)
             command = self.commands.get(call.name)
             if command is None:
                 return f"Unknown command /{call.name}. Send /help for the list."
@@ -135,3 +138,9 @@ class Commands:
         with isolation_scope(IsolationKeys(user=taken.user)):
             await self.context.store.link_identity(self.channel_name, str(conversation.chat_id))
         return "Linked. This chat now talks as your account: your conversations are shared with it."
+
+    async def unlink(self, conversation: Conversation) -> str:
+        if not conversation.private or await self.state.linked_user(conversation.telegram_user) is None:
+            return "This chat is not linked to an account."
+        await self.state.clear_link(conversation.telegram_user)
+        return "Unlinked. This chat talks as itself again; nothing is pushed to it for the account."

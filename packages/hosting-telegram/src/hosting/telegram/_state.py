@@ -130,6 +130,10 @@ class ChannelState:
         """From now on, `telegram_user` acts as the host's `user`."""
         await self._put(f"telegram:link:{telegram_user}", {"user": user, "written_at": time.time()})
 
+    async def clear_link(self, telegram_user: int) -> None:
+        """From now on, `telegram_user` acts as themselves again."""
+        await self._put(f"telegram:link:{telegram_user}", {"user": None, "written_at": time.time()})
+
     async def linked_user(self, telegram_user: int) -> str | None:
         """The host user a Telegram user is linked to, or None."""
         kept = await self._get(f"telegram:link:{telegram_user}")
