@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from starlette.testclient import TestClient
 
-from hosting.core import Host, MemoryStore, Telemetry, user_message
+from hosting.core import Host, MemoryStore, Telemetry, as_agent, user_message
 from hosting.core.channels import ChannelIdentity
 
 from .conftest import InvokeChannel, echo_history
@@ -109,3 +110,57 @@ async def test_a_push_channel_identity_is_kept() -> None:
     assert report.pushed == ("invoke",)
     assert channel.pushed[-1].address == "a-9"
     await host.shutdown()
+
+
+class _Run:
+    """What the engine's ``attach`` returns, as far as telemetry looks at it."""
+
+    def __init__(self) -> None:
+        self.task = object()
+        self.done = False
+
+
+async def test_a_follower_that_comes_before_the_agent_starts_is_linked_when_it_does() -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from hosting.core import RunContext
+    from hosting.core._telemetry_otel import Instruments
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instruments = Instruments(provider, MeterProvider(), record_content=False)
+    run = _Run()
+
+    async def attach(owner: str, response_id: str) -> _Run:
+        return run
+
+    tracer = provider.get_tracer("test")
+    # The follower's span stays open while it streams: the link comes while it is.
+    follower = tracer.start_span("GET follower")
+    with trace.use_span(follower, end_on_exit=False):
+        assert await instruments.attaching(attach)("alice", "resp_1") is run
+    # A run that ended before its agent started is forgotten at the next follow.
+    gone = _Run()
+    gone.done = True
+    instruments._waiting["resp_gone"] = (gone, [follower])
+    with tracer.start_as_current_span("GET another"):
+        await instruments.attaching(attach)("alice", "resp_2")
+    assert set(instruments._waiting) == {"resp_1", "resp_2"}
+
+    async def answer(context: RunContext) -> AsyncIterator[str]:
+        yield "hi"
+
+    agent = instruments.agent("answer", as_agent(answer))
+    context = RunContext(response_id="resp_1", history=(), input=(user_message("x"),), agent_name="answer")
+    assert [update async for update in agent.run(context)] == ["hi"]
+    follower.end()
+    (run_span,) = [span for span in exporter.get_finished_spans() if span.name == "invoke_agent answer"]
+    (ended_follower,) = [span for span in exporter.get_finished_spans() if span.name == "GET follower"]
+    assert [(link.context.span_id, dict(link.attributes or {})) for link in ended_follower.links] == [
+        (run_span.context.span_id, {"hosting.link": "follows"})
+    ]
+    assert "resp_1" not in instruments._waiting

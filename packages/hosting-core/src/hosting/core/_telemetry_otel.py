@@ -114,7 +114,8 @@ class Instruments:
             "hosting.deliveries", unit="{push}", description="Pushes to channels, by outcome."
         )
         self._live: dict[str, trace.SpanContext] = {}
-        self._waiting: dict[str, list[trace.Span]] = {}
+        # Followers of a run whose agent has not started yet, by response id, with the run.
+        self._waiting: dict[str, tuple[Any, list[trace.Span]]] = {}
 
     def _observe_runs(self, options: CallbackOptions) -> list[Observation]:
         counts = dict(self.active_runs)  # one C-level copy: the event loop's thread may be adding
@@ -166,7 +167,9 @@ class Instruments:
                 trace.get_current_span().add_link(span_context, {"hosting.link": "follows"})
             elif getattr(run, "task", None) is not None and not getattr(run, "done", True):
                 # Running here but its agent has not started yet: linked when it starts.
-                self._waiting.setdefault(response_id, []).append(trace.get_current_span())
+                for ended in [key for key, (other, _) in self._waiting.items() if other.done]:
+                    del self._waiting[ended]  # ended before its agent started: nothing to link
+                self._waiting.setdefault(response_id, (run, []))[1].append(trace.get_current_span())
             return run
 
         return attach_linking
@@ -204,7 +207,7 @@ class Instruments:
         self._live[context.response_id] = span.get_span_context()
         if span.get_span_context().is_valid:  # not with a no-op provider
             note_run_trace(context.response_id, format(span.get_span_context().trace_id, "032x"))
-        for follower in self._waiting.pop(context.response_id, ()):
+        for follower in self._waiting.pop(context.response_id, (None, []))[1]:
             follower.add_link(span.get_span_context(), {"hosting.link": "follows"})
         run_context = contextvars.copy_context()
         run_context.run(otel_context.attach, trace.set_span_in_context(span, parent))
