@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -355,3 +356,54 @@ def test_excluded_paths_get_no_server_span(
     client.responses.create(model="scripted", input="hi")
     spans = otel.wait_for(lambda spans: bool(_server_spans(spans, "POST")))
     assert [span.name for span in spans if span.kind == trace.SpanKind.SERVER] == ["POST /v1/responses"]
+
+
+_AGENT_FRAMEWORK_RUN = """
+import sys
+sys.path.insert(0, "samples")
+from starlette.testclient import TestClient
+from opentelemetry import trace
+from hosting.core import MemoryStore
+import agent_framework_agent as sample
+
+host, mode = sample.build_host({}, store=MemoryStore())
+with TestClient(host) as client:
+    answer = client.post("/v1/responses", json={"model": "weather", "input": "Weather in Paris?", "stream": True})
+    assert answer.status_code == 200
+trace.get_tracer_provider().force_flush()
+"""
+
+
+def _console_spans(output: str) -> list[dict[str, Any]]:
+    decoder, spans, index = json.JSONDecoder(), [], 0
+    while (start := output.find("{", index)) >= 0:
+        try:
+            found, index = decoder.raw_decode(output, start)
+        except json.JSONDecodeError:
+            index = start + 1
+            continue
+        if isinstance(found, dict) and "context" in found:
+            spans.append(found)
+    return spans
+
+
+def test_an_agent_framework_agents_own_spans_nest_under_the_run() -> None:
+    result = _child(_AGENT_FRAMEWORK_RUN, {"OTEL_TRACES_EXPORTER": "console"})
+    assert result.returncode == 0, result.stderr
+    spans = _console_spans(result.stdout)
+    ours = [
+        span
+        for span in spans
+        if span["name"] == "invoke_agent weather" and "hosting.channel" in span["attributes"]
+    ]
+    theirs = [
+        span
+        for span in spans
+        if span["name"] == "invoke_agent weather" and "hosting.channel" not in span["attributes"]
+    ]
+    (run,) = ours
+    (framework,) = theirs  # Agent Framework's own span of the same agent, on the global provider
+    assert framework["parent_id"] == run["context"]["span_id"]
+    assert framework["context"]["trace_id"] == run["context"]["trace_id"]
+    framework_tools = [span for span in spans if span["parent_id"] == framework["context"]["span_id"]]
+    assert [span["name"] for span in framework_tools] == ["execute_tool get_weather"]
