@@ -13,8 +13,11 @@ status 0, without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from socket import socket
 from types import FrameType
 
@@ -111,6 +114,47 @@ def _stop_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+@contextlib.contextmanager
+def _terminal_foreground() -> Iterator[None]:
+    """Under a parent in a terminal (``make serve``, ``uv run``), be the terminal's foreground alone.
+
+    Ctrl-C interrupts the terminal's foreground process group, which a child shares with its
+    parent: make would then report the interrupt and end by it, whatever the server did. In a
+    process group of its own that holds the terminal, the server alone gets Ctrl-C, shuts down,
+    exits 0, and its parent ends as it did. The terminal goes back to the parent's group on the
+    way out. Nothing changes when the server already leads its group (started by a shell) or has
+    no terminal.
+    """
+    try:
+        terminal = sys.stdin.fileno()
+        shared = os.isatty(terminal) and os.getpgrp() != os.getpid()
+        parent_group = os.getpgrp()
+        if not shared or os.tcgetpgrp(terminal) != parent_group:
+            shared = False
+    except (OSError, ValueError):
+        shared = False
+    if not shared:
+        yield
+        return
+    # A process group that is not the terminal's foreground may take it only with SIGTTOU ignored.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        os.setpgid(0, 0)
+        os.tcsetpgrp(terminal, os.getpgrp())
+    except OSError:
+        signal.signal(signal.SIGTTOU, previous)
+        yield
+        return
+    signal.signal(signal.SIGTTOU, previous)
+    try:
+        yield
+    finally:
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(terminal, parent_group)
+        signal.signal(signal.SIGTTOU, previous)
+
+
 def run_sample(
     app: ASGIApp,
     *,
@@ -149,7 +193,8 @@ def run_sample(
     # handlers back: SIGTERM then ends the process with status 0, and SIGINT's KeyboardInterrupt
     # is caught here, so a stop asked for prints no traceback.
     signal.signal(signal.SIGTERM, _stop_quietly)
-    try:
-        _AnnouncingServer(config, text).run()
-    except KeyboardInterrupt:
-        pass
+    with _terminal_foreground():
+        try:
+            _AnnouncingServer(config, text).run()
+        except KeyboardInterrupt:
+            pass
