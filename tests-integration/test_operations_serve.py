@@ -1,15 +1,18 @@
 """`make serve` from a fresh clone: a light install, a banner that tells the truth, and a quiet stop.
 
 The clone installs only what serving needs (no development tools), reusing the machine's uv cache
-(and this checkout's uv, so nothing is fetched twice). Ctrl-C (SIGINT to the whole process group, as a
-terminal sends it) and SIGTERM (to make alone, as a supervisor sends it) both stop the server
-gracefully: it exits 0 and prints no traceback, and make adds no error line. GNU make itself ends by the
-signal it was sent once its child has ended, as it always does; a shell shows nothing for that.
+(and this checkout's uv, so nothing is fetched twice). Ctrl-C typed in a terminal (a pseudo-terminal
+here) stops the server gracefully and everything exits 0. Without a terminal, SIGINT to the whole
+process group and SIGTERM to make alone (as a supervisor sends it) stop it as gracefully, with no
+traceback and no make error line; GNU make, which got the signal itself, then ends by it once its
+child has ended, as it always does.
 """
 
 from __future__ import annotations
 
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -141,3 +144,57 @@ def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clon
     process, _ = _make_serve(clone)
     out, err = _stop(process, signal.SIGTERM, group=False)
     _assert_quiet_stop(process, signal.SIGTERM, out, err)
+
+
+def _read(master: int, buffer: bytearray, *, until: bytes | None, within: float) -> bool:
+    """Read the terminal into `buffer` until `until` shows (True), it closes, or time runs out."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: every process on it ended
+            return False
+        if not chunk:
+            return False
+        buffer += chunk
+        if until is not None and until in buffer:
+            return True
+    return False
+
+
+def test_ctrl_c_in_a_terminal_ends_make_serve_with_status_0(clone: Path) -> None:
+    command = ["make", "--no-print-directory", "serve", "PORT=0"]
+    uv = REPO / ".tools" / "bin" / "uv"
+    if uv.exists():
+        command.append(f"UV={uv}")
+    master, terminal = pty.openpty()
+    process = subprocess.Popen(
+        command,
+        cwd=clone,
+        env=_environment(),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        # make leads a session whose controlling terminal is the pseudo-terminal, as in a shell.
+        preexec_fn=lambda: os.login_tty(terminal),
+    )
+    os.close(terminal)
+    output = bytearray()
+    try:
+        assert _read(master, output, until=b"Stop with Ctrl-C", within=START_TIMEOUT), output.decode()
+        os.write(master, b"\x03")  # Ctrl-C: the terminal interrupts its foreground process group
+        _read(master, output, until=None, within=30)
+        assert process.wait(timeout=30) == 0, output.decode(errors="replace")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    text = output.decode(errors="replace")
+    assert "Traceback" not in text
+    assert "make: ***" not in text
+    assert "Application shutdown complete." in text
+    assert "Finished server process [" in text
