@@ -38,6 +38,10 @@ class SentMessage:
     versions: list[str] = field(default_factory=list)
 
 
+LONG_POLL_CAP = 1.0
+"""The longest a getUpdates call waits for an update, whatever its timeout."""
+
+
 class BotAPIMethods:
     """The state of one bot at Telegram, and the methods that read and change it.
 
@@ -83,7 +87,9 @@ class BotAPIMethods:
         if offset is not None:
             # Asking from `offset` confirms every earlier update: Telegram forgets them.
             self._updates = [update for update in self._updates if int(update["update_id"]) >= offset]
-        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        # Waits at most LONG_POLL_CAP, not the whole timeout: an empty answer is what Telegram gives
+        # when the timeout passes, and a stand-in that never holds a request long stops at once.
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), LONG_POLL_CAP)
         while not self._updates and time.monotonic() < deadline:
             self._new_update.clear()
             try:
