@@ -145,6 +145,15 @@ def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clon
     out, err = _stop(process, signal.SIGTERM, group=False)
     _assert_quiet_stop(process, signal.SIGTERM, out, err)
 
+    # SIGTERM to the server alone (a supervisor that knows its pid): make too ends with status 0.
+    process, _ = _make_serve(clone)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert len(children) == 1  # make execs the server: its only child
+    os.kill(int(children[0]), signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    _assert_quiet_stop(process, signal.SIGTERM, out, err)
+
 
 def _read(master: int, buffer: bytearray, *, until: bytes | None, within: float) -> bool:
     """Read the terminal into `buffer` until `until` shows (True), it closes, or time runs out."""
