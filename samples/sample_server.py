@@ -114,20 +114,30 @@ def _stop_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def _run_by_make() -> bool:
+    """Whether make itself started this process (a recipe's command), not something make started."""
+    if "MAKELEVEL" not in os.environ:
+        return False
+    try:
+        with open(f"/proc/{os.getppid()}/comm") as comm:
+            return comm.read().strip() in ("make", "gmake")
+    except OSError:  # no /proc: not Linux; leave the terminal alone
+        return False
+
+
 @contextlib.contextmanager
 def _terminal_foreground() -> Iterator[None]:
-    """Under a parent in a terminal (``make serve``, ``uv run``), be the terminal's foreground alone.
+    """Run by make in a terminal (``make serve``), be the terminal's foreground alone.
 
-    Ctrl-C interrupts the terminal's foreground process group, which a child shares with its
-    parent: make would then report the interrupt and end by it, whatever the server did. In a
-    process group of its own that holds the terminal, the server alone gets Ctrl-C, shuts down,
-    exits 0, and its parent ends as it did. The terminal goes back to the parent's group on the
-    way out. Nothing changes when the server already leads its group (started by a shell) or has
-    no terminal.
+    Ctrl-C interrupts the terminal's foreground process group, which the server shares with make:
+    make would then report the interrupt and end by it, whatever the server did. In a process
+    group of its own that holds the terminal, the server alone gets Ctrl-C, shuts down, exits 0,
+    and make ends as it did. The terminal goes back to make's group on the way out. Nothing
+    changes unless make started the server itself, in a terminal.
     """
     try:
         terminal = sys.stdin.fileno()
-        shared = os.isatty(terminal) and os.getpgrp() != os.getpid()
+        shared = _run_by_make() and os.isatty(terminal) and os.getpgrp() != os.getpid()
         parent_group = os.getpgrp()
         if not shared or os.tcgetpgrp(terminal) != parent_group:
             shared = False
