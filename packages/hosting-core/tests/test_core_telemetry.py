@@ -164,3 +164,33 @@ async def test_a_follower_that_comes_before_the_agent_starts_is_linked_when_it_d
         (run_span.context.span_id, {"hosting.link": "follows"})
     ]
     assert "resp_1" not in instruments._waiting
+
+
+def test_an_error_update_is_the_runs_error_type() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from hosting.core import ErrorUpdate, RunContext
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def refuses(context: RunContext) -> AsyncIterator[str | ErrorUpdate]:
+        yield "partial"
+        yield ErrorUpdate("The quota is used up.", code="quota_exceeded")
+        yield "never sent"
+
+    host = Host(
+        refuses,
+        channels=[InvokeChannel()],
+        store=MemoryStore(),
+        telemetry=Telemetry(tracer_provider=provider),
+    )
+    with TestClient(host) as client:
+        answer = client.post("/invoke", json={"text": "x"}).json()
+    assert (answer["status"], answer["error"]) == ("failed", "The quota is used up.")
+    (run,) = [span for span in exporter.get_finished_spans() if span.name.startswith("invoke_agent")]
+    assert (run.attributes or {})["error.type"] == "quota_exceeded"
+    assert run.status.description == "quota_exceeded"

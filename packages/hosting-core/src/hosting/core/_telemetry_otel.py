@@ -244,7 +244,10 @@ class Instruments:
                     output.append(update.text)
                 yield update
         except BaseException as raised:
-            if isinstance(raised, GeneratorExit | asyncio.CancelledError):
+            if isinstance(raised, GeneratorExit):
+                # The host stopped reading: after an `ErrorUpdate` (whose code stays), or a cancel.
+                error_type = error_type or "cancelled"
+            elif isinstance(raised, asyncio.CancelledError):
                 error_type = "cancelled"
             else:
                 error_type = type(raised).__qualname__
