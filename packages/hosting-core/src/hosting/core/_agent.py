@@ -24,7 +24,10 @@ from typing import Any, Protocol, TypeAlias, overload, runtime_checkable
 
 from ._exceptions import ConfigurationError
 from ._isolation import IsolationKeys
-from ._types import Item, Message, ToolSpec, Update
+from ._types import Item, Message, OutputFormat, ToolSpec, Update
+
+OUTPUT_FORMAT_OPTION = "output_format"
+"""The key of ``RunContext.options`` under which a channel puts the requested `OutputFormat`."""
 
 
 @dataclass(slots=True)
@@ -37,7 +40,8 @@ class RunContext:
         input: the new input of this turn.
         instructions: system-level instructions sent with the request, if any.
         options: generation options from the documented allowlist (temperature, top_p, ...).
-        tools: client-declared function tools; answer with a `FunctionCall` to call one.
+        tools: client-declared function tools; answer with a `FunctionCall` to call one. A tool
+            the agent runs itself is shown with a `ToolStep`.
         session_state: a mutable mapping the host stores after a successful run and gives back on
             the next turn of the same conversation (or to children of this response).
         isolation: the caller's isolation keys.
@@ -67,6 +71,17 @@ class RunContext:
         """The text of the new input's user messages, joined by newlines."""
         texts = [item.text for item in self.input if isinstance(item, Message) and item.role == "user"]
         return texts[0] if len(texts) == 1 else "\n".join(texts)
+
+    @property
+    def output_format(self) -> OutputFormat | None:
+        """The format the caller asked the answer's text to have (JSON, or JSON matching a schema).
+
+        None: plain text. A channel that knows the caller's wish puts it in `options` under
+        ``"output_format"`` (the Responses channel does, from ``text.format``); an agent that
+        cannot produce the format should say so with an `ErrorUpdate` rather than ignore it.
+        """
+        value = self.options.get(OUTPUT_FORMAT_OPTION)
+        return value if isinstance(value, OutputFormat) else None
 
 
 AgentOutput: TypeAlias = AsyncIterator[Update | str]

@@ -51,6 +51,8 @@ class ReasoningTextDelta:
 
 @dataclass(slots=True)
 class FunctionArgumentsDelta:
+    """A piece of the arguments of the function call (or the `ToolStep`) at `output_index`."""
+
     output_index: int
     item_id: str
     delta: str

@@ -26,6 +26,7 @@ from ._types import (
     ReasoningDelta,
     TextDelta,
     TextPart,
+    ToolStep,
     Update,
     Usage,
     with_id,
@@ -94,7 +95,7 @@ class OutputBuilder:
             self.usage = update if self.usage is None else self.usage + update
         elif isinstance(update, ItemBreak):
             self.close_open_item()
-        elif isinstance(update, Message | FunctionCall | FunctionResult | Reasoning):
+        elif isinstance(update, Message | FunctionCall | FunctionResult | Reasoning | ToolStep):
             self.close_open_item()
             self._add_whole(update)
         else:
@@ -146,4 +147,5 @@ _ID_KINDS: dict[type[Item], str] = {
     Message: "message",
     FunctionResult: "function_result",
     Reasoning: "reasoning",
+    ToolStep: "tool_step",
 }

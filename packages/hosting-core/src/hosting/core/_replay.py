@@ -24,7 +24,7 @@ from ._events import (
     RunStarted,
 )
 from ._records import ResponseRecord
-from ._types import FunctionCall, Item, Message, Reasoning, TextPart
+from ._types import FunctionCall, Item, Message, Reasoning, TextPart, ToolStep
 
 
 def whole_item_events(index: int, item: Item) -> list[RunEvent]:
@@ -45,6 +45,13 @@ def whole_item_events(index: int, item: Item) -> list[RunEvent]:
             events.append(OutputTextDelta(index, item_id, text))
     elif isinstance(item, FunctionCall):
         events.append(OutputItemAdded(index, FunctionCall(item.call_id, item.name, "", id=item_id)))
+        if item.arguments:
+            events.append(FunctionArgumentsDelta(index, item_id, item.arguments))
+    elif isinstance(item, ToolStep):
+        # Begins as the call, without its outcome; the arguments come as a delta, as a call's do.
+        events.append(
+            OutputItemAdded(index, ToolStep(item.name, "", id=item_id, server_label=item.server_label))
+        )
         if item.arguments:
             events.append(FunctionArgumentsDelta(index, item_id, item.arguments))
     elif isinstance(item, Reasoning):
@@ -79,7 +86,7 @@ def output_from_events(events: Sequence[RunEvent]) -> tuple[Item, ...]:
 
     A finished item is kept as it was done; one still growing keeps the text its deltas
     brought (a message or a reasoning summary). A function call cut short is dropped: its
-    arguments are not whole, so nobody could run it.
+    arguments are not whole, so nobody could run it; so is a tool step cut short (it has no outcome).
     """
     shells: dict[int, Item] = {}
     texts: dict[int, list[str]] = {}

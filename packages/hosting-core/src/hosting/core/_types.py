@@ -73,7 +73,11 @@ class Message:
 
 @dataclass(slots=True)
 class FunctionCall:
-    """A call of a client-declared (or agent-side) function, with JSON-encoded arguments."""
+    """A call of a function the client declared (the client runs it), with JSON-encoded arguments.
+
+    A tool the agent runs itself is a `ToolStep`, not a call and a result: clients treat every
+    function call in an answer as theirs to run.
+    """
 
     call_id: str
     name: str
@@ -83,7 +87,7 @@ class FunctionCall:
 
 @dataclass(slots=True)
 class FunctionResult:
-    """The output of a function call, sent back by the client (or produced by the agent's own tool)."""
+    """The output of a client-declared function call, sent back by the client."""
 
     call_id: str
     output: str
@@ -98,7 +102,39 @@ class Reasoning:
     id: str | None = None
 
 
-Item: TypeAlias = Message | FunctionCall | FunctionResult | Reasoning
+@dataclass(slots=True)
+class ToolStep:
+    """A tool the agent ran itself (not one the client declared), with its outcome inline.
+
+    The agent yields it once the tool has run: with its `output`, or with an `error` (text
+    shown to the caller as it is, so without internals). Channels show it as a step of the
+    answer, never as a call the client must make: the Responses channel renders it as an
+    ``mcp_call`` item.
+
+    Attributes:
+        name: the tool's name.
+        arguments: the arguments, as JSON text.
+        output: what the tool returned (None when it failed or returned nothing).
+        error: why the tool failed, if it did.
+        id: set by the host when the step is emitted.
+        server_label: who ran the tool: ``"agent"`` for the agent's own tools, or the label of the
+            tool server it called.
+    """
+
+    name: str
+    arguments: str
+    output: str | None = None
+    error: str | None = None
+    id: str | None = None
+    server_label: str = "agent"
+
+    @property
+    def failed(self) -> bool:
+        """The tool failed (it has an `error`)."""
+        return self.error is not None
+
+
+Item: TypeAlias = Message | FunctionCall | FunctionResult | Reasoning | ToolStep
 
 
 def with_id(item: Item, new_id: str) -> Item:
@@ -109,6 +145,8 @@ def with_id(item: Item, new_id: str) -> Item:
         return FunctionCall(item.call_id, item.name, item.arguments, id=new_id)
     if isinstance(item, FunctionResult):
         return FunctionResult(item.call_id, item.output, id=new_id)
+    if isinstance(item, ToolStep):
+        return ToolStep(item.name, item.arguments, item.output, item.error, new_id, item.server_label)
     return Reasoning(item.text, id=new_id)
 
 
@@ -133,6 +171,25 @@ class ToolSpec:
     description: str | None = None
     parameters: Mapping[str, Any] | None = None
     strict: bool | None = None
+
+
+@dataclass(slots=True)
+class OutputFormat:
+    """The format the caller asked the answer's text to have (`RunContext.output_format`).
+
+    Attributes:
+        type: ``"json_schema"`` (JSON valid against `schema`) or ``"json_object"`` (any JSON object).
+        name: the schema's name (json_schema).
+        schema: the JSON Schema the answer must match (json_schema).
+        strict: the caller asked for strict schema adherence (json_schema), if it said.
+        description: what the format is for, if given.
+    """
+
+    type: Literal["json_schema", "json_object"]
+    name: str | None = None
+    schema: Mapping[str, Any] | None = None
+    strict: bool | None = None
+    description: str | None = None
 
 
 # -- updates an agent yields -----------------------------------------------------------------------
@@ -191,7 +248,7 @@ class ItemBreak:
 
 
 # An agent yields any of these. A plain `str` is a text delta; a whole `Message`,
-# `FunctionCall`, `FunctionResult` or `Reasoning` is emitted as one complete output item.
+# `FunctionCall`, `FunctionResult`, `Reasoning` or `ToolStep` is emitted as one complete output item.
 Update: TypeAlias = (
     TextDelta
     | ReasoningDelta
@@ -202,6 +259,7 @@ Update: TypeAlias = (
     | FunctionCall
     | FunctionResult
     | Reasoning
+    | ToolStep
 )
 
 
@@ -254,6 +312,16 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         }
     if isinstance(item, FunctionResult):
         return {"type": "function_result", "id": item.id, "call_id": item.call_id, "output": item.output}
+    if isinstance(item, ToolStep):
+        return {
+            "type": "tool_step",
+            "id": item.id,
+            "name": item.name,
+            "arguments": item.arguments,
+            "output": item.output,
+            "error": item.error,
+            "server_label": item.server_label,
+        }
     return {"type": "reasoning", "id": item.id, "text": item.text}
 
 
@@ -272,6 +340,15 @@ def item_from_dict(data: Mapping[str, Any]) -> Item:
         return FunctionResult(call_id=data["call_id"], output=data["output"], id=data.get("id"))
     if kind == "reasoning":
         return Reasoning(text=data["text"], id=data.get("id"))
+    if kind == "tool_step":
+        return ToolStep(
+            name=data["name"],
+            arguments=data["arguments"],
+            output=data.get("output"),
+            error=data.get("error"),
+            id=data.get("id"),
+            server_label=data.get("server_label") or "agent",
+        )
     raise ValueError(f"unknown item type {kind!r}")
 
 

@@ -14,6 +14,7 @@ agents' items and updates from `hosting.core`.
 
 from __future__ import annotations
 
+from ._agent import OUTPUT_FORMAT_OPTION
 from ._channel import (
     Channel,
     ChannelContribution,
@@ -44,9 +45,10 @@ from ._json import encode_json
 from ._limits import request_body
 from ._public import publish
 from ._run import Run, RunMode
-from ._types import ROLES, with_id
+from ._types import ROLES, OutputFormat, with_id
 
 __all__ = [
+    "OUTPUT_FORMAT_OPTION",
     "ROLES",
     "Channel",
     "ChannelContext",
@@ -61,6 +63,7 @@ __all__ = [
     "ErrorRenderer",
     "FunctionArgumentsDelta",
     "HostedRunResult",
+    "OutputFormat",
     "OutputItemAdded",
     "OutputItemDone",
     "OutputTextDelta",
