@@ -20,11 +20,12 @@ are taken one at a time (`Turns`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal, TypeAlias
 
 from ._agent import Agent, RunContext
@@ -33,6 +34,7 @@ from ._delivery import Deliveries
 from ._events import RunEvent, event_from_dict
 from ._exceptions import (
     ConflictError,
+    HostingError,
     InvalidRequestError,
     LimitExceededError,
     NotFoundError,
@@ -206,12 +208,14 @@ class RunEngine:
             "response", owner=owner, hint=request.previous_response_id or request.conversation_id
         )
         if request.idempotency_key and request.store:
-            claimed = await self._claim_idempotency(owner, request.idempotency_key, request, response_id)
+            with _store_failures(response_id):
+                claimed = await self._claim_idempotency(owner, request.idempotency_key, request, response_id)
             if claimed is not None:
                 return claimed, None
         starting = self._starting.pop(response_id, None)
         try:
-            run, context = await self._prepare(request, mode, keys, name, response_id)
+            with _store_failures(response_id):
+                run, context = await self._prepare(request, mode, keys, name, response_id)
         except BaseException as error:
             if starting is not None and not starting.done():
                 starting.set_exception(
@@ -320,13 +324,7 @@ class RunEngine:
         # Written as it starts when someone could know its id before it ends, so a crash leaves
         # it `failed`, never unknown; a run its caller only waits for is written at its end.
         if run.written_at_start:
-            try:
-                await self.store.create_response(record)
-            except ValueError:
-                raise
-            except Exception as error:
-                logger.exception("could not store the new response %s", response_id)
-                raise ServerError(STORAGE_FAILED, code="storage_error") from error
+            await self.store.create_response(record)
         # In field order: a class called with keywords packs them into a dictionary first.
         context = RunContext(
             response_id,
@@ -374,7 +372,7 @@ class RunEngine:
     async def attach(self, owner: str, response_id: str) -> Run:
         """The run of a response: live if it is still going here, else rebuilt from the store."""
         self.check_id(response_id, owner=owner)
-        live = self._live.get(response_id)
+        live = self._live.get(response_id) or self.recovery.unwritten(response_id)
         # A live inline run cannot be followed: until its record is stored it is unknown here,
         # as it is to every other process.
         if live is not None and live.created.owner == owner and live.mode.records_events:

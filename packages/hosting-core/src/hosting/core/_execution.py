@@ -109,6 +109,7 @@ class Executor:
     async def _flush_events(self, run: Run) -> None:
         """Write `run`'s events as they come, a batch at most `event_flush_interval` after each."""
         owner = run.created.owner
+        failing = False
         while not run.done:
             if len(run.events) <= run.flushed:
                 await run.changed()
@@ -121,9 +122,13 @@ class Executor:
             batch = [StoredEvent(n, event_to_dict(events[n])) for n in range(start, end)]
             try:
                 await self.store.append_run_events(owner, run.id, batch)
-            except Exception:
-                logger.warning("could not store events of run %s yet; its final write has them", run.id)
+            except Exception as error:
+                if not failing:
+                    logger.warning("could not store events of run %s yet (%s); retrying", run.id, error)
+                failing = True
+                await asyncio.sleep(1.0)  # a full disk does not empty in milliseconds
                 continue
+            failing = False
             run.flushed = max(run.flushed, end)
 
     async def _execute(
@@ -189,7 +194,7 @@ class Executor:
                 unstored = [StoredEvent(n, event_to_dict(log[n])) for n in range(run.flushed, len(log))]
                 if builder.recording:
                     unstored.append(StoredEvent(len(log), event_to_dict(finished)))
-                self.recovery.end_later(final, unstored)
+                self.recovery.end_later(run, final, unstored)
         finally:
             if builder.recording:
                 run.emit(finished)

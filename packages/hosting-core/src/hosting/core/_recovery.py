@@ -54,7 +54,7 @@ class Recovery:
         self.interval = min(lease / 3, 1.0)
         self._task: asyncio.Task[None] | None = None
         # Final records (and terminal events) of runs whose final write failed, to write again.
-        self._unwritten: dict[str, tuple[ResponseRecord, tuple[StoredEvent, ...]]] = {}
+        self._unwritten: dict[str, tuple[Run, ResponseRecord, tuple[StoredEvent, ...]]] = {}
 
     async def start(self) -> int:
         """Say this runner is alive, end the orphans there are, and keep the lease; return how many."""
@@ -85,13 +85,19 @@ class Recovery:
                     "the runner heartbeat failed; retrying in %.1f s", self.interval, exc_info=True
                 )
 
-    def end_later(self, final: ResponseRecord, events: Sequence[StoredEvent]) -> None:
-        """Write the end of a run whose final write failed (its record and the events of its log
-        not stored yet) at the next heartbeat, and after, until the store takes it."""
-        self._unwritten[final.id] = (final, tuple(events))
+    def end_later(self, run: Run, final: ResponseRecord, events: Sequence[StoredEvent]) -> None:
+        """Write the end of `run`, whose final write failed (its record and the events of its log
+        not stored yet), at the next heartbeat, and after, until the store takes it. Until then
+        the run is found here (`unwritten`), so a follower gets its end from memory."""
+        self._unwritten[final.id] = (run, final, tuple(events))
+
+    def unwritten(self, response_id: str) -> Run | None:
+        """The finished run of this runner whose end the store has not taken yet, if any."""
+        pending = self._unwritten.get(response_id)
+        return pending[0] if pending is not None else None
 
     async def _write_unwritten(self) -> None:
-        for run_id, (final, events) in list(self._unwritten.items()):
+        for run_id, (_, final, events) in list(self._unwritten.items()):
             await self.store.update_response(final, events=events)
             del self._unwritten[run_id]
 
