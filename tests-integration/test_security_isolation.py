@@ -102,6 +102,14 @@ def test_idempotency_keys_are_per_user(pair: Pair) -> None:
     same_404(lambda rid: pair.bob.responses.retrieve(rid), alices)
 
 
+def test_another_users_conversations_are_never_listed(pair: Pair) -> None:
+    alices = pair.alice.conversations.create(items=[{"type": "message", "role": "user", "content": "alice's"}])
+    bobs = pair.bob.conversations.create()
+    assert [entry["id"] for entry in pair.bob.get("/conversations", cast_to=dict)["data"]] == [bobs.id]
+    assert pair.bob.get(f"/conversations?after={alices.id}", cast_to=dict)["data"] == []
+    assert [entry["id"] for entry in pair.alice.get("/conversations", cast_to=dict)["data"]] == [alices.id]
+
+
 # -- global routes ---------------------------------------------------------------------------------
 
 
@@ -141,6 +149,7 @@ COVERED_ELSEWHERE: dict[tuple[str, str], tuple[str, ...]] = {
 COVERED_HERE = {
     ("POST", "/responses/{response_id}/cancel"): test_another_user_cannot_see_follow_or_cancel_a_live_run,
     ("POST", "/responses"): test_idempotency_keys_are_per_user,
+    ("GET", "/conversations"): test_another_users_conversations_are_never_listed,
 }
 # Nothing of a user's is behind these: creating is always one's own, and the rest is the same for all.
 GLOBAL = {

@@ -327,7 +327,7 @@ def test_a_wrong_method_is_a_405_in_the_envelope(http: InProcessHTTPClient) -> N
     response = http.put(f"/v1/conversations/{created['id']}", json={})
     assert_error(response, 405, param=None, code="method_not_allowed")
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST", "DELETE"}
-    assert_error(http.get("/v1/conversations"), 405, param=None)
+    assert_error(http.delete("/v1/conversations"), 405, param=None)
 
 
 def test_another_user_gets_404_everywhere(http: InProcessHTTPClient) -> None:

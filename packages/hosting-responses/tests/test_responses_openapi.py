@@ -286,6 +286,8 @@ def test_real_answers_of_every_operation_validate_against_the_document() -> None
         ).json()
         cid = conversation["id"]
         call("POST", "/conversations", "/conversations", json={"items": "nope"})
+        call("GET", "/conversations", "/conversations")
+        call("GET", "/conversations", "/conversations", params={"limit": "0"})
         call("GET", base, f"/conversations/{cid}")
         call("GET", base, "/conversations/conv_nope")
         call("POST", base, f"/conversations/{cid}", json={"metadata": {"k": "v"}})

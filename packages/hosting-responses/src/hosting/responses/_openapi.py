@@ -190,9 +190,16 @@ def _paths() -> dict[str, Schema]:
             )
         },
         "/conversations": {
+            "get": _operation(
+                "listConversations",
+                "The caller's conversations, newest first, each with a title (an extension of the API).",
+                ref("ConversationList"),
+                400,
+                parameters=_PAGING,
+            ),
             "post": _operation(
                 "createConversation", "Create a conversation.", ref("Conversation"), body="CreateConversation"
-            )
+            ),
         },
         "/conversations/{conversation_id}": {
             "get": _operation(

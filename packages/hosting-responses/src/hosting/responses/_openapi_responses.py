@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._openapi_requests import Schema, choice, const, nullable, obj, ref
 
 _STATUSES = ["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
-_ITEM_STATUSES = ["in_progress", "completed", "incomplete"]
+_ITEM_STATUSES = ["in_progress", "completed", "incomplete", "failed"]
 
 # -- response schemas ------------------------------------------------------------------------------
 
@@ -82,6 +82,23 @@ def response_schemas() -> dict[str, Schema]:
         {"summary": {"type": "array", "items": obj({"type": const("summary_text"), "text": string})}},
         "summary",
     )
+    # A tool the agent ran itself, its outcome inline: never a call the client must run.
+    tool_step = item(
+        "mcp_call",
+        {
+            "server_label": string,
+            "name": string,
+            "arguments": string,
+            "output": optional_string,
+            "error": nullable(
+                obj({"type": const("mcp_tool_execution_error"), "content": {}}, "type", "content")
+            ),
+            "approval_request_id": optional_string,
+        },
+        "server_label",
+        "name",
+        "arguments",
+    )
     usage = obj(
         {
             "input_tokens": {"type": "integer"},
@@ -119,8 +136,8 @@ def response_schemas() -> dict[str, Schema]:
         "user": optional_string,
     }
     return {
-        "OutputItem": {"oneOf": [assistant, function_call, function_output, reasoning]},
-        "Item": {"oneOf": [assistant, input_message, function_call, function_output, reasoning]},
+        "OutputItem": {"oneOf": [assistant, function_call, function_output, reasoning, tool_step]},
+        "Item": {"oneOf": [assistant, input_message, function_call, function_output, reasoning, tool_step]},
         "Response": obj(response_fields, *response_fields),
         "DeletedResponse": obj(
             {"id": string, "object": const("response"), "deleted": {"const": True}}, "id", "object", "deleted"
@@ -160,6 +177,36 @@ def response_schemas() -> dict[str, Schema]:
             "object",
             "created_at",
             "metadata",
+        ),
+        "ConversationList": obj(
+            {
+                "object": const("list"),
+                "data": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "id": string,
+                            "object": const("conversation"),
+                            "created_at": {"type": "integer"},
+                            "metadata": {"type": "object", "additionalProperties": string},
+                            "title": optional_string,
+                        },
+                        "id",
+                        "object",
+                        "created_at",
+                        "metadata",
+                        "title",
+                    ),
+                },
+                "first_id": optional_string,
+                "last_id": optional_string,
+                "has_more": {"type": "boolean"},
+            },
+            "object",
+            "data",
+            "first_id",
+            "last_id",
+            "has_more",
         ),
         "DeletedConversation": obj(
             {"id": string, "object": const("conversation.deleted"), "deleted": {"const": True}},
