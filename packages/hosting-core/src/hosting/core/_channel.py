@@ -184,10 +184,17 @@ class ChannelContribution:
     Attributes:
         routes: Starlette routes, mounted at the host's root.
         on_startup / on_shutdown: callbacks (sync or async) run by the host's lifespan.
+        on_drain: callbacks (sync or async) run when the host begins to stop (on SIGTERM or
+            Ctrl-C, or at the start of its shutdown), before the engine refuses new runs: a
+            channel that takes work on its own (a poller) stops taking it here. Runs still in
+            flight then get the host's grace period; `on_shutdown` comes after them.
         push: sends a `Delivery` outside a request (chat channels).
         commands: named actions the channel exposes (``/reset``).
         error_prefix / render_error: errors the host raises before a route runs (authentication)
             on paths under `error_prefix` are rendered by `render_error`, in the channel's shape.
+        public_paths: exact paths served without authentication: what a client must read before
+            it has credentials (an agent card, a page's static files) or what authenticates
+            itself (a webhook with its own secret). Their handlers see the anonymous user.
     """
 
     routes: Sequence[BaseRoute] = ()
@@ -197,6 +204,8 @@ class ChannelContribution:
     commands: Sequence[Command] = ()
     error_prefix: str | None = None
     render_error: Callable[[RequestError], Response] | None = None
+    on_drain: Sequence[Callback] = ()
+    public_paths: Sequence[str] = ()
 
 
 @runtime_checkable

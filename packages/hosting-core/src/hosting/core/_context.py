@@ -23,7 +23,16 @@ from ._engine import RunEngine, current_keys
 from ._exceptions import NotFoundError
 from ._isolation import IsolationKeys
 from ._limits import Limits
-from ._records import ConversationPage, ConversationRecord, ItemPage, Order, ResponsePage, ResponseRecord, now
+from ._records import (
+    ConversationPage,
+    ConversationRecord,
+    ItemPage,
+    Order,
+    ResponsePage,
+    ResponseRecord,
+    Token,
+    now,
+)
 from ._run import Run
 from ._store._base import Store
 from ._types import Item
@@ -133,6 +142,8 @@ class ChannelContext:
         limits: the host's request limits.
         commands: this channel's commands by name (filled in once the channel contributed them).
         deliveries: pushes items to channels outside a request.
+        authenticates: the host resolves callers (an authenticator, or trusted isolation
+            headers); False when everybody is the one anonymous user.
     """
 
     def __init__(
@@ -144,8 +155,10 @@ class ChannelContext:
         limits: Limits,
         commands: Mapping[str, Command],
         deliveries: Deliveries,
+        authenticates: bool = False,
     ) -> None:
         self.channel_name = channel_name
+        self.authenticates = authenticates
         self._engine = engine
         self._store = store
         self._limits = limits
@@ -207,6 +220,28 @@ class ChannelContext:
     def check_id(self, identifier: str, *, param: str | None = None, what: str = "response") -> None:
         """Raise `NotFoundError` for an id that is malformed or cannot be the caller's."""
         self._engine.check_id(identifier, owner=current_keys().user, param=param, what=what)
+
+    # -- one-time tokens and seen keys (namespaced by channel) --------------------------------------
+
+    async def put_token(self, namespace: str, token: str, *, data: Mapping[str, Any], ttl: float) -> None:
+        """Keep a one-time `token` of the current caller for `ttl` seconds (a link code, say).
+
+        Raises:
+            ValueError: this channel's `namespace` holds this token already.
+        """
+        await self._store.put_token(
+            f"{self.channel_name}:{namespace}", token, owner=current_keys().user, data=data, ttl=ttl
+        )
+
+    async def take_token(self, namespace: str, token: str) -> Token | None:
+        """Whose the token is and its data, removing it: of concurrent takes (in any process
+        sharing the store), exactly one gets it. None when unknown, taken or expired."""
+        return await self._store.take_token(f"{self.channel_name}:{namespace}", token)
+
+    async def remember(self, namespace: str, key: str, *, ttl: float) -> bool:
+        """True the first time `key` is seen in this channel's `namespace` (within `ttl` seconds),
+        False after, also from another process: how a redelivered update is handled once."""
+        return await self._store.remember(f"{self.channel_name}:{namespace}", key, ttl=ttl)
 
     # -- commands ----------------------------------------------------------------------------------
 

@@ -150,7 +150,9 @@ class Host:
         self.commands: dict[str, dict[str, Command]] = {channel.name: {} for channel in self.channels}
         self._on_startup: list[Callback] = []
         self._on_shutdown: list[Callback] = []
+        self._on_drain: list[Callback] = []
         self._error_renderers: list[tuple[str, ErrorRenderer]] = []
+        public_paths = set(PUBLIC_PATHS)
         routes: list[Any] = []
         for channel in self.channels:
             context = ChannelContext(
@@ -160,11 +162,14 @@ class Host:
                 limits=self.limits,
                 commands=self.commands[channel.name],
                 deliveries=self.deliveries,
+                authenticates=authenticator is not None or trust_isolation_headers,
             )
             contribution = channel.contribute(context)
             routes.extend(contribution.routes)
+            public_paths.update(contribution.public_paths)
             self._on_startup.extend(contribution.on_startup)
             self._on_shutdown.extend(contribution.on_shutdown)
+            self._on_drain.extend(contribution.on_drain)
             if contribution.push is not None:
                 push = contribution.push
                 if instruments is not None:
@@ -198,7 +203,7 @@ class Host:
                 IsolationMiddleware,
                 authenticator=authenticator,
                 trust_isolation_headers=trust_isolation_headers,
-                public_paths=PUBLIC_PATHS,
+                public_paths=frozenset(public_paths),
                 render_error=self.error_renderer_for,
             ),
             Middleware(BodyLimitMiddleware, limits=self.limits, render_error=self.error_renderer_for),
