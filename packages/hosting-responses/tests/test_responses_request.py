@@ -19,6 +19,7 @@ from hosting.core import (
     TextPart,
     ToolSpec,
 )
+from hosting.core.channels import OUTPUT_FORMAT_OPTION, OutputFormat
 from hosting.responses import ALLOWED_OPTIONS
 from hosting.responses._items import ItemReference
 from hosting.responses._json_body import json_depth, load_json
@@ -189,8 +190,12 @@ def test_options_reach_the_agent_only_through_the_allowlist() -> None:
         "stream_options": {"include_obfuscation": False},
     }
     request = parse(body).request
-    assert set(request.options) <= set(ALLOWED_OPTIONS)
-    assert request.options == {
+    # The allowlisted options, and the requested format typed, as `RunContext.output_format` reads it.
+    assert set(request.options) - {OUTPUT_FORMAT_OPTION} <= set(ALLOWED_OPTIONS)
+    assert request.options[OUTPUT_FORMAT_OPTION] == OutputFormat(
+        "json_schema", name="out", schema={"type": "object"}, strict=True
+    )
+    assert {name: value for name, value in request.options.items() if name != OUTPUT_FORMAT_OPTION} == {
         "temperature": 0.5,
         "top_p": 1.0,
         "max_output_tokens": 100,

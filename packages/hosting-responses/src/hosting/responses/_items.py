@@ -4,13 +4,16 @@ Parsing accepts every input item shape the SDK sends: easy messages
 (``{role, content}`` with a string or parts), typed ``message`` items with
 ``input_text`` / ``input_image`` / ``input_file`` parts, assistant output replayed
 as input (``output_text`` / ``refusal`` parts), ``function_call``,
-``function_call_output``, ``reasoning`` and ``item_reference``. Ids a client puts
+``function_call_output``, ``reasoning``, ``mcp_call`` (a tool step the agent ran
+itself, replayed) and ``item_reference``. Ids a client puts
 on input items are not kept: the engine gives every stored input item a fresh
 id, so ids stay unique within a response chain and a conversation.
 
 Rendering turns core items into the SDK's output item shapes (every item with
 ``id`` and ``status``) and, for ``input_items``, user/system/developer messages
-into ``ResponseInputMessageItem``.
+into ``ResponseInputMessageItem``. A `ToolStep` (a tool the agent ran itself) is
+an ``mcp_call`` item with its output or error inline: a ``function_call`` would
+ask the client to run a tool it never declared.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from hosting.core import (
     Part,
     Reasoning,
     TextPart,
+    ToolStep,
 )
 from hosting.core.channels import ROLES
 
@@ -166,6 +170,37 @@ def _function_output(value: Any, param: str, *, limits: Limits) -> str:
     raise invalid(f"Invalid type for '{param}': expected a string or an array.", param, code="invalid_type")
 
 
+def _tool_error(value: Any, param: str, *, limits: Limits) -> str | None:
+    """An ``mcp_call``'s error: a string, or one of the SDK's error objects (its message or content)."""
+    if value is None or isinstance(value, str):
+        return None if value is None else _string(value, param, limits=limits)
+    error = _object(value, param)
+    if isinstance(error.get("message"), str):
+        return _string(error["message"], f"{param}.message", limits=limits)
+    content = error.get("content")
+    if isinstance(content, str):
+        return _string(content, f"{param}.content", limits=limits)
+    if isinstance(content, list):
+        return _function_output(content, f"{param}.content", limits=limits)
+    raise invalid(
+        f"Invalid value for '{param}': expected a string or an error with a 'message' or 'content'.",
+        param,
+        code="invalid_value",
+    )
+
+
+def _tool_step(data: Mapping[str, Any], param: str, *, limits: Limits) -> ToolStep:
+    """A replayed ``mcp_call``: the tool step as it was, kept as context for the agent."""
+    output = data.get("output")
+    return ToolStep(
+        name=_string(data.get("name"), f"{param}.name", limits=limits),
+        arguments=_string(data.get("arguments"), f"{param}.arguments", limits=limits),
+        output=None if output is None else _string(output, f"{param}.output", limits=limits),
+        error=_tool_error(data.get("error"), f"{param}.error", limits=limits),
+        server_label=_string(data.get("server_label"), f"{param}.server_label", limits=limits),
+    )
+
+
 def parse_input_item(value: Any, param: str, *, limits: Limits) -> Item | ItemReference:
     """One wire input item -> a core item (without id), or an `ItemReference` to resolve."""
     data = _object(value, param)
@@ -198,6 +233,8 @@ def parse_input_item(value: Any, param: str, *, limits: Limits) -> Item | ItemRe
             entry = _object(entry, f"{param}.summary[{index}]")
             texts.append(_string(entry.get("text"), f"{param}.summary[{index}].text", limits=limits))
         return Reasoning("\n\n".join(texts))
+    if kind == "mcp_call":
+        return _tool_step(data, param, limits=limits)
     if kind == "item_reference":
         return ItemReference(_string(data.get("id"), f"{param}.id", limits=limits), param)
     raise invalid(
@@ -236,6 +273,8 @@ def without_id(item: Item) -> Item:
         return FunctionCall(item.call_id, item.name, item.arguments)
     if isinstance(item, FunctionResult):
         return FunctionResult(item.call_id, item.output)
+    if isinstance(item, ToolStep):
+        return ToolStep(item.name, item.arguments, item.output, item.error, server_label=item.server_label)
     return Reasoning(item.text)
 
 
@@ -300,11 +339,38 @@ def render_item(item: Item, *, status: str = "completed") -> dict[str, Any]:
             "call_id": item.call_id,
             "output": item.output,
         }
+    if isinstance(item, ToolStep):
+        return render_tool_step(item, status=status)
     return {
         "id": item.id,
         "type": "reasoning",
         "status": status,
         "summary": [{"type": "summary_text", "text": item.text}] if item.text else [],
+    }
+
+
+def tool_error(error: str) -> dict[str, Any]:
+    """A tool step's error as the SDK's ``McpToolExecutionError`` (the text as one content block)."""
+    return {"type": "mcp_tool_execution_error", "content": [{"type": "text", "text": error}]}
+
+
+def render_tool_step(item: ToolStep, *, status: str = "completed") -> dict[str, Any]:
+    """A tool step as an ``mcp_call`` item: ``failed`` with its error, else with its output.
+
+    `status` ``in_progress`` is the step as it begins (no outcome yet).
+    """
+    if status == "completed" and item.error is not None:
+        status = "failed"
+    return {
+        "id": item.id,
+        "type": "mcp_call",
+        "status": status,
+        "server_label": item.server_label,
+        "name": item.name,
+        "arguments": item.arguments,
+        "output": item.output,
+        "error": None if item.error is None else tool_error(item.error),
+        "approval_request_id": None,
     }
 
 

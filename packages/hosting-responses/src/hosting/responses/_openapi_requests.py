@@ -118,11 +118,27 @@ def request_schemas(limits: Limits) -> dict[str, Schema]:
         },
         "type",
     )
+    # A tool step the agent ran itself, replayed as it was answered (the error as the SDK's object,
+    # or as text).
+    tool_step = obj(
+        {
+            "type": const("mcp_call"),
+            "server_label": text,
+            "name": text,
+            "arguments": text,
+            "output": nullable(text),
+            "error": {"anyOf": [text, {"type": "object"}, {"type": "null"}]},
+        },
+        "type",
+        "server_label",
+        "name",
+        "arguments",
+    )
     reference = obj({"type": const("item_reference"), "id": text}, "type", "id")
     return {
         "InputContent": {"oneOf": [text_part, refusal_part, image_part, file_part]},
-        "InputItem": {"oneOf": [message, function_call, function_output, reasoning, reference]},
-        "NewItem": {"oneOf": [message, function_call, function_output, reasoning]},
+        "InputItem": {"oneOf": [message, function_call, function_output, reasoning, tool_step, reference]},
+        "NewItem": {"oneOf": [message, function_call, function_output, reasoning, tool_step]},
         "Metadata": {
             "type": "object",
             "maxProperties": limits.max_metadata_keys,

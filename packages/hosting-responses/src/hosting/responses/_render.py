@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hosting.core import FunctionCall, FunctionResult, Item, Message, Reasoning, Usage
+from hosting.core import FunctionCall, FunctionResult, Item, Message, Reasoning, ToolStep, Usage
 from hosting.core.channels import (
     FunctionArgumentsDelta,
     OutputItemAdded,
@@ -195,6 +195,8 @@ class StreamRenderer:
         self._done: dict[int, dict[str, Any]] = {}
         self._streamed: dict[int, list[str]] = {}
         self._summary_open: set[int] = set()
+        # Output indexes of tool steps (``mcp_call`` items) still open: their arguments have events of their own.
+        self._tool_steps: set[int] = set()
 
     def _event(self, events: list[dict[str, Any]], kind: str, **fields: Any) -> None:
         fields["type"] = kind
@@ -226,14 +228,7 @@ class StreamRenderer:
                 logprobs=[],
             )
         elif isinstance(event, FunctionArgumentsDelta):
-            self._streamed[event.output_index].append(event.delta)
-            self._event(
-                events,
-                "response.function_call_arguments.delta",
-                item_id=event.item_id,
-                output_index=event.output_index,
-                delta=event.delta,
-            )
+            self._arguments_delta(events, event.output_index, event.item_id, event.delta)
         elif isinstance(event, ReasoningTextDelta):
             self._reasoning_delta(events, event.output_index, event.item_id, event.delta)
         elif isinstance(event, OutputItemAdded):
@@ -267,7 +262,10 @@ class StreamRenderer:
         index, item = event.output_index, event.item
         self._streamed[index] = []
         self._event(events, "response.output_item.added", output_index=index, item=_added_item(item))
-        if isinstance(item, Message):
+        if isinstance(item, ToolStep):
+            self._tool_steps.add(index)
+            self._event(events, "response.mcp_call.in_progress", item_id=item.id, output_index=index)
+        elif isinstance(item, Message):
             self._event(
                 events,
                 "response.content_part.added",
@@ -276,6 +274,17 @@ class StreamRenderer:
                 content_index=0,
                 part=output_text_part(""),
             )
+
+    def _arguments_delta(
+        self, events: list[dict[str, Any]], index: int, item_id: str | None, delta: str
+    ) -> None:
+        self._streamed.setdefault(index, []).append(delta)
+        kind = (
+            "response.mcp_call_arguments.delta"
+            if index in self._tool_steps
+            else "response.function_call_arguments.delta"
+        )
+        self._event(events, kind, item_id=item_id, output_index=index, delta=delta)
 
     def _reasoning_delta(self, events: list[dict[str, Any]], index: int, item_id: str, delta: str) -> None:
         if index not in self._summary_open:
@@ -307,14 +316,7 @@ class StreamRenderer:
         if isinstance(item, Reasoning):
             self._reasoning_delta(events, index, item.id or "", rest)
         else:
-            self._streamed[index].append(rest)
-            self._event(
-                events,
-                "response.function_call_arguments.delta",
-                item_id=item.id,
-                output_index=index,
-                delta=rest,
-            )
+            self._arguments_delta(events, index, item.id, rest)
 
     def _finish_item(self, events: list[dict[str, Any]], event: OutputItemDone) -> None:
         index, item = event.output_index, event.item
@@ -381,6 +383,19 @@ class StreamRenderer:
                 output_index=index,
                 arguments=item.arguments,
             )
+        elif isinstance(item, ToolStep):
+            self._tool_steps.add(index)  # done without being added: the deltas caught up are its own
+            self._catch_up(events, index, item, item.arguments)
+            self._event(
+                events,
+                "response.mcp_call_arguments.done",
+                item_id=item.id,
+                output_index=index,
+                arguments=item.arguments,
+            )
+            outcome = "response.mcp_call.failed" if item.failed else "response.mcp_call.completed"
+            self._event(events, outcome, item_id=item.id, output_index=index)
+            self._tool_steps.discard(index)
         elif not isinstance(item, FunctionResult):  # pragma: no cover - Item is a closed union
             raise TypeError(f"unknown item {type(item).__name__}")
         self._event(events, "response.output_item.done", output_index=index, item=rendered)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hosting.core import Item, Limits, ToolSpec
-from hosting.core.channels import ChannelRequest, DeliveryTarget
+from hosting.core.channels import OUTPUT_FORMAT_OPTION, ChannelRequest, DeliveryTarget, OutputFormat
 
 from ._errors import invalid
 from ._items import ItemReference, parse_input
@@ -272,6 +272,22 @@ def _text(body: Mapping[str, Any]) -> dict[str, Any] | None:
     return result
 
 
+def output_format(text: Mapping[str, Any] | None) -> OutputFormat | None:
+    """The agent's `OutputFormat` for a checked ``text`` option (None for plain text)."""
+    fmt = (text or {}).get("format")
+    if fmt is None or fmt["type"] == "text":
+        return None
+    if fmt["type"] == "json_object":
+        return OutputFormat("json_object")
+    return OutputFormat(
+        "json_schema",
+        name=fmt["name"],
+        schema=fmt["schema"],
+        strict=fmt["strict"],
+        description=fmt["description"],
+    )
+
+
 def _reasoning(body: Mapping[str, Any]) -> dict[str, Any] | None:
     value = body.get("reasoning")
     if value is None:
@@ -385,6 +401,10 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
                 value = check(body)
                 if value is not None:
                     given[name] = options[name] = value
+        # The requested format, typed, as the agent reads it (`RunContext.output_format`).
+        wanted = output_format(options.get("text"))
+        if wanted is not None:
+            options[OUTPUT_FORMAT_OPTION] = wanted
     del given["include"]
     attributes: dict[str, Any] = given
     attributes.update(

@@ -1,8 +1,8 @@
 """Agents made for tests: one that plays a script and records its runs, and one that echoes.
 
 `ScriptedAgent` answers with a script of steps, so a test decides exactly what
-the host receives from the agent (text, reasoning, function calls, usage, a
-pause, a failure at step N), and it records every run it was given, so the test
+the host receives from the agent (text, reasoning, calls of client tools, steps
+of its own tools, usage, a pause, a failure at step N), and it records every run it was given, so the test
 can assert on what the host passed in (history, instructions, options, tools,
 session state, isolation keys) and on how the run ended (cancelled, failed).
 
@@ -34,6 +34,7 @@ from hosting.core import (
     RunContext,
     TextDelta,
     ToolSpec,
+    ToolStep,
     Update,
     Usage,
 )
@@ -151,6 +152,7 @@ class ScriptedAgent:
 
         agent = ScriptedAgent(["Hello", ", world", Usage(input_tokens=3, output_tokens=2)])
         agent = ScriptedAgent(turns=[["Hi!"], [FunctionCall("call_1", "clock", "{}")]])
+        agent = ScriptedAgent([ToolStep("calculator", '{"expression": "2+2"}', output="4"), "4"])
         agent = ScriptedAgent(["partial", Delay(0.1), Fail(RuntimeError("boom"))])
 
     Args:
@@ -241,6 +243,7 @@ _UPDATE_TYPES = (
     FunctionCall,
     FunctionResult,
     Reasoning,
+    ToolStep,
 )
 
 
