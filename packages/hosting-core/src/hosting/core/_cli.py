@@ -1,7 +1,7 @@
 """``hosting``: the command line. ``hosting serve module:attr`` is uvicorn's own command.
 
 ``hosting serve`` takes every option of ``uvicorn`` (the same click options, reused,
-not declared again) and its ``UVICORN_*`` environment variables, and differs in three
+not declared again) and its ``UVICORN_*`` environment variables, and differs in four
 ways, each because of what a `Host` is:
 
 1. It refuses what the host cannot do: several worker processes on one SQLite file
@@ -10,7 +10,9 @@ ways, each because of what a `Host` is:
 2. Unless ``--log-config`` is given, logs go through `logging_config`: every record with
    its time, level and logger, in text or, with ``HOSTING_LOG_FORMAT=json``, JSON.
 3. Unless ``--timeout-graceful-shutdown`` is given, uvicorn waits as long as the host
-   lets in-flight runs finish (``Host.shutdown_grace``).
+   lets in-flight runs finish (``Host.shutdown_grace``), and a second more: the host ends
+   its runs and their streams within the grace period (it learns of the signal when it
+   arrives, see `Host.begin_drain`), so the wait is short and nothing is cut.
 4. SIGTERM, like Ctrl-C, ends the process with status 0 once the server has shut down.
 
 ``hosting --version`` prints the installed hosting packages.
@@ -84,7 +86,7 @@ def _serve(**options: Any) -> None:
     if options.get("timeout_graceful_shutdown") is None and host is not None:
         grace = getattr(host, "shutdown_grace", None)
         if isinstance(grace, int | float):
-            options["timeout_graceful_shutdown"] = max(1, int(grace))
+            options["timeout_graceful_shutdown"] = grace + 1
     # uvicorn stops gracefully on SIGTERM, then raises the signal again with our handler back in
     # place: a stop asked for is a success (exit 0, as after Ctrl-C), not a death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)

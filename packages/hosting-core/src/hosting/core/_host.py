@@ -35,6 +35,7 @@ from ._isolation import IsolationKeys
 from ._limits import BodyLimitMiddleware, Limits
 from ._middleware import IsolationMiddleware
 from ._request_id import RequestIdLogFilter, RequestIdMiddleware
+from ._signals import SignalDrain
 from ._store import default_store
 from ._store._base import Store
 from ._telemetry import Telemetry, instruments_for
@@ -77,6 +78,10 @@ class Host:
         telemetry: OpenTelemetry traces and metrics: a `Telemetry` (providers), True (the global
             providers), False (off); None turns them on when the ``OTEL_*`` environment asks.
     """
+
+    # The drain begun by a stop signal or by `shutdown`, once per start.
+    _draining: asyncio.Task[None] | None = None
+    _shutting_down = False
 
     def __init__(
         self,
@@ -251,8 +256,11 @@ class Host:
         except BaseException as error:
             await send({"type": "lifespan.startup.failed", "message": f"{type(error).__name__}: {error}"})
             raise
+        signals = SignalDrain(self.begin_drain)
+        signals.install()
         await send({"type": "lifespan.startup.complete"})
         message = await receive()
+        signals.uninstall()
         try:
             await self.shutdown()
         except BaseException as error:
@@ -264,9 +272,12 @@ class Host:
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
         """For a parent app: ``Starlette(routes=[Mount("/x", host)], lifespan=host.lifespan)``."""
         await self.startup()
+        signals = SignalDrain(self.begin_drain)
+        signals.install()
         try:
             yield
         finally:
+            signals.uninstall()
             await self.shutdown()
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -286,23 +297,56 @@ class Host:
         await _run_all(self._on_startup, "start-up")
         if self.retention_interval > 0:
             self._retention_task = asyncio.create_task(self._retention_loop(), name="hosting-retention")
+        self._draining = None
         self._started = True
 
-    async def shutdown(self) -> None:
-        """Let in-flight runs finish (within the grace period), then run every shutdown callback."""
-        if not self._started:
-            return
-        self._started = False
+    def begin_drain(self) -> None:
+        """Begin to stop, without waiting: see `drain`. Served by uvicorn (plain ``uvicorn``,
+        ``hosting serve``, `serve`) or under `lifespan`, the host calls this itself when SIGTERM
+        or Ctrl-C arrives, so its runs end before the server's graceful wait runs out."""
+        if self._started and self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name="hosting-drain")
+
+    async def drain(self) -> None:
+        """Stop taking work and end the runs in flight; return when they have ended.
+
+        Each channel's ``on_drain`` callbacks run first (a poller stops taking updates), then
+        the engine refuses new runs (503, ``/readyz`` 503) and gives the runs in flight
+        `shutdown_grace` seconds; those still going end ``incomplete`` (reason ``shutdown``),
+        so their open streams close with a terminal event and a plain request gets its
+        answer. Started once; `shutdown` waits for it (and starts it when no signal did).
+        """
+        self.begin_drain()
+        if self._draining is not None:
+            await asyncio.shield(self._draining)
+
+    async def _drain(self) -> None:
+        # A callback that failed is logged by `_run_all`; the runs must be ended all the same.
+        with contextlib.suppress(Exception):
+            await _run_all(self._on_drain, "drain")
         await self.engine.shutdown(self.shutdown_grace)
-        if self._retention_task is not None:
-            self._retention_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retention_task
-            self._retention_task = None
+
+    async def shutdown(self) -> None:
+        """Drain (see `drain`), then run every shutdown callback and close the store."""
+        if not self._started or self._shutting_down:
+            return
+        # Still started while it drains: a request meanwhile is refused by the engine (503), it
+        # does not start the host again.
+        self._shutting_down = True
         try:
-            await _run_all(self._on_shutdown, "shutdown")
+            await self.drain()
+            self._started = False
+            if self._retention_task is not None:
+                self._retention_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._retention_task
+                self._retention_task = None
+            try:
+                await _run_all(self._on_shutdown, "shutdown")
+            finally:
+                await self.store.close()
         finally:
-            await self.store.close()
+            self._shutting_down = False
 
     async def _retention_loop(self) -> None:
         while True:
@@ -381,7 +425,9 @@ class Host:
 
         from ._logs import logging_config
 
-        uvicorn_options.setdefault("timeout_graceful_shutdown", max(1, int(self.shutdown_grace)))
+        # Streams end within the grace period (see `drain`); a second more lets them close
+        # before uvicorn cuts what is left.
+        uvicorn_options.setdefault("timeout_graceful_shutdown", self.shutdown_grace + 1)
         uvicorn_options.setdefault("log_config", logging_config())
         uvicorn.run(self, host=host, port=port, **uvicorn_options)
 

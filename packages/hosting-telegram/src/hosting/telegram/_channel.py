@@ -214,9 +214,13 @@ class TelegramChannel:
                 )
             logger.info("Telegram bot @%s ready (%s)", handler.me.username, self.mode)
 
-        async def shutdown() -> None:
+        async def stop_polling() -> None:
+            # Before the engine refuses runs: an update taken now would only be refused.
             if poller is not None:
                 await poller.stop()
+
+        async def shutdown() -> None:
+            await stop_polling()  # when the host stopped without draining first
             await handler.drain(self.shutdown_grace)
             await bot.session.close()
 
@@ -238,6 +242,7 @@ class TelegramChannel:
             routes=routes,
             on_startup=[startup],
             on_shutdown=[shutdown],
+            on_drain=[stop_polling],
             push=push,
             commands=self.commands,
             error_prefix=f"{self.prefix}/",

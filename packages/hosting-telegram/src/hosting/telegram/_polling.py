@@ -1,4 +1,9 @@
-"""Updates by long polling: getUpdates in a loop, started and stopped with the host.
+"""Updates by long polling: getUpdates in a loop, started with the host.
+
+It stops when the host begins to stop (the channel's ``on_drain``), before the
+engine refuses runs: an update taken after that would only be refused, while one
+left with Telegram is delivered again at the next start (an update is confirmed
+only by the ``offset`` of the next call, so the rest of a batch cut short is kept).
 
 Each call asks for updates after the last one handed on (its ``offset`` tells
 Telegram to forget the earlier ones) and waits up to `timeout` seconds for one.
