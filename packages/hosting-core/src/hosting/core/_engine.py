@@ -456,19 +456,44 @@ class RunEngine:
         self._accepting = True
         await self.recovery.start()
 
-    async def shutdown(self, grace: float) -> None:
-        """Stop accepting runs, give live ones `grace` seconds, then end them ``incomplete``."""
+    async def shutdown(self, grace: float, *, settle: float = 1.0) -> None:
+        """Stop accepting runs, give live ones `grace` seconds, then end them ``incomplete``.
+
+        A run ended so records its outcome and emits its terminal event, so a stream following
+        it closes with that event and a caller waiting for it (an inline run, whose task is the
+        request's) gets its result. Those ends get `settle` seconds more; the whole takes at
+        most ``grace + settle``.
+        """
         self._accepting = False
-        tasks = [run.task for run in self._live.values() if run.task is not None]
+        tasks = {run.task for run in self._live.values() if run.task is not None}
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for run in list(self._live.values()):
-                if run.task is not None and run.task in pending:
-                    run.cancel_reason = "shutdown"
-                    run.task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=5)
+            await asyncio.wait(tasks, timeout=grace)
+        # Every run still live, also one that passed the check just before it was closed.
+        ending = [run for run in self._live.values() if run.task is not None and not run.done]
+        for run in ending:
+            run.cancel_reason = "shutdown"
+            if run.task is not None:
+                run.task.cancel()
+        if ending:
+            _, stuck = await asyncio.wait(
+                {run.task for run in ending if run.task is not None}, timeout=settle
+            )
+            if stuck:
+                logger.warning("%d run(s) did not end within %.1f s of shutdown", len(stuck), settle)
         await self.recovery.stop()
+
+
+@contextlib.contextmanager
+def _store_failures(response_id: str) -> Iterator[None]:
+    """A store that fails while a run starts (a full disk, a lost database) is a 500 with code
+    ``storage_error``: the caller learns that nothing was stored, and nothing ran."""
+    try:
+        yield
+    except (HostingError, ValueError):
+        raise
+    except Exception as error:
+        logger.exception("could not store the start of run %s", response_id)
+        raise ServerError(STORAGE_FAILED, code="storage_error") from error
 
 
 def _check_combination(request: ChannelRequest) -> None:
