@@ -21,6 +21,7 @@ ways, each because of what a `Host` is:
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import os
 import platform
 import signal
@@ -86,7 +87,7 @@ def _serve(**options: Any) -> None:
     if options.get("timeout_graceful_shutdown") is None and host is not None:
         grace = getattr(host, "shutdown_grace", None)
         if isinstance(grace, int | float):
-            options["timeout_graceful_shutdown"] = grace + 1
+            options["timeout_graceful_shutdown"] = math.ceil(grace) + 1
     # uvicorn stops gracefully on SIGTERM, then raises the signal again with our handler back in
     # place: a stop asked for is a success (exit 0, as after Ctrl-C), not a death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
@@ -427,7 +428,7 @@ class Host:
 
         # Streams end within the grace period (see `drain`); a second more lets them close
         # before uvicorn cuts what is left.
-        uvicorn_options.setdefault("timeout_graceful_shutdown", self.shutdown_grace + 1)
+        uvicorn_options.setdefault("timeout_graceful_shutdown", math.ceil(self.shutdown_grace) + 1)
         uvicorn_options.setdefault("log_config", logging_config())
         uvicorn.run(self, host=host, port=port, **uvicorn_options)
 
