@@ -25,10 +25,18 @@ from hosting.core import (  # noqa: E402
     FunctionResult,
     Message,
     ToolSpec,
+    ToolStep,
     assistant_message,
     user_message,
 )
-from hosting.core.channels import ChannelContext, ChannelRequest, HostedRunResult, OutputTextDelta  # noqa: E402
+from hosting.core.channels import (  # noqa: E402
+    OUTPUT_FORMAT_OPTION,
+    ChannelContext,
+    ChannelRequest,
+    HostedRunResult,
+    OutputFormat,
+    OutputTextDelta,
+)
 from hosting.testing import (  # noqa: E402
     FakeOpenAI,
     Hosted,
@@ -132,13 +140,11 @@ async def test_offline_agent_streams_word_by_word(hosted: Hosted) -> None:
 async def test_offline_agent_calls_its_calculator_and_shows_the_result(hosted: Hosted) -> None:
     result = await _ask(await hosted(OfflineAssistant(word_delay=0)), "What is 17 * 23?")
     assert result.status == "completed"
-    call, output, message = result.output
-    assert isinstance(call, FunctionCall)
-    assert call.name == "calculator"
-    assert json.loads(call.arguments) == {"expression": "17 * 23"}
-    assert isinstance(output, FunctionResult)
-    assert output.call_id == call.call_id
-    assert output.output == "391"
+    step, message = result.output
+    assert isinstance(step, ToolStep)  # its own tool: a step, never a call the client must make
+    assert step.name == "calculator"
+    assert json.loads(step.arguments) == {"expression": "17 * 23"}
+    assert (step.output, step.error) == ("391", None)
     assert isinstance(message, Message)
     assert message.text == "17 * 23 = 391"
 
@@ -146,17 +152,18 @@ async def test_offline_agent_calls_its_calculator_and_shows_the_result(hosted: H
 async def test_offline_agent_reports_a_failed_calculation(hosted: Hosted) -> None:
     result = await _ask(await hosted(OfflineAssistant(word_delay=0)), "what is 1/0?")
     assert result.text == "I could not work out 1/0: division by zero."
-    assert isinstance(result.output[1], FunctionResult)
-    assert result.output[1].output == "error: division by zero"
+    step = result.output[0]
+    assert isinstance(step, ToolStep)
+    assert (step.output, step.error, step.failed) == (None, "division by zero", True)
 
 
 async def test_offline_agent_asks_its_clock_for_the_time(hosted: Hosted) -> None:
     result = await _ask(
         await hosted(OfflineAssistant(word_delay=0, now=lambda: FIXED_NOW)), "What time is it?"
     )
-    call = result.output[0]
-    assert isinstance(call, FunctionCall)
-    assert call.name == "clock"
+    step = result.output[0]
+    assert isinstance(step, ToolStep)
+    assert (step.name, step.output) == ("clock", "2030-01-02T03:04:05+00:00")
     assert result.text == "It is 2030-01-02T03:04:05+00:00 (UTC), according to my clock tool."
 
 
@@ -228,13 +235,13 @@ async def test_online_agent_runs_its_tools_until_the_model_answers() -> None:
     with fake_openai_server(replies) as fake:
         async with _online(fake) as engine:
             result = await _ask(engine, "What is 17 * 23?")
-    call, output, message = result.output
-    assert isinstance(call, FunctionCall)
-    assert (call.call_id, call.name) == ("call_x", "calculator")
-    assert isinstance(output, FunctionResult)
-    assert output.output == "391"
+    step, message = result.output
+    assert isinstance(step, ToolStep)
+    assert (step.name, step.output) == ("calculator", "391")
+    assert json.loads(step.arguments) == {"expression": "17 * 23"}
     assert isinstance(message, Message)
     assert message.text == "17 * 23 is 391."
+    assert result.usage is not None and result.usage.input_tokens > 0  # both rounds' usage, added up
     second = fake.requests[1].json["messages"]
     assert second[-2]["tool_calls"][0]["id"] == "call_x"
     assert second[-1] == {"role": "tool", "tool_call_id": "call_x", "content": "391"}
@@ -309,6 +316,7 @@ def test_chat_message_conversion() -> None:
         FunctionResult("c1", "now"),
         FunctionResult("c2", "2"),
         assistant_message("done"),
+        ToolStep("calculator", '{"expression": "1/0"}', error="division by zero", id="tool_step_1"),
     )
     messages = to_chat_messages(None, items)
     assert [m["role"] for m in messages] == [
@@ -319,8 +327,12 @@ def test_chat_message_conversion() -> None:
         "tool",
         "tool",
         "assistant",
+        "assistant",
+        "tool",
     ]
     assert [call["id"] for call in messages[3]["tool_calls"]] == ["c1", "c2"]
+    assert messages[7]["tool_calls"][0]["id"] == messages[8]["tool_call_id"] == "tool_step_1"
+    assert messages[8]["content"] == "error: division by zero"
     specs = client_tool_specs((ToolSpec("clock"), ToolSpec("mine", "desc", None)))
     assert specs == [
         {
@@ -328,3 +340,31 @@ def test_chat_message_conversion() -> None:
             "function": {"name": "mine", "parameters": {"type": "object"}, "description": "desc"},
         }
     ]
+
+
+async def test_online_agent_forwards_the_output_format_and_reasoning_effort() -> None:
+    wanted = OutputFormat("json_schema", name="answer", schema={"type": "object"}, strict=True)
+    with fake_openai_server(['{"ok": true}', "{}"]) as fake:
+        async with _online(fake) as engine:
+            await engine.run(
+                ChannelRequest(
+                    channel="test",
+                    input=(user_message("json please"),),
+                    options={OUTPUT_FORMAT_OPTION: wanted, "reasoning": {"effort": "low"}, "top_p": 0.5},
+                )
+            )
+            await engine.run(
+                ChannelRequest(
+                    channel="test",
+                    input=(user_message("any json"),),
+                    options={OUTPUT_FORMAT_OPTION: OutputFormat("json_object")},
+                )
+            )
+    first, second = (request.json for request in fake.model_requests)
+    assert first["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": True},
+    }
+    assert (first["reasoning_effort"], first["top_p"]) == ("low", 0.5)
+    assert second["response_format"] == {"type": "json_object"}
+    assert "reasoning_effort" not in second

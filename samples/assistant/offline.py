@@ -1,8 +1,8 @@
 """The offline assistant: deterministic, no model, and still shows what the host does.
 
 It streams its answer word by word; for arithmetic it calls its calculator and
-for the time its clock, each shown as a function call and its result before the
-answer; it remembers your name from earlier turns (the host hands it the
+for the time its clock, each shown as a tool step (the call with its result) before
+the answer; it remembers your name from earlier turns (the host hands it the
 conversation's history), and counts the turns in the session state the host keeps.
 """
 
@@ -14,9 +14,9 @@ import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from hosting.core import FunctionCall, FunctionResult, Item, Message, RunContext, TextDelta, Update
+from hosting.core import Item, Message, RunContext, TextDelta, Update
 
-from .tools import run_tool
+from .tools import run_tool, tool_step
 
 _NAME = re.compile(r"\bmy name is\s+([A-Za-z][\w'-]{0,40})", re.IGNORECASE)
 _RECALL = re.compile(r"\b(what'?s|what is|do you (know|remember)) my name\b|\bwho am i\b", re.IGNORECASE)
@@ -69,7 +69,6 @@ class OfflineAssistant:
     async def run(self, context: RunContext) -> AsyncIterator[Update]:
         text = context.input_text.strip()
         context.session_state["turns"] = int(context.session_state.get("turns", 0)) + 1
-        call_id = f"call_{context.response_id.rpartition('_')[2][-24:]}"
         expression = find_expression(text)
         said = _NAME.search(text)
         if said:
@@ -79,9 +78,8 @@ class OfflineAssistant:
             reply = f"Your name is {known}." if known else "You have not told me your name yet."
         elif expression is not None:
             arguments = json.dumps({"expression": expression})
-            yield FunctionCall(call_id, "calculator", arguments)
             result = run_tool("calculator", arguments)
-            yield FunctionResult(call_id, result)
+            yield tool_step("calculator", arguments, result)
             reply = (
                 f"I could not work out {expression}: {result[len('error: ') :]}."
                 if result.startswith("error: ")
@@ -89,9 +87,8 @@ class OfflineAssistant:
             )
         elif _TIME.search(text):
             arguments = json.dumps({"timezone": "UTC"})
-            yield FunctionCall(call_id, "clock", arguments)
             result = run_tool("clock", arguments, now=self.now)
-            yield FunctionResult(call_id, result)
+            yield tool_step("clock", arguments, result)
             reply = f"It is {result} (UTC), according to my clock tool."
         elif text:
             reply = f"You said: {text!r}. This is turn {context.session_state['turns']} of our conversation. {HELP}"

@@ -2,15 +2,15 @@
 
 It speaks Chat Completions, which every OpenAI-compatible server implements
 (a local one too), and loops: stream the model's answer through as it comes;
-when the model calls the assistant's own tools, run them, show each call and
-its result, and ask again; when it calls a tool the client declared, hand that
+when the model calls the assistant's own tools, run them, show each as a tool
+step (the call with its result), and ask again; when it calls a tool the client declared, hand that
 call to the client and stop, as the Responses API does.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,11 +26,12 @@ from hosting.core import (
     RunContext,
     TextDelta,
     ToolSpec,
+    ToolStep,
     Update,
     Usage,
 )
 
-from .tools import TOOL_NAMES, TOOL_SPECS, run_tool
+from .tools import TOOL_NAMES, TOOL_SPECS, run_tool, tool_step
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolUnionParam
@@ -44,13 +45,18 @@ SYSTEM_PROMPT = (
     "and the clock for the date and time. Be brief."
 )
 # Generation options a Responses request may carry, by their Chat Completions names.
-_OPTIONS = {"temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_tokens"}
+_OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_output_tokens": "max_tokens",
+    "parallel_tool_calls": "parallel_tool_calls",
+}
 
 
 def to_chat_messages(instructions: str | None, items: tuple[Item, ...]) -> list[dict[str, Any]]:
     """The run's context as Chat Completions messages."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": instructions or SYSTEM_PROMPT}]
-    for item in items:
+    for index, item in enumerate(items):
         if isinstance(item, Message):
             role = "system" if item.role == "developer" else item.role
             messages.append({"role": role, "content": item.text})
@@ -67,6 +73,19 @@ def to_chat_messages(instructions: str | None, items: tuple[Item, ...]) -> list[
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif isinstance(item, FunctionResult):
             messages.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
+        elif isinstance(item, ToolStep):
+            # An earlier step of the assistant's own: the call and its outcome, as the model made them.
+            call_id = item.id or f"step_{index}"
+            function = {"name": item.name, "arguments": item.arguments}
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{"id": call_id, "type": "function", "function": function}],
+                }
+            )
+            outcome = item.output if item.error is None else f"error: {item.error}"
+            messages.append({"role": "tool", "tool_call_id": call_id, "content": outcome or ""})
     return messages
 
 
@@ -143,8 +162,26 @@ class OpenAIAssistant:
         logger.error("model server %s: %s", where, type(error).__name__)
         return "The model server answered with an error."
 
-    def _options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        return {ours: options[theirs] for theirs, ours in _OPTIONS.items() if options.get(theirs) is not None}
+    def _options(self, context: RunContext) -> dict[str, Any]:
+        options = context.options
+        chosen = {
+            ours: options[theirs] for theirs, ours in _OPTIONS.items() if options.get(theirs) is not None
+        }
+        wanted = context.output_format
+        if wanted is not None:
+            if wanted.type == "json_object":
+                chosen["response_format"] = {"type": "json_object"}
+            else:
+                schema: dict[str, Any] = {"name": wanted.name, "schema": dict(wanted.schema or {})}
+                if wanted.strict is not None:
+                    schema["strict"] = wanted.strict
+                if wanted.description:
+                    schema["description"] = wanted.description
+                chosen["response_format"] = {"type": "json_schema", "json_schema": schema}
+        effort = (options.get("reasoning") or {}).get("effort")
+        if effort is not None:
+            chosen["reasoning_effort"] = effort
+        return chosen
 
     async def run(self, context: RunContext) -> AsyncIterator[Update]:
         messages = to_chat_messages(context.instructions, context.messages)
@@ -160,7 +197,7 @@ class OpenAIAssistant:
                     tools=cast("list[ChatCompletionToolUnionParam]", tools),
                     stream=True,
                     stream_options={"include_usage": True},
-                    extra_body=self._options(context.options),
+                    extra_body=self._options(context),
                 )
                 async for chunk in stream:
                     if chunk.usage is not None:
@@ -195,7 +232,6 @@ class OpenAIAssistant:
             for index in sorted(calls):
                 call = calls[index]
                 call_id = call.call_id or f"call_{index}"
-                yield FunctionCall(call_id, call.name, call.arguments or "{}")
                 assistant["tool_calls"].append(
                     {
                         "id": call_id,
@@ -203,14 +239,13 @@ class OpenAIAssistant:
                         "function": {"name": call.name, "arguments": call.arguments},
                     }
                 )
-            for index in sorted(calls):
-                call = calls[index]
                 if call.name in TOOL_NAMES:
+                    # Its own tool: run here and shown as a step, never as a call for the client.
                     output = run_tool(call.name, call.arguments)
-                    yield FunctionResult(call.call_id or f"call_{index}", output)
-                    messages.append(
-                        {"role": "tool", "tool_call_id": call.call_id or f"call_{index}", "content": output}
-                    )
+                    yield tool_step(call.name, call.arguments or "{}", output)
+                    messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
+                else:
+                    yield FunctionCall(call_id, call.name, call.arguments or "{}")
             if any(call.name not in TOOL_NAMES for call in calls.values()):
                 return  # the client runs its own tools and sends their results in its next request
         yield ErrorUpdate(f"The model kept calling tools after {MAX_ROUNDS} rounds.")

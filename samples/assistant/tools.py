@@ -1,7 +1,7 @@
 """The sample assistant's own tools: a calculator and a clock.
 
-Both run on the server (the agent calls them and shows the call and its result
-as output items), unlike client-declared tools, which the caller runs.
+Both run on the server (the agent calls them and shows each call with its result
+as a `ToolStep`), unlike client-declared tools, which the caller runs.
 The calculator walks the expression's syntax tree instead of calling `eval`,
 so a message cannot run code, and it caps powers so it cannot be made to hang.
 """
@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hosting.core import ToolStep
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -136,3 +138,10 @@ def run_tool(name: str, arguments: str, *, now: Callable[[], datetime] | None = 
         raise ToolError(f"unknown tool {name!r}")
     except (ToolError, ValueError) as error:
         return f"error: {error}"
+
+
+def tool_step(name: str, arguments: str, result: str) -> ToolStep:
+    """The step that shows a run of one of these tools: its output, or its error when it failed."""
+    if result.startswith("error: "):
+        return ToolStep(name, arguments, error=result[len("error: ") :])
+    return ToolStep(name, arguments, output=result)
