@@ -25,7 +25,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Literal, TypeAlias
 
 from ._agent import Agent, RunContext
@@ -400,8 +400,12 @@ class RunEngine:
 
     async def _watch_elsewhere(self, run: Run, owner: str) -> None:
         """Follow a run of another process through the store: its events as they are stored, then
-        its end."""
+        its end. A store that can say when a run's events arrive (`wait_for_run_events`, as a
+        networked store's notifications do) is waited on; any other is polled."""
         store = self.store
+        wait_for_events: Callable[[str, float], Awaitable[None]] | None = getattr(
+            store, "wait_for_run_events", None
+        )
         while True:
             record = await store.get_response(owner, run.id)
             for stored in await store.read_run_events(owner, run.id, after=len(run.events) - 1):
@@ -418,7 +422,10 @@ class RunEngine:
                         run.emit(event)
                 run.finish(record)
                 return
-            await asyncio.sleep(self.remote_poll_interval)
+            if wait_for_events is not None:  # woken as soon as the other process stores more
+                await wait_for_events(run.id, self.remote_poll_interval)
+            else:
+                await asyncio.sleep(self.remote_poll_interval)
 
     async def _finished_events(self, record: ResponseRecord) -> list[RunEvent]:
         """A finished run's events: its stored log, else (a run that kept none) rebuilt from the record."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -153,6 +153,22 @@ class StoredEvent:
 
     number: int
     data: Mapping[str, Any]
+
+
+def events_to_add(events: Sequence[StoredEvent], last: int, *, finishing: bool = False) -> list[StoredEvent]:
+    """The events of `events` a run's log whose last stored number is `last` takes, in order.
+
+    Numbers already stored keep their first event, so only events numbered past `last` are
+    added. When the write `finishing` a run brings its terminal event (the last of `events`)
+    under a number that is taken already (another process stored events meanwhile: a cancel
+    sent there ends the run while it still runs), that event is added after `last`, so a log
+    always ends with its terminal event.
+    """
+    fresh = sorted((event for event in events if event.number > last), key=lambda event: event.number)
+    if finishing and events and not fresh:
+        terminal = max(events, key=lambda event: event.number)
+        fresh.append(StoredEvent(last + 1, terminal.data))
+    return fresh
 
 
 @dataclass(frozen=True, slots=True)

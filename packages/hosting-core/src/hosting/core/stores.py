@@ -27,6 +27,7 @@ from ._records import (
     StoredEvent,
     Token,
     conversation_session_key,
+    events_to_add,
     response_session_key,
 )
 from ._store._base import Store
@@ -50,6 +51,7 @@ __all__ = [
     "conversation_session_key",
     "event_from_dict",
     "event_to_dict",
+    "events_to_add",
     "item_from_dict",
     "item_to_dict",
     "response_session_key",

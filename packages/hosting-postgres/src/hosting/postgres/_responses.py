@@ -110,7 +110,7 @@ async def update_response(
         if await cursor.fetchone() is None:
             return False  # gone, finished, or (with create) another owner's id
         if events:
-            await write_run_events(db, record.id, events)
+            await write_run_events(db, record.id, events, finishing=record.finished)
         if append_to_conversation and record.conversation_id:
             await append_items(
                 db, record.owner, record.conversation_id, record.input_items + record.output_items

@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from hosting.core.stores import IdempotencyClaim, StoredEvent
+from hosting.core.stores import IdempotencyClaim, StoredEvent, events_to_add
 
 from ._codec import dumps
 
@@ -69,16 +69,15 @@ async def append_run_events(
             await db.execute("SELECT pg_notify(%s, %s)", (channel, response_id))
 
 
-async def write_run_events(db: AsyncConnection[Any], response_id: str, events: Sequence[StoredEvent]) -> bool:
-    """Add events to a run's log within the caller's transaction, as one chunk; False if none was new.
-
-    Numbers already stored keep their first event: only events numbered past the last stored
-    one are added (a run's events are numbered from 0, in order, so that is every new one).
-    """
+async def write_run_events(
+    db: AsyncConnection[Any], response_id: str, events: Sequence[StoredEvent], *, finishing: bool = False
+) -> bool:
+    """Add events to a run's log within the caller's transaction, as one chunk; False if none was new
+    (see `events_to_add`: numbers already stored keep their first event)."""
     cursor = await db.execute("SELECT MAX(last) FROM run_log_chunks WHERE response_id = %s", (response_id,))
     row = await cursor.fetchone()
     last = -1 if row is None or row[0] is None else int(row[0])
-    fresh = sorted((event for event in events if event.number > last), key=lambda event: event.number)
+    fresh = events_to_add(events, last, finishing=finishing)
     if not fresh:
         return False
     await db.execute(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from hosting.core.stores import RunError, Store
+from hosting.core.stores import RunError, Store, StoredEvent
 
 from ._conformance_records import ALICE, BOB, conversation, response
 
@@ -21,6 +21,20 @@ class RunnerConformance:
         assert await store.update_response(changed) is False
         assert await store.update_response(changed, create=True) is False
         assert await store.get_response(ALICE, done.id) == done
+
+    async def test_a_runs_end_follows_events_stored_meanwhile(self, store: Store) -> None:
+        # A cancel sent to another process ends a run that still runs here: the end was numbered
+        # before events this process stored meanwhile, and the log must still end with it.
+        running = response(status="in_progress")
+        await store.create_response(running)
+        await store.append_run_events(ALICE, running.id, [StoredEvent(n, {"n": n}) for n in range(2)])
+        await store.append_run_events(ALICE, running.id, [StoredEvent(n, {"n": n}) for n in range(2, 4)])
+        ended = running.evolve(status="cancelled", completed_at=time.time())
+        assert await store.update_response(ended, events=[StoredEvent(2, {"type": "finished"})])
+        log = await store.read_run_events(ALICE, running.id)
+        assert [event.number for event in log] == [0, 1, 2, 3, 4]
+        assert log[-1].data == {"type": "finished"}
+        assert log[2].data == {"n": 2}  # a number stored keeps its first event
 
     async def test_runs_of_a_gone_runner_are_claimed_once_and_a_live_runners_never(
         self, store: Store

@@ -21,6 +21,11 @@ replicas) can share one store. A conversation's turns are serialized through
 `claim_conversation`: one turn at a time holds it, until it is released, its
 response is finished, or its runner is gone.
 
+A networked store may also offer ``async wait_for_run_events(response_id,
+timeout)``, returning as soon as more events (or the end) of that run are
+stored (PostgreSQL's notifications, say); the engine then follows a run of
+another process without polling. Stores without it are polled.
+
 Retention, on every backend that supports it:
 
 - a finished response expires `ttl` seconds after it finished (or was created,

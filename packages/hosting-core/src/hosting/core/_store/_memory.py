@@ -19,6 +19,7 @@ from .._records import (
     ResponseRecord,
     StoredEvent,
     conversation_session_key,
+    events_to_add,
     now,
     response_session_key,
 )
@@ -136,7 +137,7 @@ class MemoryStore(MemoryConversations, MemoryRunners, MemoryLedger):
             return False  # a finished response never changes
         self._put_response(record)
         if events:
-            self._append_events(record.id, events)
+            self._append_events(record.id, events, finishing=record.finished)
         if session_state is not None:
             key, state = session_state
             self._session_state[(record.owner, key)] = (copy.deepcopy(dict(state)), now())
@@ -281,10 +282,12 @@ class MemoryStore(MemoryConversations, MemoryRunners, MemoryLedger):
             return
         self._append_events(response_id, events)
 
-    def _append_events(self, response_id: str, events: Sequence[StoredEvent]) -> None:
+    def _append_events(
+        self, response_id: str, events: Sequence[StoredEvent], *, finishing: bool = False
+    ) -> None:
         log = self._events.setdefault(response_id, {})
-        for event in events:
-            log.setdefault(event.number, StoredEvent(event.number, copy.deepcopy(dict(event.data))))
+        for event in events_to_add(events, max(log, default=-1), finishing=finishing):
+            log[event.number] = StoredEvent(event.number, copy.deepcopy(dict(event.data)))
 
     async def read_run_events(
         self, owner: str, response_id: str, *, after: int = -1

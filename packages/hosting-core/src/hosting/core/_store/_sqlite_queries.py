@@ -116,7 +116,7 @@ def update_response(
         if not (_create_or_write(db, record, row) if create else _write_response(db, row)):
             return False  # gone (or, with create, the id is another owner's)
         if events:
-            write_run_events(db, record.id, events)
+            write_run_events(db, record.id, events, finishing=record.finished)
         if append_to_conversation and record.conversation_id:
             start = _append_items(db, record.owner, record.conversation_id, appended)
         if session_state is not None:

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._records import IdempotencyClaim, StoredEvent, now
+from .._records import IdempotencyClaim, StoredEvent, events_to_add, now
 from ._codec import dumps, loads
 from ._sqlite_transaction import transaction
 
@@ -74,15 +74,14 @@ def _load_events(db: sqlite3.Connection, response_id: str, after: int = -1) -> l
     ]
 
 
-def write_run_events(db: sqlite3.Connection, response_id: str, events: Sequence[StoredEvent]) -> None:
-    """Add events to a run's log within the caller's write transaction, as one chunk.
-
-    Numbers already stored keep their first event: only events numbered past the last stored
-    one are added (a run's events are numbered from 0, in order, so that is every new one).
-    """
+def write_run_events(
+    db: sqlite3.Connection, response_id: str, events: Sequence[StoredEvent], *, finishing: bool = False
+) -> None:
+    """Add events to a run's log within the caller's write transaction, as one chunk (see
+    `events_to_add`: numbers already stored keep their first event)."""
     row = db.execute("SELECT MAX(last) FROM run_log_chunks WHERE response_id = ?", (response_id,)).fetchone()
     last = -1 if row is None or row[0] is None else int(row[0])
-    fresh = sorted((event for event in events if event.number > last), key=lambda event: event.number)
+    fresh = events_to_add(events, last, finishing=finishing)
     if not fresh:
         return
     encoded = dumps([[event.number, dict(event.data)] for event in fresh])
