@@ -13,11 +13,11 @@ from agents import Agent, OpenAIResponsesModel, Runner, set_tracing_disabled
 from openai import AsyncOpenAI
 
 from hosting.core import Host, ToolStep, Usage
-from hosting.testing import ScriptedAgent, serving
+from hosting.testing import ScriptedAgent, Step, serving
 
 MakeHost = Callable[..., Host]
 
-STEPS = [
+STEPS: list[Step] = [
     ToolStep("calculator", '{"expression": "17 * 23"}', output="391"),
     "17 * 23 = 391",
     Usage(input_tokens=10, output_tokens=4),

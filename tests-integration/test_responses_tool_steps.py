@@ -17,12 +17,12 @@ from pydantic import BaseModel
 
 from hosting.core import FunctionCall, Host, ToolStep, Usage
 from hosting.core.channels import OutputFormat
-from hosting.testing import ScriptedAgent, check_sequence, strict_response, strict_stream_event
+from hosting.testing import ScriptedAgent, Step, check_sequence, strict_response, strict_stream_event
 
 Sdk = Callable[..., OpenAI]
 MakeHost = Callable[..., Host]
 
-STEPS = [
+STEPS: list[Step] = [
     ToolStep("calculator", '{"expression": "17 * 23"}', output="391"),
     ToolStep("clock", '{"timezone": "Mars"}', error="unknown time zone: Mars", server_label="tools"),
     "17 * 23 = 391",
@@ -58,7 +58,8 @@ def test_a_tool_step_is_an_mcp_call_with_its_outcome_inline(sdk: Sdk, make_host:
 
 def test_a_tool_step_streams_with_the_mcp_call_events(sdk: Sdk, make_host: MakeHost) -> None:
     client = sdk(make_host(ScriptedAgent(STEPS)))
-    events = [event.to_dict() for event in client.responses.create(model="scripted", input="x", stream=True)]
+    stream = client.responses.create(model="scripted", input="x", stream=True)
+    events: list[dict[str, Any]] = [event.to_dict() for event in stream]
     for event in events:
         strict_stream_event(event)
     check_sequence(events)
@@ -87,8 +88,8 @@ def test_a_tool_step_streams_with_the_mcp_call_events(sdk: Sdk, make_host: MakeH
     assert final["usage"]["total_tokens"] == 17
     assert [item["type"] for item in final["output"]] == ["mcp_call", "mcp_call", "message"]
     # Streamed again from the store: the same events, numbers included.
-    with client.responses.retrieve(final["id"], stream=True) as again:
-        assert [event.to_dict() for event in again] == events
+    again = client.responses.retrieve(final["id"], stream=True)
+    assert [event.to_dict() for event in again] == events
 
 
 def test_a_replayed_mcp_call_is_accepted_as_context(sdk: Sdk, make_host: MakeHost) -> None:
