@@ -15,7 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
-from a2a.client import Client, ClientConfig, create_client
+from a2a.client import (
+    A2ACardResolver,
+    A2AClientError,
+    AuthInterceptor,
+    Client,
+    ClientCallContext,
+    ClientConfig,
+    CredentialService,
+    create_client,
+)
 from a2a.types import (
     AgentCard,
     CancelTaskRequest,
@@ -102,6 +111,47 @@ async def test_card_is_discovered_and_describes_the_endpoint_streaming_and_beare
         assert [list(r.schemes) for r in card.security_requirements] == [["bearer"]]
         assert [skill.id for skill in card.skills] == ["echo"]
         assert "text/plain" in card.default_input_modes
+
+
+class KeyFor(CredentialService):
+    """Hands the SDK's auth interceptor one key, for the scheme the card names."""
+
+    def __init__(self, scheme: str, key: str) -> None:
+        self.scheme, self.key = scheme, key
+        self.asked: list[str] = []
+
+    async def get_credentials(
+        self, security_scheme_name: str, context: ClientCallContext | None
+    ) -> str | None:
+        self.asked.append(security_scheme_name)
+        return self.key if security_scheme_name == self.scheme else None
+
+
+async def test_a_client_discovers_the_card_without_credentials_then_calls_with_its_bearer_key() -> None:
+    agent = ScriptedAgent(["hello"])
+    host = make_host(agent)
+    async with serving(host) as url, httpx.AsyncClient(timeout=WITHIN) as http:
+        assert "authorization" not in http.headers
+        # The client has no credentials while it resolves the card; the card tells it to send a
+        # Bearer key, and the SDK's interceptor adds it to each call.
+        card = await A2ACardResolver(http, url).get_agent_card()
+        assert card.security_schemes["bearer"].http_auth_security_scheme.scheme == "Bearer"
+        assert [list(requirement.schemes) for requirement in card.security_requirements] == [["bearer"]]
+        keys = KeyFor("bearer", "key-alice")
+        client = await create_client(
+            card, ClientConfig(httpx_client=http, streaming=False), interceptors=[AuthInterceptor(keys)]
+        )
+        (event,) = await collect(client.send_message(user("hi")))
+        assert event.task.status.state == TaskState.TASK_STATE_COMPLETED
+        assert answer(event.task) == "hello"
+        assert keys.asked and set(keys.asked) == {"bearer"}
+        assert [run.isolation.user for run in agent.runs] == ["alice"]
+        # Found by URL without credentials too, but without the key a call is refused: only the
+        # cards are public.
+        bare = await create_client(f"{url}/a2a/scripted", ClientConfig(httpx_client=http, streaming=False))
+        with pytest.raises(A2AClientError, match=r"401|[Aa]uthentica"):
+            await collect(bare.send_message(user("hi")))
+        assert len(agent.runs) == 1
 
 
 async def test_a_host_without_authenticator_declares_no_security() -> None:

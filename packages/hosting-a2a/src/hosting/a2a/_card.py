@@ -2,10 +2,9 @@
 
 The card is built per request, because its endpoint URL is absolute and a host may be reached
 under several names (or mounted under a path): it is the URL the caller used, plus the channel's
-prefix. Security: the card declares HTTP Bearer when the host authenticates its callers. The
-channel cannot ask the host whether it has an authenticator, so by default it infers it from the
-card's own request, which passed the host's authentication: a caller resolved to someone other
-than the anonymous user means the host has one. ``A2AChannel(bearer_auth=...)`` states it instead.
+prefix. Cards are served without credentials (a client reads one before it knows how to
+authenticate), and a card declares HTTP Bearer when the host authenticates its callers
+(`ChannelContext.authenticates`), unless ``A2AChannel(bearer_auth=...)`` states otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from a2a.types import (
     StringList,
 )
 from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
-from hosting.core import Agent, IsolationKeys, get_current_isolation_keys
+from hosting.core import Agent
 
 BEARER = "bearer"
 
@@ -78,9 +77,3 @@ def build_card(
         )
         card.security_requirements.append(SecurityRequirement(schemes={BEARER: StringList()}))
     return card
-
-
-def caller_authenticated() -> bool:
-    """The current request was resolved to a user of an authenticator (not the anonymous one)."""
-    keys = get_current_isolation_keys()
-    return keys is not None and keys != IsolationKeys()

@@ -9,7 +9,9 @@ Routes (with the default prefix):
     GET  /a2a/{agent}/.well-known/agent-card.json   each agent's card
 
 A client given ``<base>/a2a/{agent}`` finds that agent's card where it looks for one
-(``<url>/.well-known/agent-card.json``), so every hosted agent is reachable by URL alone.
+(``<url>/.well-known/agent-card.json``), so every hosted agent is reachable by URL alone. The cards
+are public paths of the host: a client reads one without credentials, and learns from it how to
+authenticate for the JSON-RPC endpoints, which need the host's credentials.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from a2a.utils.errors import A2AError
 from hosting.core import NotFoundError, RequestError
 from hosting.core.channels import ChannelContext, ChannelContribution
 
-from ._card import build_card, caller_authenticated, describe
+from ._card import build_card, describe
 from ._handler import CallContextBuilder, HostedAgentHandler, a2a_error
 from ._parts import DEFAULT_INPUT_MODES, DEFAULT_OUTPUT_MODES
 
@@ -50,7 +52,8 @@ class A2AChannel:
             ``ContentTypeNotSupportedError``. ``"image/*"`` and ``"*/*"`` match families.
         output_modes: media types the agents answer with.
         bearer_auth: whether the cards declare HTTP Bearer authentication; None: when the host
-            authenticated the caller of the card.
+            authenticates its callers (False suits a gateway that authenticates callers its own
+            way and passes the host trusted isolation headers).
         public_url: the host's URL as clients reach it (behind a proxy); None: the URL of each
             card request.
     """
@@ -83,39 +86,40 @@ class A2AChannel:
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         agents = list(context.agents)
         default = agents[0]
-        routes: list[BaseRoute] = [
-            Route(self.card_path, self._card_endpoint(context, default, self.prefix), methods=["GET"]),
-            Route(
-                f"{self.prefix}{AGENT_CARD_WELL_KNOWN_PATH}",
-                self._card_endpoint(context, default, self.prefix),
-                methods=["GET"],
+        bearer = context.authenticates if self.bearer_auth is None else self.bearer_auth
+        cards: list[tuple[str, str, str]] = [  # (card path, agent, its endpoint)
+            (self.card_path, default, self.prefix),
+            (f"{self.prefix}{AGENT_CARD_WELL_KNOWN_PATH}", default, self.prefix),
+            *(
+                (f"{self.prefix}/{agent}{AGENT_CARD_WELL_KNOWN_PATH}", agent, f"{self.prefix}/{agent}")
+                for agent in agents
             ),
-            *self._rpc(context, default, self.prefix),
         ]
+        routes: list[BaseRoute] = [
+            Route(path, self._card_endpoint(context, agent, endpoint, bearer=bearer), methods=["GET"])
+            for path, agent, endpoint in cards
+        ]
+        routes.extend(self._rpc(context, default, self.prefix))
         for agent in agents:
-            endpoint = f"{self.prefix}/{agent}"
-            routes.append(
-                Route(
-                    f"{endpoint}{AGENT_CARD_WELL_KNOWN_PATH}",
-                    self._card_endpoint(context, agent, endpoint),
-                    methods=["GET"],
-                )
-            )
-            routes.extend(self._rpc(context, agent, endpoint))
-        return ChannelContribution(routes=routes, error_prefix=self.prefix, render_error=render_error)
+            routes.extend(self._rpc(context, agent, f"{self.prefix}/{agent}"))
+        return ChannelContribution(
+            routes=routes,
+            error_prefix=self.prefix,
+            render_error=render_error,
+            public_paths=[path for path, _, _ in cards],
+        )
 
     def _rpc(self, context: ChannelContext, agent: str, path: str) -> list[Route]:
         handler = HostedAgentHandler(context, agent, input_modes=self.input_modes)
         return create_jsonrpc_routes(handler, path, context_builder=CallContextBuilder())
 
     def _card_endpoint(
-        self, context: ChannelContext, agent: str, endpoint: str
+        self, context: ChannelContext, agent: str, endpoint: str, *, bearer: bool
     ) -> Callable[[Request], Awaitable[Response]]:
         description = self.description.get(agent) or describe(context.agents[agent], agent)
 
         async def card(request: Request) -> Response:
             base = self.public_url or str(request.base_url).rstrip("/")
-            bearer = self.bearer_auth if self.bearer_auth is not None else caller_authenticated()
             built = build_card(
                 agent,
                 description=description,
