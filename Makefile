@@ -34,7 +34,7 @@ install: .venv/.synced ## create .venv with every package and tool (uv from PyPI
 # What serving the samples needs and nothing more (no development tools): the Responses channel,
 # and the test kit for the samples' agents and the openai SDK. Added to .venv without removing
 # anything (--inexact), so it never undoes `make install`.
-SERVE_PACKAGES := --package hosting-responses --package hosting-testing
+SERVE_PACKAGES := --package hosting-responses --package hosting-testing --package hosting-a2a --package hosting-mcp --package hosting-ui --package hosting-telegram --package hosting-postgres
 
 .venv/.serve-synced: $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
 	$(UV) sync --locked --no-dev --inexact $(SERVE_PACKAGES)

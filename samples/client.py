@@ -18,10 +18,9 @@ def converse(client: OpenAI, model: str) -> list[str]:
     print("> What is 17 * 23?")
     with client.responses.stream(model=model, input="What is 17 * 23?") as stream:
         for event in stream:
-            if event.type == "response.output_item.done" and event.item.type == "function_call":
-                print(f"  [tool call] {event.item.name}({event.item.arguments})")
-            elif event.type == "response.output_item.done" and event.item.type == "function_call_output":
-                print(f"  [tool result] {event.item.output}")
+            # A tool the agent ran itself arrives whole, with its result: an `mcp_call` item.
+            if event.type == "response.output_item.done" and event.item.type == "mcp_call":
+                print(f"  [tool] {event.item.name}({event.item.arguments}) -> {event.item.output}")
             elif event.type == "response.output_text.delta":
                 print(event.delta, end="", flush=True)
         first = stream.get_final_response()

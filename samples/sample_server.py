@@ -60,6 +60,11 @@ def data_location(app: object) -> str | None:
         return f"{store.path} (SQLite; HOSTING_DATA_DIR moves it)"
     if isinstance(store, MemoryStore):
         return "in memory (lost when the server stops)"
+    url = getattr(store, "url", None)  # a networked store: where, without the password
+    if isinstance(url, str):
+        from hosting.postgres import redact_url
+
+        return f"{redact_url(url)} (PostgreSQL; HOSTING_DATABASE_URL)"
     return None
 
 
@@ -72,8 +77,11 @@ def banner(
     inputs: tuple[str, str, str] = ("What is 17 * 23?", "My name is Ada.", "What is my name?"),
     data: str | None = None,
     root_url: str | None = None,
+    endpoints: Sequence[str] = (),
 ) -> str:
-    """The text printed at start: where, which mode, the data and endpoints, and a client snippet."""
+    """The text printed at start: where, which mode, the data and endpoints, and a client snippet.
+
+    `endpoints` are further lines (other channels: ``"a2a:      http://{address}/a2a ..."``)."""
     first, second, third = inputs
     snippet = SNIPPET.format(base_url=base_url, model=model, first=first, second=second, third=third)
     root = root_url if root_url is not None else base_url.removesuffix("/v1")
@@ -82,6 +90,7 @@ def banner(
         f"  base_url: {base_url}\n"
         f"  mode:     {mode}\n"
         + (f"  data:     {data}\n" if data else "")
+        + "".join(f"  {line}\n" for line in endpoints)
         + f"  health:   {root}/healthz   ready: {root}/readyz\n"
         f"  openapi:  {base_url}/openapi.json\n\n"
         "Try it with the official client (pip install openai):\n\n"
@@ -186,6 +195,7 @@ def run_sample(
     argv: Sequence[str] | None = None,
     prefix: str = "/v1",
     inputs: tuple[str, str, str] | None = None,
+    endpoints: Sequence[str] = (),
 ) -> None:
     """Parse the command line, serve `app` under uvicorn, and print the banner once it listens.
 
@@ -209,6 +219,7 @@ def run_sample(
         model=model,
         data=data_location(app) or data_location(getattr(app, "host", None)),
         root_url=root_url,
+        endpoints=endpoints,
         **({"inputs": inputs} if inputs else {}),
     )
     # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again with the previous

@@ -112,6 +112,31 @@ def test_default_agent_offline_streams_calls_a_tool_and_remembers(tmp_path: Path
         assert base_url.startswith("http://127.0.0.1:")
         assert base_url.endswith("/v1")
         assert "mode:     offline" in banner
+        root = base_url.removesuffix("/v1")
+        # Every channel that needs no outside account is served, and the banner says where.
+        for line in (f"web chat: {root}/", f"a2a:      {root}/a2a", f"mcp:      {root}/mcp"):
+            assert line in banner
+        assert "telegram" not in banner  # no TELEGRAM_BOT_TOKEN: no Telegram
+        with httpx.Client(base_url=root, timeout=10) as http:
+            page = http.get("/")
+            assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+            card = http.get("/.well-known/agent-card.json").json()
+            assert card["name"] == "assistant"
+            initialize = http.post(
+                "/mcp",
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": "2025-06-18",
+                        "capabilities": {},
+                        "clientInfo": {"name": "t", "version": "1"},
+                    },
+                },
+                headers={"accept": "application/json, text/event-stream"},
+            )
+            assert initialize.status_code == 200
         client = stack.enter_context(OpenAI(base_url=base_url, api_key="local", max_retries=0))
 
         deltas: list[str] = []
@@ -121,13 +146,12 @@ def test_default_agent_offline_streams_calls_a_tool_and_remembers(tmp_path: Path
                     deltas.append(event.delta)
             first = stream.get_final_response()
         assert len(deltas) > 1  # streamed, not sent whole
-        assert [item.type for item in first.output] == ["function_call", "function_call_output", "message"]
-        call, result = first.output[0], first.output[1]
-        assert call.type == "function_call"
-        assert call.name == "calculator"
-        assert result.type == "function_call_output"
-        assert result.call_id == call.call_id
-        assert result.output == "391"
+        # The calculator ran on the server: one mcp_call item with its result, never a call the
+        # client would have to run.
+        assert [item.type for item in first.output] == ["mcp_call", "message"]
+        step = first.output[0]
+        assert step.type == "mcp_call"
+        assert (step.name, step.output, step.error) == ("calculator", "391", None)
         assert first.output_text == "17 * 23 = 391"
 
         second = client.responses.create(
@@ -174,7 +198,7 @@ def test_default_agent_online_uses_the_configured_model(
         assert f"mode:     online: model tiny-model at {fake.base_url}" in banner
         with OpenAI(base_url=base_url, api_key="local", max_retries=0) as client:
             response = client.responses.create(model="assistant", input="What is 6 * 7?")
-    assert [item.type for item in response.output] == ["function_call", "function_call_output", "message"]
+    assert [item.type for item in response.output] == ["mcp_call", "message"]
     assert response.output_text == "6 * 7 = 42, says the model."
     assert [request.json["model"] for request in fake.model_requests] == ["tiny-model", "tiny-model"]
     assert {request.api_key for request in fake.model_requests} == {"sk-test"}
@@ -185,7 +209,7 @@ def test_default_agent_online_uses_the_configured_model(
 
 
 def test_client_sample_creates_streams_and_continues() -> None:
-    host, _ = default_agent.build_host({}, store=MemoryStore())
+    host, _, _ = default_agent.build_host({}, store=MemoryStore())
     with serve(host) as base_url:
         finished = subprocess.run(
             [sys.executable, str(SAMPLES / "client.py"), "--base-url", f"{base_url}/v1"],
@@ -198,8 +222,7 @@ def test_client_sample_creates_streams_and_continues() -> None:
     lines = finished.stdout.splitlines()
     assert lines == [
         "> What is 17 * 23?",
-        '  [tool call] calculator({"expression": "17 * 23"})',
-        "  [tool result] 391",
+        '  [tool] calculator({"expression": "17 * 23"}) -> 391',
         "17 * 23 = 391",
         "> My name is Ada.",
         "Nice to meet you, Ada! I will remember your name in this conversation.",
