@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -143,6 +144,10 @@ def test_with_an_authenticator_the_page_and_its_files_need_no_key_but_the_data_d
     # Anything else under the page's prefix is refused like any request without a key.
     for path in (
         "/ui-assets/nothing.js",
+        "/ui-assets/index.html",
+        "/ui-assets/",
+        "/ui-assets",
+        "/ui-assets/app.js/x",
         "/ui-api/conversations/conv_x/responses",
         "/elsewhere",
         "/v1/models",
@@ -150,9 +155,34 @@ def test_with_an_authenticator_the_page_and_its_files_need_no_key_but_the_data_d
         refused = http.get(path)
         assert refused.status_code == 401, path
         assert refused.headers["connection"] == "close"
+        assert refused.json()["error"]["code"], path
     assert http.get("/v1/conversations").json()["error"]["type"] == "authentication_error"
-    assert http.post("/").status_code == 401
+    # The page's path is public for every method, but it serves nothing but the page.
+    wrong_method = http.post("/")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
     assert http.get("/", headers={"authorization": "Bearer wrong"}).status_code == 200
+
+
+def test_exactly_the_page_and_each_file_it_ships_are_public() -> None:
+    shipped = sorted(
+        entry.name
+        for entry in resources.files("hosting.ui").joinpath("static").iterdir()
+        if entry.name != "index.html"
+    )
+    assert shipped == sorted([*SCRIPTS, "style.css"])
+    for prefix in ("", "/chat"):
+        with client_for(make_host(ui=ChatUI(prefix))) as http:
+            pages = [f"{prefix}/", *([prefix] if prefix else [])]
+            for path in [*pages, *(f"{prefix}/ui-assets/{name}" for name in shipped)]:
+                served = http.get(path)
+                assert served.status_code == 200, path
+                assert served.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+                assert http.head(path).status_code == 200, path
+            # The same files under another prefix are not public, nor is the data route.
+            other = "/chat" if not prefix else ""
+            assert http.get(f"{other}/ui-assets/app.js").status_code == 401
+            assert http.get(f"{prefix}/ui-api/conversations/conv_x/responses").status_code == 401
 
 
 def test_without_an_authenticator_everything_just_works() -> None:

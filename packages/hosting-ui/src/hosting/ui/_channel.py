@@ -9,8 +9,9 @@ Routes, under the channel's prefix (the root by default):
 The page itself talks to the host's public HTTP API (the Responses channel, at
 ``/v1`` by default): models, responses with streaming, resume, cancel, input items
 and conversations. So what it shows is what any client of that API gets, and it
-needs the same API key as any client. Only the page's own files are served without
-a key (see `_public.py`): they hold no data.
+needs the same API key as any client. Only the page and its own files are served
+without a key: they are public paths of the host, listed exactly (the page's path and
+each file that exists), and hold no data.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from hosting.core import NotFoundError, RequestError
 from hosting.core.channels import ChannelContext, ChannelContribution, error_response
 
 from ._assets import Asset, load_assets, render_page
-from ._public import RefusalUnlessPublic
 from ._runs import conversation_responses
 
 logger = logging.getLogger("hosting.ui")
@@ -78,32 +78,18 @@ class ChatUI:
             _route(f"{prefix}{ASSETS_PATH}/{{name}}", {"GET": self._asset}),
             _route(f"{prefix}{DATA_PATH}/conversations/{{conversation_id}}/responses", {"GET": responses}),
         ]
+        pages = [f"{prefix}/"]
         if prefix:
+            pages.append(prefix)
             routes.append(_route(prefix, {"GET": self._page}))
         return ChannelContribution(
             routes=routes,
-            error_prefix=prefix or "/",
-            render_error=lambda error: RefusalUnlessPublic(error, self.public_file),
+            public_paths=[*pages, *(f"{prefix}{ASSETS_PATH}/{name}" for name in sorted(self._assets))],
         )
 
     # -- the page and its files --------------------------------------------------------------------
 
-    def public_file(self, request: Request) -> Response | None:
-        """The page or one of its files, when `request` asks for one; None for anything else."""
-        path = _relative_path(request.scope)
-        if path in (f"{self.prefix}/", self.prefix) and path:
-            return self._page_response(request)
-        assets = f"{self.prefix}{ASSETS_PATH}/"
-        if path.startswith(assets):
-            asset = self._assets.get(path[len(assets) :])
-            if asset is not None:
-                return asset.response(if_none_match=request.headers.get("if-none-match"))
-        return None
-
     async def _page(self, request: Request) -> Response:
-        return self._page_response(request)
-
-    def _page_response(self, request: Request) -> Response:
         # The host may be mounted inside another app: every URL the page uses starts at its root.
         root: str = request.scope.get("root_path", "")
         page = self._pages.get(root)
@@ -123,12 +109,6 @@ class ChatUI:
         if asset is None:
             raise NotFoundError(f"Unknown file '{request.path_params['name'][:128]}'.", code="unknown_path")
         return asset.response(if_none_match=request.headers.get("if-none-match"))
-
-
-def _relative_path(scope: Scope) -> str:
-    path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _route(path: str, handlers: dict[str, Handler]) -> Route:
