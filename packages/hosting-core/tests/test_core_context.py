@@ -3,8 +3,6 @@ seen keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from starlette.requests import Request
@@ -40,7 +38,7 @@ class CardChannel:
 
 
 @pytest.fixture
-def keyed() -> Iterator[tuple[Host, CardChannel]]:
+def keyed() -> tuple[Host, CardChannel]:
     channel = CardChannel()
     host = Host(
         echo_history,
@@ -48,7 +46,7 @@ def keyed() -> Iterator[tuple[Host, CardChannel]]:
         store=MemoryStore(),
         authenticator=ApiKeyAuthenticator({"key-alice": "alice"}),
     )
-    yield host, channel
+    return host, channel
 
 
 async def test_a_public_path_is_served_without_credentials_and_nothing_else_is(
@@ -82,7 +80,7 @@ async def test_tokens_and_seen_keys_belong_to_their_channel() -> None:
     Host(echo_history, channels=[first, second], store=store)
     assert first.context is not None and second.context is not None
     await first.context.put_token("link", "ABC123", data={"chat": 42}, ttl=60)
-    with pytest.raises(ValueError, match="ABC123|already|token"):
+    with pytest.raises(ValueError, match=r"ABC123|already|token"):
         await first.context.put_token("link", "ABC123", data={}, ttl=60)
     assert await second.context.take_token("link", "ABC123") is None  # another channel's namespace
     token = await first.context.take_token("link", "ABC123")
