@@ -18,9 +18,9 @@ from openai import OpenAI
 from openai.types.responses import (
     Response,
     ResponseFunctionToolCall,
-    ResponseFunctionToolCallOutputItem,
     ResponseInputParam,
 )
+from openai.types.responses.response_output_item import McpCall
 
 from hosting.agent_framework import TOOL_APPROVAL_FUNCTION, AgentFrameworkAgent, ScriptedChatClient
 from hosting.core import Host, MemoryStore, SQLiteStore
@@ -102,20 +102,20 @@ def test_an_approval_is_asked_and_the_answer_decides_whether_the_tool_runs(
 
     assert answered.status == "completed"
     assert answered.output_text == "Done."
-    assert [item.type for item in answered.output] == ["function_call", "function_call_output", "message"]
-    tool_call, tool_output = answered.output[0], answered.output[1]
-    assert isinstance(tool_call, ResponseFunctionToolCall)
-    assert (tool_call.call_id, tool_call.name) == ("call_d1", "delete_file")
-    assert isinstance(tool_output, ResponseFunctionToolCallOutputItem)
-    assert tool_output.call_id == "call_d1"
+    # The approved (or rejected) tool ran on the server: one step with its outcome inline.
+    assert [item.type for item in answered.output] == ["mcp_call", "message"]
+    step = answered.output[0]
+    assert isinstance(step, McpCall)
+    assert (step.name, json.loads(step.arguments)) == ("delete_file", {"path": "/tmp/x"})
+    outcome = step.output if step.error is None else str(step.error.to_dict())
     if runs:
         assert deleted == ["/tmp/x"]
-        assert tool_output.output == "deleted /tmp/x"
+        assert (step.output, step.status) == ("deleted /tmp/x", "completed")
     else:
         assert deleted == []
-        assert "rejected" in str(tool_output.output)
+        assert "rejected" in str(outcome)
     # The model's second call saw the tool's outcome.
-    assert client.calls[1].messages[-1].contents[0].result == tool_output.output
+    assert str(client.calls[1].messages[-1].contents[0].result) in str(outcome)
 
 
 def test_a_malformed_answer_is_a_400_and_the_approval_can_still_be_answered() -> None:
@@ -198,8 +198,7 @@ def test_an_approval_in_a_conversation_survives_a_restart(tmp_path: Path) -> Non
         "message",  # I will delete it.
         "function_call",  # approve_tool_call
         "function_call_output",  # the answer
-        "function_call",  # delete_file
-        "function_call_output",  # its result
+        "mcp_call",  # delete_file, with its result
         "message",  # Done.
         "message",  # Anything else?
         "message",  # Nothing else to do.

@@ -40,6 +40,7 @@ from openai.types.responses import (
     ResponseInputParam,
     ResponseReasoningItem,
 )
+from openai.types.responses.response_output_item import McpCall
 
 from hosting.agent_framework import (
     REQUEST_INFO_FUNCTION,
@@ -115,17 +116,18 @@ def test_a_streamed_run_carries_reasoning_tool_calls_results_and_text() -> None:
         final = stream.get_final_response()
 
     assert "".join(deltas) == "It is sunny in Paris."
-    assert [item.type for item in final.output] == [
-        "reasoning",
-        "function_call",
-        "function_call_output",
-        "message",
-    ]
-    reasoning, call = final.output[0], final.output[1]
+    # The tool the framework ran itself is a step with its result inline, not a call for the client.
+    assert [item.type for item in final.output] == ["reasoning", "mcp_call", "message"]
+    reasoning, step = final.output[0], final.output[1]
     assert isinstance(reasoning, ResponseReasoningItem)
     assert [part.text for part in reasoning.summary] == ["Let me check."]
-    assert isinstance(call, ResponseFunctionToolCall)
-    assert (call.call_id, call.name, json.loads(call.arguments)) == ("call_w1", "weather", {"city": "Paris"})
+    assert isinstance(step, McpCall)
+    assert (step.name, json.loads(step.arguments), step.output) == (
+        "weather",
+        {"city": "Paris"},
+        "sunny in Paris",
+    )
+    assert (step.server_label, step.status, step.error) == ("agent", "completed", None)
     assert final.output_text == "It is sunny in Paris."
     assert final.usage is not None
     assert (final.usage.input_tokens, final.usage.output_tokens) == (14, 7)
@@ -141,12 +143,7 @@ def test_a_non_streamed_run_carries_the_same_items_and_can_be_retrieved(agent_st
         response = sdk.responses.create(model="weather", input="Weather in Paris?")
         again = sdk.responses.retrieve(response.id)
 
-    assert [item.type for item in response.output] == [
-        "reasoning",
-        "function_call",
-        "function_call_output",
-        "message",
-    ]
+    assert [item.type for item in response.output] == ["reasoning", "mcp_call", "message"]
     assert response.output_text == "It is sunny in Paris."
     reasoning = response.output[0]
     assert isinstance(reasoning, ResponseReasoningItem)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from openai.types.responses import ResponseFunctionToolCall
+from openai.types.responses.response_output_item import McpCall
 
 from hosting.agent_framework import AgentFrameworkAgent
 from hosting.core import MemoryStore
@@ -30,9 +30,10 @@ def test_offline_the_agent_calls_its_tool_and_remembers_the_conversation() -> No
             first = stream.get_final_response()
         second = sdk.responses.create(model="weather", input="And in Rome?", previous_response_id=first.id)
 
-    call = first.output[0]
-    assert isinstance(call, ResponseFunctionToolCall)
-    assert (call.name, json.loads(call.arguments)) == ("get_weather", {"city": "Paris"})
+    step = first.output[0]
+    assert isinstance(step, McpCall)  # the agent's own tool: a step, not a call for the client
+    assert (step.name, json.loads(step.arguments)) == ("get_weather", {"city": "Paris"})
+    assert step.output is not None and step.output.startswith("Paris: ")
     assert first.output_text.startswith("Here is the weather: Paris: ")
     assert "".join(deltas) == first.output_text
     assert second.output_text.startswith("Here is the weather: Rome: ")
@@ -60,8 +61,10 @@ async def test_online_the_agent_runs_on_agent_frameworks_openai_client(
         # The sample never closes its model client (the process ends with it); a test must.
         await model_client.client.close()
 
-    assert [item.type for item in response.output] == ["function_call", "function_call_output", "message"]
+    assert [item.type for item in response.output] == ["mcp_call", "message"]
     assert response.output_text == "Windy in Paris."
+    # The usage Agent Framework's client read from the model server, both model calls added up.
+    assert response.usage is not None and response.usage.input_tokens > 0 and response.usage.output_tokens > 0
     first, second = fake.model_requests
     assert first.json["model"] == "fake-model"
     assert first.messages[0] == {"role": "system", "content": sample.INSTRUCTIONS}

@@ -30,6 +30,7 @@ from hosting.core import (
     RunContext,
     TextPart,
     ToolSpec,
+    ToolStep,
     Usage,
 )
 from hosting.core.stores import ConversationRecord
@@ -84,14 +85,19 @@ async def test_text_reasoning_tool_calls_results_and_usage_reach_the_output(
 
     assert result.status == "completed"
     kinds = [type(item) for item in result.output]
-    assert kinds == [Reasoning, FunctionCall, FunctionResult, Message]
-    reasoning, call, output, _answer = result.output
+    # The tool the framework ran itself is one step with its result, not a call for the client.
+    assert kinds == [Reasoning, ToolStep, Message]
+    reasoning, step, _answer = result.output
     assert isinstance(reasoning, Reasoning)
     assert reasoning.text == "I should look it up."
-    assert isinstance(call, FunctionCall)
-    assert (call.call_id, call.name, call.arguments) == ("c1", "weather", '{"city": "Paris"}')
-    assert isinstance(output, FunctionResult)
-    assert (output.call_id, output.output) == ("c1", "sunny in Paris")
+    assert isinstance(step, ToolStep)
+    assert (step.name, step.arguments, step.output, step.error) == (
+        "weather",
+        '{"city": "Paris"}',
+        "sunny in Paris",
+        None,
+    )
+    assert step.server_label == "agent"
     assert result.text == "It is sunny."
     # The tool loop reports its running total last; it is counted once.
     assert result.usage == Usage(input_tokens=12, output_tokens=5)

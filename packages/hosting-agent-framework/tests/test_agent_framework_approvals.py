@@ -17,7 +17,16 @@ from hosting.agent_framework import (
     approval_decision,
 )
 from hosting.agent_framework._updates import UpdateMapper
-from hosting.core import ANONYMOUS_USER, FunctionCall, FunctionResult, Host, Message, TextDelta, ToolSpec
+from hosting.core import (
+    ANONYMOUS_USER,
+    FunctionCall,
+    FunctionResult,
+    Host,
+    Message,
+    TextDelta,
+    ToolSpec,
+    ToolStep,
+)
 from hosting.core.channels import HostedRunResult
 from hosting.core.stores import ConversationRecord
 
@@ -101,12 +110,11 @@ async def test_an_approved_call_runs_the_tool_and_the_agent_uses_its_result(
     assert answered.status == "completed"
     assert deleted == ["/tmp/x"]
     assert answered.text == "Done."
-    call, result, _message = answered.output
-    # The tool's call is shown with its result, as for any tool the agent ran.
-    assert isinstance(call, FunctionCall)
-    assert (call.call_id, call.name, json.loads(call.arguments)) == ("c1", "delete_file", {"path": "/tmp/x"})
-    assert isinstance(result, FunctionResult)
-    assert (result.call_id, result.output) == ("c1", "deleted /tmp/x")
+    step, _message = answered.output
+    # The tool's call is shown with its result, as one step, as for any tool the agent ran.
+    assert isinstance(step, ToolStep)
+    assert (step.name, json.loads(step.arguments)) == ("delete_file", {"path": "/tmp/x"})
+    assert (step.output, step.error) == ("deleted /tmp/x", None)
     model_saw = client.calls[1].messages
     assert [(m.role, [c.type for c in m.contents]) for m in model_saw] == [
         ("user", ["text"]),
@@ -129,10 +137,9 @@ async def test_a_rejected_call_does_not_run_the_tool(started: list[Host], stream
     assert answered.status == "completed"
     assert deleted == []
     assert answered.text == "Done."
-    result = answered.output[1]
-    assert isinstance(result, FunctionResult)
-    assert result.call_id == "c1"
-    assert "rejected" in result.output
+    step = answered.output[0]
+    assert isinstance(step, ToolStep) and step.name == "delete_file"
+    assert "rejected" in (step.output or step.error or "")
     tool_message = client.calls[1].messages[-1]
     assert tool_message.role == "tool"
     assert "rejected" in str(tool_message.contents[0].result)
@@ -165,9 +172,13 @@ async def test_parallel_calls_each_get_an_approval_and_each_answer_counts(starte
     )
     assert answered.status == "completed"
     assert deleted == ["/a"]
-    results = {item.call_id: item.output for item in answered.output if isinstance(item, FunctionResult)}
-    assert results["c1"] == "deleted /a"
-    assert "rejected" in results["c2"]
+    results = {
+        json.loads(item.arguments)["path"]: item.output or item.error or ""
+        for item in answered.output
+        if isinstance(item, ToolStep)
+    }
+    assert results["/a"] == "deleted /a"
+    assert "rejected" in results["/b"]
 
 
 async def test_a_malformed_answer_fails_the_run_and_the_approval_stays_pending(started: list[Host]) -> None:
@@ -344,12 +355,12 @@ def test_the_mapper_holds_back_the_call_and_leaves_approvals_out_unless_asked() 
     assert [*plain.feed([request]), *plain.finish()] == []
 
 
-def test_the_mapper_announces_a_held_back_call_before_its_result_once() -> None:
+def test_the_mapper_shows_a_held_back_call_with_its_result_once() -> None:
     held_back = FunctionCall("c1", "delete_file", '{"path": "/x"}')
     mapper = UpdateMapper(approvals=True, announce={"c1": held_back})
     result = Content.from_function_result(call_id="c1", result="deleted /x")
     updates: list[Any] = [*mapper.feed([result]), *mapper.feed([result]), *mapper.finish()]
-    assert updates == [held_back, FunctionResult("c1", "deleted /x"), FunctionResult("c1", "deleted /x")]
+    assert updates == [ToolStep("delete_file", '{"path": "/x"}', output="deleted /x")]
 
 
 def test_an_approval_response_message_is_what_agent_framework_expects() -> None:

@@ -18,6 +18,7 @@ from hosting.core import (
     ItemBreak,
     ReasoningDelta,
     TextDelta,
+    ToolStep,
     Usage,
 )
 
@@ -47,11 +48,11 @@ def test_a_chunked_call_is_emitted_once_complete_and_a_repeated_call_is_dropped(
     assert mapper.finish() == []
 
 
-def test_a_call_is_flushed_before_the_text_or_result_that_follows_it() -> None:
-    mapper = UpdateMapper()
+def test_a_client_call_is_flushed_before_the_text_or_result_that_follows_it() -> None:
+    mapper = UpdateMapper(client_tools={"weather"})
     updates = [
         *mapper.feed([Content.from_function_call(call_id="c1", name="weather", arguments={"city": "Paris"})]),
-        *mapper.feed([Content.from_function_result(call_id="c1", result="sunny")]),
+        *mapper.feed([Content.from_function_result(call_id="c0", result="sunny")]),
         *mapper.feed(
             [Content.from_function_call(call_id="c2", name="weather", arguments='{"city": "Rome"}')]
         ),
@@ -59,9 +60,41 @@ def test_a_call_is_flushed_before_the_text_or_result_that_follows_it() -> None:
     ]
     assert updates == [
         FunctionCall("c1", "weather", json.dumps({"city": "Paris"})),
-        FunctionResult("c1", "sunny"),
+        FunctionResult("c0", "sunny"),  # a result of no call of this run: kept as it came
         FunctionCall("c2", "weather", '{"city": "Rome"}'),
         TextDelta("done"),
+    ]
+
+
+def test_an_own_tool_call_and_its_result_are_one_tool_step() -> None:
+    mapper = UpdateMapper(client_tools={"lookup"})
+    updates = [
+        *mapper.feed(
+            [
+                Content.from_function_call(call_id="c1", name="weather", arguments={"city": "Paris"}),
+                Content.from_function_call(call_id="c2", name="weather", arguments='{"city": "Rome"}'),
+            ]
+        ),
+        *mapper.feed([Content.from_text("checking")]),  # the calls are complete; their results come
+        *mapper.feed([Content.from_function_result(call_id="c2", result="rain")]),
+        *mapper.feed(
+            [
+                Content.from_function_result(
+                    call_id="c1", result="Error: Function failed.", exception="KeyError: secret"
+                )
+            ]
+        ),
+        *mapper.feed([Content.from_function_call(call_id="c3", name="lookup", arguments="{}")]),
+        *mapper.feed([Content.from_function_call(call_id="c4", name="weather", arguments="{}")]),
+    ]
+    updates += mapper.finish()
+    assert updates == [
+        TextDelta("checking"),
+        ToolStep("weather", '{"city": "Rome"}', output="rain"),
+        # The exception's text is for the log; the caller sees the result's text.
+        ToolStep("weather", json.dumps({"city": "Paris"}), error="Error: Function failed."),
+        FunctionCall("c3", "lookup", "{}"),  # the client's tool: the client runs it
+        FunctionCall("c4", "weather", "{}"),  # no result came (the loop stopped): shown as it is
     ]
 
 
@@ -138,15 +171,19 @@ def test_contents_without_a_neutral_form_are_left_out() -> None:
     assert mapper.feed([Content.from_hosted_file("file_1")]) == []
 
 
-def test_hosted_mcp_calls_and_results_become_calls_and_results() -> None:
+def test_hosted_mcp_calls_and_results_become_tool_steps_of_their_server() -> None:
     mapper = UpdateMapper()
     updates = [
         *mapper.feed(
-            [Content.from_mcp_server_tool_call(call_id="m1", tool_name="search", arguments={"q": "x"})]
+            [
+                Content.from_mcp_server_tool_call(
+                    call_id="m1", tool_name="search", server_name="docs", arguments={"q": "x"}
+                )
+            ]
         ),
         *mapper.feed([Content.from_mcp_server_tool_result(call_id="m1", output="found")]),
     ]
-    assert updates == [FunctionCall("m1", "search", '{"q": "x"}'), FunctionResult("m1", "found")]
+    assert updates == [ToolStep("search", '{"q": "x"}', output="found", server_label="docs")]
 
 
 @dataclass

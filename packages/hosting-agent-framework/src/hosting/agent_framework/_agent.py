@@ -20,6 +20,7 @@ from typing import Any
 
 from agent_framework import Message as AFMessage
 from hosting.core import AgentOutput, ErrorUpdate, RunContext, Update
+from hosting.core.channels import OutputFormat
 
 from ._approvals import TOOL_APPROVAL_FUNCTION, answer_approvals, keep_approvals, pending_approvals
 from ._messages import declaration_tools, to_agent_framework_messages, tool_names
@@ -39,11 +40,30 @@ _OPTION_NAMES: Mapping[str, str] = {
 }
 
 
+def response_format(wanted: OutputFormat | None) -> dict[str, Any] | None:
+    """The Agent Framework ``response_format`` (the Chat Completions shape, which its OpenAI
+    clients both read) for the format the caller asked for."""
+    if wanted is None:
+        return None
+    if wanted.type == "json_object":
+        return {"type": "json_object"}
+    schema: dict[str, Any] = {"name": wanted.name or "response", "schema": dict(wanted.schema or {})}
+    if wanted.strict is not None:
+        schema["strict"] = wanted.strict
+    if wanted.description:
+        schema["description"] = wanted.description
+    return {"type": "json_schema", "json_schema": schema}
+
+
 def chat_options(context: RunContext) -> dict[str, Any]:
-    """The Agent Framework chat options a request asks for (instructions, sampling, tool choice)."""
+    """The Agent Framework chat options a request asks for (instructions, sampling, tool choice,
+    the answer's format). docs/agent-framework.md lists the options no chat client has a place for."""
     options: dict[str, Any] = {}
     if context.instructions:
         options["instructions"] = context.instructions
+    wanted = response_format(context.output_format)
+    if wanted is not None:
+        options["response_format"] = wanted
     for wire_name, name in _OPTION_NAMES.items():
         value = context.options.get(wire_name)
         if value is not None:
@@ -181,7 +201,11 @@ class AgentFrameworkAgent:
                 return
             arguments["tools"] = declaration_tools(context.tools)
 
-        mapper = UpdateMapper(approvals=True, announce=answers.tool_calls)
+        mapper = UpdateMapper(
+            approvals=True,
+            announce=answers.tool_calls,
+            client_tools={spec.name for spec in context.tools},
+        )
         if self.stream:
             async for update in _streamed(agent, messages, arguments, mapper):
                 yield update

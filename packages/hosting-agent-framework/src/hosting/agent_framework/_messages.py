@@ -2,7 +2,8 @@
 
 Adjacent items that map to the same Agent Framework role are merged into one
 message, because chat services expect an assistant turn's reasoning, text and
-parallel tool calls in one message, followed by the tool results.
+parallel tool calls in one message, followed by the tool results. A tool step the
+agent ran itself (`ToolStep`) is the call and its result, as the model made them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hosting.core import (
     Part,
     TextPart,
     ToolSpec,
+    ToolStep,
 )
 
 # Agent Framework has no "developer" role; chat services treat both as system-level text.
@@ -71,13 +73,27 @@ def _item_message(item: Item) -> AFMessage:
         return AFMessage("assistant", [call])
     if isinstance(item, FunctionResult):
         return AFMessage("tool", [Content.from_function_result(call_id=item.call_id, result=item.output)])
+    if isinstance(item, ToolStep):  # pragma: no cover - expanded into a call and a result first
+        raise TypeError("a tool step is converted as its call and its result")
     return AFMessage("assistant", [Content.from_text_reasoning(text=item.text)])
+
+
+def _expanded(items: Iterable[Item]) -> Iterable[Item]:
+    """The items, each tool step as the call and the result the model saw."""
+    for index, item in enumerate(items):
+        if isinstance(item, ToolStep):
+            call_id = item.id or f"step_{index}"
+            yield FunctionCall(call_id, item.name, item.arguments)
+            outcome = item.output if item.error is None else f"Error: {item.error}"
+            yield FunctionResult(call_id, outcome or "")
+        else:
+            yield item
 
 
 def to_agent_framework_messages(items: Iterable[Item]) -> list[AFMessage]:
     """Agent Framework messages for neutral items, adjacent same-role assistant/tool items merged."""
     messages: list[AFMessage] = []
-    for item in items:
+    for item in _expanded(items):
         message = _item_message(item)
         previous = messages[-1] if messages else None
         mergeable = message.role in ("assistant", "tool") and not isinstance(item, Message)

@@ -1,10 +1,15 @@
 """Agent Framework output becomes our neutral updates.
 
 Text and reasoning stream through as deltas. Function calls arrive in chunks
-(the name and call id first, the arguments in pieces), so they are gathered and
-emitted whole once the call is complete: when something else follows it, or when
-the stream ends. A call is emitted once even when Agent Framework repeats it (it
-echoes a declaration-only call when it stops its tool loop).
+(the name and call id first, the arguments in pieces), so they are gathered
+until the call is complete: when something else follows it, or when the stream
+ends. A call of a client-declared tool is then emitted as a `FunctionCall` (the
+client runs it). A call of one of the agent's own tools (or of a tool server's)
+waits for the result Agent Framework's tool loop produces, and the two are
+emitted as one `ToolStep`: clients must not see it as a call of theirs. A call
+is emitted once even when Agent Framework repeats it (it echoes a
+declaration-only call when it stops its tool loop); an own call no result came
+for is emitted as a `FunctionCall` at the end, the only form that can show it.
 
 With `approvals`, a tool approval request becomes a client function call (see
 `_approvals`) and the call it is about is held back; `announce` names calls a
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +38,7 @@ from hosting.core import (
     ItemBreak,
     ReasoningDelta,
     TextDelta,
+    ToolStep,
     Update,
     Usage,
 )
@@ -42,6 +48,9 @@ from ._approvals import approval_call
 logger = logging.getLogger("hosting.agent_framework")
 
 AGENT_ERROR_MESSAGE = "The agent reported an error."
+TOOL_ERROR_MESSAGE = "The tool failed."
+# The label of a tool step the agent ran itself (a tool server's steps carry the server's name).
+AGENT_SERVER_LABEL = "agent"
 
 
 def arguments_text(arguments: Any) -> str:
@@ -89,21 +98,39 @@ class _PendingCall:
     arguments: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _RunningCall:
+    """A complete call of a tool the agent runs itself, waiting for its result."""
+
+    name: str
+    arguments: str
+    server_label: str = AGENT_SERVER_LABEL
+
+
 class UpdateMapper:
     """Maps one run's Agent Framework contents to neutral updates, in order.
 
     Args:
         approvals: show tool approval requests as ``approve_tool_call`` calls (an agent's run);
             without it they are left out (a workflow asks through ``request_info`` instead).
-        announce: tool calls, by call id, to show just before their results (calls a previous
-            turn held back for approval).
+        announce: tool calls, by call id, shown with their results (calls a previous turn held
+            back for approval).
+        client_tools: the names of the tools the client declared: their calls are the client's
+            to run. Any other call is the agent's own and is shown with its result as a `ToolStep`.
     """
 
     def __init__(
-        self, *, approvals: bool = False, announce: Mapping[str, FunctionCall] | None = None
+        self,
+        *,
+        approvals: bool = False,
+        announce: Mapping[str, FunctionCall] | None = None,
+        client_tools: Collection[str] = (),
     ) -> None:
         self._approvals = approvals
         self._announce = dict(announce or {})
+        self._client_tools = frozenset(client_tools)
+        self._running: dict[str, _RunningCall] = {}
+        self._stepped: set[str] = set()
         self.approval_requests: dict[str, Content] = {}
         """The approval requests shown, by the call id they were shown with."""
         self._pending: dict[str, _PendingCall] = {}
@@ -157,6 +184,10 @@ class UpdateMapper:
     def finish(self) -> list[Update]:
         """Whatever is still pending: complete calls, then the usage total."""
         updates = self._flush_calls()
+        # Own calls no result came for (the tool loop stopped first): shown as calls, as they are.
+        for call_id, running in self._running.items():
+            updates.append(FunctionCall(call_id=call_id, name=running.name, arguments=running.arguments))
+        self._running.clear()
         if self._usage:
             total = Usage()
             for usage in self._usage.values():
@@ -194,19 +225,16 @@ class UpdateMapper:
             if content.text:
                 updates.append(ReasoningDelta(content.text))
         elif kind in ("function_result", "mcp_server_tool_result"):
-            result = content.result if kind == "function_result" else content.output
-            announced = self._announce.pop(content.call_id or "", None)
-            if announced is not None and announced.call_id not in self._emitted_calls:
-                self._emitted_calls.add(announced.call_id)
-                updates.append(announced)
-            updates.append(FunctionResult(call_id=content.call_id or "", output=output_text(result)))
+            if (content.call_id or "") not in self._stepped:  # a step is shown once, however often repeated
+                updates.append(self._result(content, kind))
         elif kind == "mcp_server_tool_call":
             call_id = content.call_id or ""
             if call_id not in self._emitted_calls:
                 self._emitted_calls.add(call_id)
-                name = content.tool_name or content.name or "mcp_tool"
-                updates.append(
-                    FunctionCall(call_id=call_id, name=name, arguments=arguments_text(content.arguments))
+                self._running[call_id] = _RunningCall(
+                    name=content.tool_name or content.name or "mcp_tool",
+                    arguments=arguments_text(content.arguments),
+                    server_label=content.server_name or "mcp",
                 )
         elif kind == "error":
             # The provider's wording may carry internals: log it, show the caller a fixed message.
@@ -217,12 +245,35 @@ class UpdateMapper:
             logger.debug("no neutral form for %s content; not shown", kind)
         return updates
 
+    def _result(self, content: Content, kind: str) -> Update:
+        """A tool's result: with the call it answers, one `ToolStep`."""
+        call_id = content.call_id or ""
+        result = content.result if kind == "function_result" else content.output
+        running = self._running.pop(call_id, None)
+        announced = self._announce.pop(call_id, None)
+        if running is None and announced is not None:
+            running = _RunningCall(announced.name, announced.arguments)
+        if running is None:
+            # A result of a call this run never showed (an earlier turn's): kept as it came.
+            return FunctionResult(call_id=call_id, output=output_text(result))
+        self._stepped.add(call_id)
+        failed = kind == "function_result" and (content.exception is not None or content.status == "error")
+        if failed:
+            # The exception's text is for the operator: the caller gets the result's text, if any.
+            logger.info("tool %s failed: %s", running.name, content.exception)
+            error = output_text(result) or TOOL_ERROR_MESSAGE
+            return ToolStep(running.name, running.arguments, error=error, server_label=running.server_label)
+        return ToolStep(
+            running.name, running.arguments, output=output_text(result), server_label=running.server_label
+        )
+
     def _approval(self, request: Content) -> list[Update]:
         # The call awaiting approval is described by the approval call: not shown on its own.
         # Other gathered calls stay gathered: the approval of a parallel call may come next.
         call = request.function_call
         if isinstance(call, Content) and call.call_id:
             self._pending.pop(call.call_id, None)
+            self._running.pop(call.call_id, None)
             self._emitted_calls.add(call.call_id)
         updates: list[Update] = []
         shown = approval_call(request)
@@ -252,12 +303,15 @@ class UpdateMapper:
             pending.arguments.append(text)
 
     def _flush_calls(self) -> list[Update]:
+        """Complete the gathered calls: the client's are emitted, the agent's own wait for results."""
         updates: list[Update] = []
         for call_id, pending in self._pending.items():
             self._emitted_calls.add(call_id)
-            updates.append(
-                FunctionCall(call_id=call_id, name=pending.name, arguments="".join(pending.arguments))
-            )
+            arguments = "".join(pending.arguments)
+            if pending.name in self._client_tools:
+                updates.append(FunctionCall(call_id=call_id, name=pending.name, arguments=arguments))
+            else:
+                self._running[call_id] = _RunningCall(pending.name, arguments)
         self._pending.clear()
         return updates
 
