@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ from agent_framework import (
     response_handler,
     tool,
 )
+from agent_framework_openai import OpenAIChatCompletionClient
 from openai import OpenAI
 from openai.types.responses import (
     Response,
@@ -41,6 +42,7 @@ from openai.types.responses import (
     ResponseReasoningItem,
 )
 from openai.types.responses.response_output_item import McpCall
+from pydantic import BaseModel
 
 from hosting.agent_framework import (
     REQUEST_INFO_FUNCTION,
@@ -51,7 +53,7 @@ from hosting.agent_framework import (
 from hosting.core import Host, MemoryStore, SQLiteStore
 from hosting.core.stores import Store
 from hosting.responses import ResponsesChannel
-from hosting.testing import openai_client, serve
+from hosting.testing import FakeOpenAI, UpstreamReply, async_openai_client, openai_client, serve
 
 
 @tool
@@ -405,3 +407,83 @@ def test_two_concurrent_runs_against_a_factory_built_workflow_do_not_share_state
 
     # Both runs were inside an executor at once (the barrier needs two), each counting from 1.
     assert (left.output_text, right.output_text) == ("turn 1: left", "turn 1: right")
+
+
+# -- structured outputs and generation options ------------------------------------------------------
+
+
+class CityAnswer(BaseModel):
+    city: str
+    population: int
+
+
+def test_parse_with_a_pydantic_format_reaches_the_chat_client_and_its_json_is_parsed() -> None:
+    client = ScriptedChatClient()
+
+    def respond(messages: Any) -> list[Content | str]:
+        # Answers JSON only when it was asked for this schema, as a model held to it would.
+        wanted = client.calls[-1].options.get("response_format") or {}
+        schema = (wanted.get("json_schema") or {}).get("schema") or {}
+        if wanted.get("type") != "json_schema" or set(schema.get("properties", {})) != {"city", "population"}:
+            return ["free text: no format was asked for"]
+        return [json.dumps({"city": "Paris", "population": 2100000})]
+
+    client.respond = respond
+    host = host_for(AgentFrameworkAgent(Agent(client=client, name="cities")))
+    with openai_client(host) as sdk:
+        parsed = sdk.responses.parse(
+            model="cities",
+            input="Biggest city of France?",
+            text_format=CityAnswer,
+            temperature=0.2,
+            top_p=0.9,
+            max_output_tokens=64,
+            parallel_tool_calls=False,
+            tool_choice="none",
+        )
+        plain = sdk.responses.create(model="cities", input="Biggest city of France?")
+
+    assert parsed.output_parsed == CityAnswer(city="Paris", population=2100000)
+    options = client.calls[0].options
+    assert options["response_format"]["json_schema"]["name"] == "CityAnswer"
+    assert options["response_format"]["json_schema"]["strict"] is True
+    assert (options["temperature"], options["top_p"], options["max_tokens"]) == (0.2, 0.9, 64)
+    assert (options["allow_multiple_tool_calls"], options["tool_choice"]) == (False, "none")
+    assert "response_format" not in client.calls[1].options
+    assert plain.output_text == "free text: no format was asked for"
+
+
+def test_json_object_format_reaches_the_chat_client() -> None:
+    client = ScriptedChatClient([['{"ok": true}']])
+    host = host_for(AgentFrameworkAgent(Agent(client=client, name="json")))
+    with openai_client(host) as sdk:
+        response = sdk.responses.create(model="json", input="x", text={"format": {"type": "json_object"}})
+    assert json.loads(response.output_text) == {"ok": True}
+    assert client.calls[0].options["response_format"] == {"type": "json_object"}
+
+
+async def test_the_format_and_options_reach_a_real_openai_chat_client_and_its_usage_comes_back(
+    fake_openai: Callable[..., FakeOpenAI],
+) -> None:
+    fake = fake_openai(
+        [UpstreamReply(text='{"city": "Paris", "population": 1}', input_tokens=11, output_tokens=7)]
+    )
+    model = OpenAIChatCompletionClient(model="fake-model", api_key="k", base_url=fake.base_url)
+    host = host_for(AgentFrameworkAgent(Agent(client=model, name="cities")))
+    sdk = async_openai_client(host)
+    try:
+        parsed = await sdk.responses.parse(
+            model="cities", input="Biggest city?", text_format=CityAnswer, temperature=0.5, top_p=0.5
+        )
+    finally:
+        await sdk.close()
+        await host.shutdown()
+        await model.client.close()
+    assert parsed.output_parsed == CityAnswer(city="Paris", population=1)
+    assert parsed.usage is not None
+    assert (parsed.usage.input_tokens, parsed.usage.output_tokens) == (11, 7)
+    sent = fake.model_requests[0].json
+    assert sent["response_format"]["type"] == "json_schema"
+    assert sent["response_format"]["json_schema"]["name"] == "CityAnswer"
+    assert set(sent["response_format"]["json_schema"]["schema"]["properties"]) == {"city", "population"}
+    assert (sent["temperature"], sent["top_p"]) == (0.5, 0.5)
