@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 import hosting.telegram._reply as reply_module
-from hosting.core import FunctionCall, FunctionResult
+from hosting.core import FunctionCall, FunctionResult, ToolStep
 from hosting.telegram import MESSAGE_LIMIT
 from hosting.telegram.testing import Call, wait_until
 from hosting.testing import Delay, Fail, ScriptedAgent
@@ -105,7 +105,8 @@ async def test_a_long_answer_is_split_into_messages(bot_api: ServedStandIn) -> N
 async def test_tool_steps_show_as_one_line(bot_api: ServedStandIn) -> None:
     agent = ScriptedAgent(
         [
-            FunctionCall("call_1", "search_web", '{"query": "weather in Paris", "lots": "of json"}'),
+            ToolStep("search_web", '{"query": "weather in Paris", "lots": "of json"}', output='{"t": 21}'),
+            FunctionCall("call_1", "locate", '{"precise": true}'),
             FunctionResult("call_1", '{"temperature": 21}'),
             "It is 21 degrees.",
         ]
@@ -113,10 +114,10 @@ async def test_tool_steps_show_as_one_line(bot_api: ServedStandIn) -> None:
     host = telegram_host(bot_api, agent)
     async with host.lifespan():
         bot_api.api.queue_update(bot_api.api.message_update(42, "weather?"))
-        await wait_until(lambda: bot_api.api.chat_texts(42) == ["⚙️ search_web\nIt is 21 degrees."])
+        await wait_until(lambda: bot_api.api.chat_texts(42) == ["⚙️ search_web\n⚙️ locate\nIt is 21 degrees."])
     [message] = bot_api.api.chat(42)
-    assert message.html == "<i>⚙️ search_web</i>\nIt is 21 degrees."
-    assert "query" not in message.text
+    assert message.html == "<i>⚙️ search_web</i>\n<i>⚙️ locate</i>\nIt is 21 degrees."
+    assert "query" not in message.text and "21}" not in message.text
 
 
 async def test_a_failed_run_says_so(bot_api: ServedStandIn) -> None:

@@ -26,7 +26,7 @@ from aiogram import Bot
 from aiogram.types import Message as TelegramMessage
 from aiogram.types import Update, User
 
-from hosting.core import FunctionCall, IsolationKeys, RequestError
+from hosting.core import FunctionCall, IsolationKeys, RequestError, ToolStep
 from hosting.core.channels import (
     ChannelContext,
     ChannelIdentity,
@@ -225,7 +225,9 @@ class UpdateHandler:
                 async for event in run.follow():
                     if isinstance(event, OutputTextDelta):
                         reply.add_text(event.delta)
-                    elif isinstance(event, OutputItemAdded) and isinstance(event.item, FunctionCall):
+                    elif isinstance(event, OutputItemAdded) and isinstance(
+                        event.item, FunctionCall | ToolStep
+                    ):
                         reply.add_step(event.item.name)
                     elif isinstance(event, RunFinished):
                         notice = _finish_notice(event)
