@@ -21,11 +21,11 @@ from starlette.types import ASGIApp
 STARTUP_TIMEOUT = 10.0
 
 
-def _config(app: ASGIApp, *, log_level: str) -> uvicorn.Config:
+def _config(app: ASGIApp, *, log_level: str, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
-        host="127.0.0.1",
-        port=0,
+        host=host,
+        port=port,
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=2,
@@ -47,12 +47,15 @@ class _ThreadedServer(uvicorn.Server):
 
 
 @contextlib.contextmanager
-def serve(app: ASGIApp, *, log_level: str = "warning") -> Iterator[str]:
-    """Run `app` under uvicorn on 127.0.0.1 (a free port) in a thread; yield its base URL.
+def serve(
+    app: ASGIApp, *, log_level: str = "warning", host: str = "127.0.0.1", port: int = 0
+) -> Iterator[str]:
+    """Run `app` under uvicorn on `host` and `port` (127.0.0.1, a free port, unless told) in a
+    thread; yield its base URL.
 
     The server (and the app's lifespan) stops when the block ends.
     """
-    server = _ThreadedServer(_config(app, log_level=log_level))
+    server = _ThreadedServer(_config(app, log_level=log_level, host=host, port=port))
     thread = threading.Thread(target=server.run, name="hosting-testing-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -71,9 +74,11 @@ def serve(app: ASGIApp, *, log_level: str = "warning") -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: ASGIApp, *, log_level: str = "warning") -> AsyncIterator[str]:
+async def serving(
+    app: ASGIApp, *, log_level: str = "warning", host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
     """Like `serve`, but the server runs as a task on the current event loop."""
-    server = _ThreadedServer(_config(app, log_level=log_level))
+    server = _ThreadedServer(_config(app, log_level=log_level, host=host, port=port))
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while not server.started:
