@@ -53,6 +53,7 @@ from hosting.core import (
     Reasoning,
     SQLiteStore,
     TextPart,
+    ToolStep,
 )
 from hosting.core import Message as NeutralMessage
 from hosting.responses import ResponsesChannel
@@ -378,6 +379,7 @@ async def test_reasoning_and_tool_steps_are_status_updates_and_history() -> None
             Reasoning("thinking it over"),
             FunctionCall("call_1", "clock", '{"tz": "UTC"}'),
             FunctionResult("call_1", "12:00"),
+            ToolStep("calendar", '{"day": "today"}', output="no meetings"),
             "It is noon.",
         ]
     )
@@ -388,15 +390,14 @@ async def test_reasoning_and_tool_steps_are_status_updates_and_history() -> None
             for e in events
             if e.HasField("status_update") and e.status_update.status.HasField("message")
         ]
-        assert [m.metadata["kind"] for m in steps] == ["reasoning", "function_call", "function_result"]
+        kinds = ["reasoning", "function_call", "function_result", "tool_step"]
+        assert [m.metadata["kind"] for m in steps] == kinds
         assert steps[0].parts[0].text == "thinking it over"
         assert steps[1].parts[0].data.struct_value["name"] == "clock"
+        tool_step = steps[3].parts[0].data.struct_value
+        assert (tool_step["name"], tool_step["output"]) == ("calendar", "no meetings")
         task = await alice.client.get_task(GetTaskRequest(id=events[0].task.id))
-        assert [m.metadata["kind"] for m in task.history[1:]] == [
-            "reasoning",
-            "function_call",
-            "function_result",
-        ]
+        assert [m.metadata["kind"] for m in task.history[1:]] == kinds
         assert answer(task) == "It is noon."
 
 

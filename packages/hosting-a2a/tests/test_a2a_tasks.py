@@ -6,7 +6,7 @@ from __future__ import annotations
 from a2a.types import Role, TaskState
 
 from hosting.a2a._tasks import TaskStream, task_of
-from hosting.core import FunctionCall, Message, Reasoning, TextPart, user_message
+from hosting.core import FunctionCall, Message, Reasoning, TextPart, ToolStep, user_message
 from hosting.core.channels import OutputItemAdded, OutputItemDone, OutputTextDelta, RunFinished, RunStarted
 from hosting.core.stores import ResponseRecord, RunError
 
@@ -65,13 +65,27 @@ def test_a_whole_message_is_one_last_chunk() -> None:
 def test_history_holds_input_then_steps_and_answers_are_artifacts() -> None:
     record = CREATED.evolve(
         status="completed",
-        output_items=(Reasoning("hmm", id="rs_1"), STEP, ANSWER),
+        output_items=(
+            Reasoning("hmm", id="rs_1"),
+            STEP,
+            ToolStep("clock", "{}", error="no clock", id="tool_step_1"),
+            ANSWER,
+        ),
         input_items=(user_message("hi"),),
     )
     task = task_of(record)
     assert (task.id, task.context_id) == ("resp_1", "conv_1")
-    assert [message.role for message in task.history] == [Role.ROLE_USER, Role.ROLE_AGENT, Role.ROLE_AGENT]
-    assert [message.metadata["kind"] for message in task.history[1:]] == ["reasoning", "function_call"]
+    assert [message.role for message in task.history] == [Role.ROLE_USER] + [Role.ROLE_AGENT] * 3
+    kinds = [message.metadata["kind"] for message in task.history[1:]]
+    assert kinds == ["reasoning", "function_call", "tool_step"]
+    step = task.history[3].parts[0].data.struct_value
+    assert (step["name"], step["arguments"], step["error"], step["server_label"]) == (
+        "clock",
+        "{}",
+        "no clock",
+        "agent",
+    )
+    assert step.fields["output"].HasField("null_value")
     assert [artifact.artifact_id for artifact in task.artifacts] == ["msg_out"]
 
 

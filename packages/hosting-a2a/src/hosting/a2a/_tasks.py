@@ -33,7 +33,7 @@ from a2a.types import (
     TaskStatus,
     TaskStatusUpdateEvent,
 )
-from hosting.core import FunctionCall, FunctionResult, Item, Reasoning
+from hosting.core import FunctionCall, FunctionResult, Item, Reasoning, ToolStep
 from hosting.core import Message as NeutralMessage
 from hosting.core.channels import (
     FunctionArgumentsDelta,
@@ -87,7 +87,8 @@ def message_of(item: NeutralMessage, *, task_id: str, context_id: str) -> Messag
 
 
 def step_message(item: Item, *, task_id: str, context_id: str) -> Message | None:
-    """An intermediate step of the agent (reasoning, a tool call or its result) as an agent message."""
+    """An intermediate step of the agent (reasoning, a tool step, a tool call or its result) as an agent
+    message; its ``kind`` metadata says which."""
     if isinstance(item, Reasoning):
         kind, parts = "reasoning", [text_part(item.text)]
     elif isinstance(item, FunctionCall):
@@ -95,6 +96,16 @@ def step_message(item: Item, *, task_id: str, context_id: str) -> Message | None
         kind, parts = "function_call", [data_part(call)]
     elif isinstance(item, FunctionResult):
         kind, parts = "function_result", [data_part({"call_id": item.call_id, "output": item.output})]
+    elif isinstance(item, ToolStep):
+        # A tool the agent ran itself: the call and its outcome in one message.
+        step: dict[str, str | None] = {
+            "name": item.name,
+            "arguments": item.arguments,
+            "server_label": item.server_label,
+            "output": item.output,
+            "error": item.error,
+        }
+        kind, parts = "tool_step", [data_part(step)]
     else:
         return None
     return Message(
