@@ -76,12 +76,22 @@ def build_hosting() -> object:
         store = SQLiteStore(os.environ["BENCH_DATA_DIR"])
     else:
         store = MemoryStore()
+    telemetry = None
+    if os.environ.get("BENCH_TELEMETRY") == "1":
+        # A tracer and a meter provider with nothing exported: the cost of making the spans.
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from hosting.core import Telemetry
+
+        telemetry = Telemetry(tracer_provider=TracerProvider(), meter_provider=MeterProvider())
     return Host(
         instant,
         channels=[ResponsesChannel()],
         store=store,
         retention_interval=0,
         limits=Limits(max_concurrent_runs_per_user=1_000_000),
+        telemetry=telemetry,
     )
 
 

@@ -411,9 +411,10 @@ def main() -> None:
             "baseline": ("baseline", {}),
             "store_false": ("hosting", {"BENCH_STORE": "memory"}),
             "store_true_sqlite": ("hosting", {"BENCH_STORE": "sqlite"}),
+            "telemetry": ("hosting", {"BENCH_STORE": "memory", "BENCH_TELEMETRY": "1"}),
         }
         with contextlib.ExitStack() as stack:
-            # All three servers at once (idle ones cost nothing), measured in turns: see `in_rounds`.
+            # All the servers at once (idle ones cost nothing), measured in turns: see `in_rounds`.
             ports = {
                 name: stack.enter_context(server(app, **env, **extra))[0]
                 for name, (app, extra) in cases.items()
@@ -428,6 +429,7 @@ def main() -> None:
                 "json_store_false": (ports["store_false"], whole_false),
                 "json_store_true_sqlite": (ports["store_true_sqlite"], body(store=True, input=WHOLE)),
                 "json_store_false_32_deltas": (ports["store_false"], deltas),
+                "json_store_false_telemetry": (ports["telemetry"], whole_false),
                 "sse_baseline": (ports["baseline"], streaming),
                 "sse_store_false": (ports["store_false"], streaming),
             }
@@ -472,6 +474,12 @@ def report(results: dict[str, Any]) -> None:
     rows.append(
         ("non-streaming, store_false, 32 deltas", f"{row['rps']:.0f} req/s",
          f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms", f"{row['ratio']:.2f}", "")
+    )  # fmt: skip
+    row = results["json_store_false_telemetry"]
+    rows.append(
+        ("non-streaming, store_false, tracer and meter on", f"{row['rps']:.0f} req/s",
+         f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms", f"{row['ratio']:.2f}",
+         f"telemetry off: {results['json_store_false']['ratio']:.2f}")
     )  # fmt: skip
     sse = results["sse_store_false"]
     value = sse["ratio"]

@@ -211,6 +211,7 @@ def _results(
         "json_store_false": {**figures, "rounds": [1000.0], "ratio": store_false},
         "json_store_true_sqlite": {**figures, "rounds": [1000.0], "ratio": sqlite},
         "json_store_false_32_deltas": {**figures, "rounds": [1000.0], "ratio": 0.5},
+        "json_store_false_telemetry": {**figures, "rounds": [1000.0], "ratio": 0.5},
         "sse_baseline": {**figures, "rounds": [1000.0], "ratio": 1.0, "events_per_s": 41000.0},
         "sse_store_false": {**figures, "rounds": [1000.0], "ratio": sse, "events_per_s": 41000.0 * sse},
         "first_event_baseline_ms": 0.25,
