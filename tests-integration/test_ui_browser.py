@@ -34,6 +34,7 @@ from hosting.core import (
     ReasoningDelta,
     RejectedError,
     RunContext,
+    ToolStep,
     Usage,
 )
 from hosting.core.channels import ChannelRequest
@@ -188,8 +189,8 @@ def test_a_tool_step_expands_to_name_arguments_and_result_and_reasoning_is_folde
     agent = ScriptedAgent(
         [
             ReasoningDelta("Look the weather up."),
-            FunctionCall("call_1", "weather", '{"city": "Paris"}'),
-            FunctionResult("call_1", "18 degrees"),
+            ToolStep("weather", '{"city": "Paris"}', output="18 degrees"),
+            ToolStep("forecast", '{"city": "Paris"}', error="no forecast today"),
             "It is 18 degrees.",
         ]
     )
@@ -197,14 +198,19 @@ def test_a_tool_step_expands_to_name_arguments_and_result_and_reasoning_is_folde
         page = ready(open_page(url))
         send(page, "Weather?")
         completed(page)
-        step = page.locator("details.tool")
+        step, failed = page.locator("details.tool").nth(0), page.locator("details.tool").nth(1)
         expect(step.locator("summary")).to_contain_text("weather")
+        expect(step.locator(".tool-state")).to_have_text("done")
         arguments = step.locator(".tool-arguments")
         expect(arguments).to_be_hidden()
         step.locator("summary").click()
         expect(arguments).to_be_visible()
         assert json.loads(arguments.inner_text()) == {"city": "Paris"}
         expect(step.locator(".tool-result")).to_have_text("18 degrees")
+        expect(failed.locator("summary")).to_contain_text("forecast")
+        expect(failed.locator(".tool-state")).to_have_text("failed")
+        failed.locator("summary").click()
+        expect(failed.locator(".tool-result")).to_have_text("no forecast today")
         reasoning = page.locator("details.reasoning")
         expect(reasoning.locator(".reasoning-text")).to_be_hidden()
         reasoning.locator("summary").click()

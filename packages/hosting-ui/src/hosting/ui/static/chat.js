@@ -94,6 +94,12 @@ class ToolStep {
   done(item) {
     this.rawArguments = item.arguments || "";
     this.arguments.textContent = pretty(this.rawArguments);
+    if (item.type === "mcp_call") {
+      // A tool the agent ran itself: its outcome comes inline, with the call.
+      if (item.error) this.setError(toolError(item.error));
+      else if (item.status !== "in_progress") this.setResult(item.output ?? "");
+      return;
+    }
     this.state.textContent = this.state.textContent === "running" ? "called" : this.state.textContent;
   }
 
@@ -101,6 +107,20 @@ class ToolStep {
     this.result.textContent = pretty(typeof output === "string" ? output : JSON.stringify(output));
     this.state.textContent = "done";
   }
+
+  setError(message) {
+    this.result.textContent = message;
+    this.result.classList.add("tool-error");
+    this.state.textContent = "failed";
+  }
+}
+
+// An mcp_call's error: a text, or an error object (its message, or its content's text).
+function toolError(error) {
+  if (typeof error === "string") return error;
+  if (typeof error.message === "string") return error.message;
+  const content = Array.isArray(error.content) ? error.content : [error.content];
+  return content.map((part) => (typeof part === "string" ? part : part?.text ?? JSON.stringify(part))).join("");
 }
 
 class ApprovalCard {
@@ -259,6 +279,8 @@ export class Turn {
     } else if (item.type === "function_call") {
       entry = new ToolStep(item.name);
       view.tools.set(item.call_id, entry);
+    } else if (item.type === "mcp_call") {
+      entry = new ToolStep(item.name);
     } else if (item.type === "function_call_output") {
       const step = view.tools.get(item.call_id);
       const card = view.approvals.get(item.call_id);
@@ -302,6 +324,7 @@ export class Turn {
       case "response.reasoning_summary_text.delta":
       case "response.reasoning_text.delta":
       case "response.function_call_arguments.delta":
+      case "response.mcp_call_arguments.delta":
         this.items.get(event.item_id)?.append(event.delta);
         break;
       case "response.output_item.done":

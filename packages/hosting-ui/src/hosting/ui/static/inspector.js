@@ -37,6 +37,7 @@ function seenTimes(responseId) {
 function describe(item) {
   if (item.type === "message") return `${item.role}: ${messageText(item)}`;
   if (item.type === "function_call") return `${item.name}(${item.arguments})`;
+  if (item.type === "mcp_call") return `${item.name}(${item.arguments}) → ${item.error ? "failed" : item.output ?? ""}`;
   if (item.type === "function_call_output") return `${item.call_id} → ${typeof item.output === "string" ? item.output : JSON.stringify(item.output)}`;
   if (item.type === "reasoning") return (item.summary || []).map((part) => part.text).join(" ");
   return "";
