@@ -43,9 +43,8 @@ def build_host(environ: Mapping[str, str] = os.environ, *, store: Store | None =
     agent, mode = choose_agent(environ)
     authenticator: Authenticator | None = None
     if environ.get("HOSTING_API_KEYS", "").strip():
+        # The webhook needs no key: Telegram's secret token lets its updates in.
         authenticator = ApiKeyAuthenticator(_pairs(environ["HOSTING_API_KEYS"]))
-        if telegram.mode == "webhook":
-            authenticator = telegram.authenticator(authenticator)
     host = Host(agent, channels=[ResponsesChannel(), telegram], store=store, authenticator=authenticator)
     return host, f"{mode}; Telegram by {telegram.mode}"
 

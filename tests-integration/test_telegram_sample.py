@@ -60,3 +60,27 @@ async def test_the_sample_answers_links_and_pushes() -> None:
                 await asyncio.sleep(0.02)
             await wait_until(lambda: "42" in api.chat_texts(42)[-1])
             await sdk.close()
+
+
+async def test_the_sample_in_webhook_mode_takes_updates_by_their_secret_and_keeps_keys_for_the_rest() -> None:
+    api = BotAPIStandIn()
+    async with serving(api) as api_url:
+        environ = {
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE_URL": api_url,
+            "TELEGRAM_WEBHOOK_SECRET": "sample-secret",
+            "HOSTING_API_KEYS": "key-ada:ada",
+        }
+        host, mode = telegram_agent.build_host(environ, store=MemoryStore())
+        assert "Telegram by webhook" in mode
+        async with serving(host) as url:
+            api.webhook_url, api.webhook_secret = f"{url}/telegram/webhook", "sample-secret"
+            assert await api.post_to_webhook(api.message_update(42, "What is 17 * 23?")) == 200
+            await wait_until(lambda: any("391" in text for text in api.chat_texts(42)), within=10)
+            assert await api.post_to_webhook(api.message_update(42, "again"), secret="guess") == 401
+            async with httpx.AsyncClient() as client:
+                assert (await client.post(f"{url}/telegram/link-codes")).status_code == 401
+                assert (await client.get(f"{url}/v1/models")).status_code == 401
+                models = await client.get(f"{url}/v1/models", headers={"Authorization": "Bearer key-ada"})
+                assert models.status_code == 200
+        assert api.calls_of("getUpdates") == []

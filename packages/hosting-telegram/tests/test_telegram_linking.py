@@ -20,7 +20,7 @@ KEYS = {"key-alice": "alice", "key-bob": "bob"}
 
 
 class RecordingStore(MemoryStore):
-    """A memory store that records the session state keys written."""
+    """A memory store that records the session state keys and the tokens written."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -29,6 +29,12 @@ class RecordingStore(MemoryStore):
     async def put_session_state(self, owner: str, key: str, state: Mapping[str, Any]) -> None:
         self.written.append(key)
         await super().put_session_state(owner, key, state)
+
+    async def put_token(
+        self, namespace: str, token: str, *, owner: str, data: Mapping[str, Any], ttl: float
+    ) -> None:
+        self.written.append(f"{namespace}/{token}")
+        await super().put_token(namespace, token, owner=owner, data=data, ttl=ttl)
 
 
 def auth(key: str) -> dict[str, str]:
@@ -91,15 +97,19 @@ async def test_unlink_makes_the_chat_itself_again(bot_api: ServedStandIn) -> Non
 
 
 async def test_codes_work_once(bot_api: ServedStandIn) -> None:
+    store = RecordingStore()
     host = telegram_host(
-        bot_api, ScriptedAgent(["ok"]), host_options={"authenticator": ApiKeyAuthenticator(KEYS)}
+        bot_api, ScriptedAgent(["ok"]), store=store, host_options={"authenticator": ApiKeyAuthenticator(KEYS)}
     )
     async with serving(host) as url, httpx.AsyncClient() as client:
         code = await link_code(client, url, "key-alice")
         assert (await send(bot_api, 42, f"/link {code}", 1)).startswith("Linked.")
         assert "was used already" in await send(bot_api, 43, f"/link {code}", 1)
+        assert "was used already" in await send(bot_api, 42, f"/link {code}", 2)
         assert "not a link code" in await send(bot_api, 43, "/link hello!", 2)
         assert "followed by the code" in await send(bot_api, 43, "/link", 3)
+        # The code is in the store as a one-time token of alice's, never as anybody's session state.
+        assert store.written == [f"telegram:link-codes/{code}", f"telegram:link:{bot_api.api.bot_id}"]
 
 
 async def test_codes_expire(bot_api: ServedStandIn) -> None:

@@ -104,24 +104,49 @@ async def test_updates_are_handled_once_across_a_restart(bot_api: ServedStandIn,
     assert "remember me" in bot_api.api.chat_texts(42)[1] and "and this" in bot_api.api.chat_texts(42)[1]
 
 
-async def test_the_webhook_authenticator_lets_telegram_in_and_nobody_else(bot_api: ServedStandIn) -> None:
+async def test_on_a_host_with_an_authenticator_the_secret_lets_telegram_in_and_nobody_else(
+    bot_api: ServedStandIn,
+) -> None:
     agent = ScriptedAgent(["pong"])
-    channel = TelegramChannel(
-        bot_api.api.token, api_base_url=bot_api.url, webhook_secret=SECRET, edit_interval=0.05
-    )
+    store = MemoryStore()
     keys = ApiKeyAuthenticator({"key-a": "alice"})
-    host = Host(agent, channels=[channel], store=MemoryStore(), authenticator=channel.authenticator(keys))
+    host = telegram_host(
+        bot_api, agent, store=store, webhook_secret=SECRET, host_options={"authenticator": keys}
+    )
     async with serving(host) as url, httpx.AsyncClient() as client:
         bot_api.api.webhook_url, bot_api.api.webhook_secret = f"{url}/telegram/webhook", SECRET
+        # The webhook is a public path: Telegram's secret, not an API key, lets the update in.
         assert await bot_api.api.post_to_webhook(bot_api.api.message_update(42, "ping")) == 200
         await wait_until(lambda: bot_api.api.chat_texts(42) == ["pong"])
-        assert await bot_api.api.post_to_webhook(bot_api.api.message_update(42, "x"), secret="wrong") == 401
-        # The secret opens the webhook only, never another route.
+        refused = await client.post(
+            f"{url}/telegram/webhook",
+            json=bot_api.api.message_update(42, "x"),
+            headers={SECRET_HEADER: "wrong", "Authorization": "Bearer key-a"},  # a key is no secret
+        )
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_secret_token"
+        assert await bot_api.api.post_to_webhook(bot_api.api.message_update(42, "y"), secret="wrong") == 401
+        # The secret opens the webhook only, never another route, nor a path below the webhook.
         response = await client.post(f"{url}/telegram/link-codes", headers={SECRET_HEADER: SECRET})
+        assert response.status_code == 401
+        response = await client.post(f"{url}/telegram/webhook/x", headers={SECRET_HEADER: SECRET})
         assert response.status_code == 401
         response = await client.post(f"{url}/telegram/link-codes", headers={"Authorization": "Bearer key-a"})
         assert response.status_code == 201
     assert len(agent.runs) == 1
+    # The turn ran as the chat's own user; the webhook request itself was nobody's.
+    assert agent.runs[0].isolation.user == "telegram:42"
+    assert (await store.list_conversations("anonymous")).records == ()
+    assert len((await store.list_conversations("telegram:42")).records) == 1
+
+
+async def test_in_polling_mode_there_is_no_public_webhook(bot_api: ServedStandIn) -> None:
+    keys = ApiKeyAuthenticator({"key-a": "alice"})
+    host = telegram_host(bot_api, ScriptedAgent(["pong"]), host_options={"authenticator": keys})
+    async with serving(host) as url, httpx.AsyncClient() as client:
+        response = await client.post(f"{url}/telegram/webhook", headers={SECRET_HEADER: SECRET}, json={})
+        assert response.status_code == 401
+        assert response.json()["error"]["code"]
 
 
 def test_configuration_mistakes_are_refused() -> None:
@@ -129,8 +154,8 @@ def test_configuration_mistakes_are_refused() -> None:
         TelegramChannel("not-a-token")
     with pytest.raises(ConfigurationError, match="webhook_secret"):
         TelegramChannel("1:x", webhook_url="https://bot.example/hook")
-    with pytest.raises(ConfigurationError, match="polling"):
-        TelegramChannel("1:x").authenticator(ApiKeyAuthenticator({"k": "u"}))
+    with pytest.raises(ConfigurationError, match="webhook_secret must not be empty"):
+        TelegramChannel("1:x", webhook_secret="")
 
 
 def test_from_environ() -> None:
@@ -169,10 +194,7 @@ async def test_the_webhook_works_in_a_host_mounted_under_a_path(bot_api: ServedS
         bot_api.api.token, api_base_url=bot_api.url, webhook_secret=SECRET, edit_interval=0.05
     )
     host = Host(
-        agent,
-        channels=[channel],
-        store=MemoryStore(),
-        authenticator=channel.authenticator(ApiKeyAuthenticator({"key-a": "alice"})),
+        agent, channels=[channel], store=MemoryStore(), authenticator=ApiKeyAuthenticator({"key-a": "alice"})
     )
     app = Starlette(routes=[Mount("/bots", app=host)], lifespan=host.lifespan)
     async with serving(app) as url:
@@ -180,3 +202,8 @@ async def test_the_webhook_works_in_a_host_mounted_under_a_path(bot_api: ServedS
         assert await bot_api.api.post_to_webhook(bot_api.api.message_update(42, "ping")) == 200
         await wait_until(lambda: bot_api.api.chat_texts(42) == ["pong"])
         assert await bot_api.api.post_to_webhook(bot_api.api.message_update(42, "x"), secret="nope") == 401
+    async with serving(app) as url, httpx.AsyncClient() as client:
+        # Public relative to the mount: the same path at the parent's root is nothing of the host's.
+        response = await client.post(f"{url}/bots/telegram/link-codes", headers={SECRET_HEADER: SECRET})
+        assert response.status_code == 401
+    assert len(agent.runs) == 1

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._channel import TelegramChannel
 from ._format import MESSAGE_LIMIT, markdown_messages
-from ._webhook import SECRET_HEADER, WebhookAuthenticator
+from ._webhook import SECRET_HEADER
 
 try:
     __version__ = version("hosting-telegram")
@@ -28,7 +28,6 @@ __all__ = [
     "MESSAGE_LIMIT",
     "SECRET_HEADER",
     "TelegramChannel",
-    "WebhookAuthenticator",
     "__version__",
     "markdown_messages",
 ]

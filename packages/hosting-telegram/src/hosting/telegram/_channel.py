@@ -20,7 +20,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hosting.core import Authenticator, ConfigurationError
+from hosting.core import ConfigurationError
 from hosting.core.channels import ChannelContext, ChannelContribution, Command, Delivery
 
 from ._commands import BUILT_IN, COMMAND_NAME, Commands, published_commands
@@ -31,7 +31,7 @@ from ._push import push_answer
 from ._reply import with_retry_after
 from ._state import ChannelState
 from ._updates import UpdateHandler
-from ._webhook import WebhookAuthenticator, receive_update
+from ._webhook import receive_update
 
 logger = logging.getLogger("hosting.telegram")
 
@@ -155,16 +155,6 @@ class TelegramChannel:
     def webhook_path(self) -> str:
         return f"{self.prefix}/webhook"
 
-    def authenticator(self, inner: Authenticator) -> Authenticator:
-        """`inner` (the host's authenticator), letting Telegram's webhook in by its secret.
-
-        Pass the result as the host's authenticator in webhook mode:
-        ``Host(agent, channels=[telegram], authenticator=telegram.authenticator(api_keys))``.
-        """
-        if self.webhook_secret is None:
-            raise ConfigurationError("the channel takes updates by polling: it has no webhook to let in")
-        return WebhookAuthenticator(inner, path=self.webhook_path, secret=self.webhook_secret)
-
     def bot(self) -> Bot:
         """A Bot API client for this bot (at `api_base_url`)."""
         api = TelegramAPIServer.from_base(self.api_base_url) if self.api_base_url else None
@@ -225,7 +215,7 @@ class TelegramChannel:
             await bot.session.close()
 
         async def link_codes(request: Request) -> Response:
-            return await create_link_code(request, context=context, state=state, ttl=self.link_code_ttl)
+            return await create_link_code(request, state=state, ttl=self.link_code_ttl)
 
         async def push(delivery: Delivery) -> None:
             await push_answer(delivery, bot=bot, state=state)
@@ -247,4 +237,6 @@ class TelegramChannel:
             commands=self.commands,
             error_prefix=f"{self.prefix}/",
             render_error=problem,
+            # Telegram sends no API key: the webhook's secret token authenticates it (`_webhook`).
+            public_paths=[self.webhook_path] if self.webhook_secret is not None else [],
         )

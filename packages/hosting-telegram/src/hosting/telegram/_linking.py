@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hosting.core import InvalidRequestError, RequestError
-from hosting.core.channels import ChannelContext, request_body
+from hosting.core.channels import request_body
 
 from ._problem import problem
 from ._state import ChannelState
@@ -42,14 +42,12 @@ def _telegram_user(raw: bytes) -> int | None:
     return value
 
 
-async def create_link_code(
-    request: Request, *, context: ChannelContext, state: ChannelState, ttl: float
-) -> Response:
+async def create_link_code(request: Request, *, state: ChannelState, ttl: float) -> Response:
     """The route: a fresh code for the caller."""
     try:
         telegram_user = _telegram_user(await request_body(request))
     except RequestError as error:
         return problem(error)
-    link = await state.new_code(context.isolation.user, ttl=ttl, telegram_user=telegram_user)
+    link = await state.new_code(ttl=ttl, telegram_user=telegram_user)
     body = {"code": link.code, "expires_at": math.ceil(link.expires_at), "command": f"/link {link.code}"}
     return JSONResponse(body, status_code=201)

@@ -6,10 +6,9 @@ secret given to setWebhook) in constant time, parses the body with aiogram's
 background, so Telegram does not time out and deliver the update again while
 the agent thinks. An update it has handled before is answered 200 and dropped.
 
-Telegram sends no API key. On a host with an authenticator, wrap it in
-`WebhookAuthenticator`, which lets a request to the webhook path through when it
-carries the right secret (as the channel's own user) and hands every other
-request to the host's authenticator.
+Telegram sends no API key: the webhook is a public path of the host (served
+without its authenticator, as the anonymous user), and this secret is what
+authenticates the request. Each turn then runs as the chat's own user.
 """
 
 from __future__ import annotations
@@ -21,10 +20,10 @@ import logging
 from aiogram import Bot
 from aiogram.types import Update
 from pydantic import ValidationError
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hosting.core import AuthenticationError, Authenticator, InvalidRequestError, IsolationKeys
+from hosting.core import AuthenticationError, InvalidRequestError
 from hosting.core.channels import request_body
 
 from ._problem import problem
@@ -59,34 +58,3 @@ async def receive_update(request: Request, *, handler: UpdateHandler, bot: Bot, 
         return problem(InvalidRequestError("The body is not a Telegram update.", param=where[:128] or None))
     await handler.accept(update)
     return JSONResponse({"ok": True})
-
-
-class WebhookAuthenticator:
-    """The host's authenticator, with Telegram's webhook let in by its secret token.
-
-    Args:
-        inner: the host's authenticator, for every other request.
-        path: the webhook's path (relative to where the host is mounted).
-        secret: the webhook's secret token.
-        user: the isolation user the webhook request runs as (the channel then runs each turn as
-            the chat's own user).
-    """
-
-    def __init__(
-        self, inner: Authenticator, *, path: str, secret: str, user: str = "telegram-webhook"
-    ) -> None:
-        self.inner = inner
-        self.path = path
-        self.secret = secret
-        self.user = user
-
-    async def authenticate(self, connection: HTTPConnection) -> IsolationKeys:
-        # Relative to where the host is mounted, as the host's own routes are.
-        root: str = connection.scope.get("root_path", "")
-        path: str = connection.scope.get("path", "")
-        relative = path[len(root) :] if root and path.startswith(root) else path
-        if relative == self.path:
-            if not secret_matches(connection.headers.get(SECRET_HEADER), self.secret):
-                raise AuthenticationError("The Telegram secret token is missing or wrong.")
-            return IsolationKeys(user=self.user)
-        return await self.inner.authenticate(connection)
