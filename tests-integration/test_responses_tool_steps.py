@@ -17,7 +17,14 @@ from pydantic import BaseModel
 
 from hosting.core import FunctionCall, Host, ToolStep, Usage
 from hosting.core.channels import OutputFormat
-from hosting.testing import ScriptedAgent, Step, check_sequence, strict_response, strict_stream_event
+from hosting.testing import (
+    ScriptedAgent,
+    Step,
+    check_sequence,
+    strict_item,
+    strict_response,
+    strict_stream_event,
+)
 
 Sdk = Callable[..., OpenAI]
 MakeHost = Callable[..., Host]
@@ -116,6 +123,8 @@ def test_a_replayed_mcp_call_is_accepted_as_context(sdk: Sdk, make_host: MakeHos
             "error": {"type": "mcp_tool_execution_error", "content": [{"type": "text", "text": "broken"}]},
             "status": "failed",
         },
+        {"type": "mcp_call", "server_label": "x", "name": "a", "arguments": "{}", "error": "plain text"},
+        {"type": "mcp_call", "server_label": "x", "name": "b", "arguments": "{}", "error": {"code": 7}},
         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "391"}]},
         {"role": "user", "content": "thanks"},
     ]
@@ -125,14 +134,16 @@ def test_a_replayed_mcp_call_is_accepted_as_context(sdk: Sdk, make_host: MakeHos
     assert [(s.name, s.output, s.error, s.server_label) for s in steps] == [
         ("calculator", "391", None, "agent"),
         ("clock", None, "broken", "tools"),
+        ("a", None, "plain text", "x"),
+        ("b", None, '{"code": 7}', "x"),  # an error object of no known shape: kept as its JSON
     ]
     listed = client.responses.input_items.list(second.id, order="asc")
+    for item in listed.data:
+        strict_item(item.to_dict())
     kinds = [item.type for item in listed.data]
-    assert kinds == ["message", "mcp_call", "mcp_call", "message", "message"]
-    assert [item.to_dict()["status"] for item in listed.data if item.type == "mcp_call"] == [
-        "completed",
-        "failed",
-    ]
+    assert kinds == ["message", "mcp_call", "mcp_call", "mcp_call", "mcp_call", "message", "message"]
+    statuses = [item.to_dict()["status"] for item in listed.data if item.type == "mcp_call"]
+    assert statuses == ["completed", "failed", "failed", "failed"]
 
 
 @pytest.mark.parametrize(
@@ -150,7 +161,7 @@ def test_a_replayed_mcp_call_is_accepted_as_context(sdk: Sdk, make_host: MakeHos
             "input[0].error",
         ),
         (
-            {"type": "mcp_call", "server_label": "a", "name": "x", "arguments": "{}", "error": {"code": 1}},
+            {"type": "mcp_call", "server_label": "a", "name": "x", "arguments": "{}", "error": [1]},
             "input[0].error",
         ),
     ],

@@ -18,6 +18,7 @@ ask the client to run a tool it never declared.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -171,22 +172,28 @@ def _function_output(value: Any, param: str, *, limits: Limits) -> str:
 
 
 def _tool_error(value: Any, param: str, *, limits: Limits) -> str | None:
-    """An ``mcp_call``'s error: a string, or one of the SDK's error objects (its message or content)."""
-    if value is None or isinstance(value, str):
-        return None if value is None else _string(value, param, limits=limits)
-    error = _object(value, param)
-    if isinstance(error.get("message"), str):
-        return _string(error["message"], f"{param}.message", limits=limits)
-    content = error.get("content")
+    """An ``mcp_call``'s error as text: a string, or an error object (the SDK's have a ``message`` or a
+    ``content``; any other object is kept as its JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _string(value, param, limits=limits)
+    if not isinstance(value, dict):
+        raise invalid(
+            f"Invalid type for '{param}': expected a string or an object.", param, code="invalid_type"
+        )
+    message, content = value.get("message"), value.get("content")
+    if isinstance(message, str):
+        return _string(message, f"{param}.message", limits=limits)
     if isinstance(content, str):
         return _string(content, f"{param}.content", limits=limits)
     if isinstance(content, list):
-        return _function_output(content, f"{param}.content", limits=limits)
-    raise invalid(
-        f"Invalid value for '{param}': expected a string or an error with a 'message' or 'content'.",
-        param,
-        code="invalid_value",
-    )
+        texts = [
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        ]
+        if texts:
+            return _string("".join(texts), f"{param}.content", limits=limits)
+    return _string(json.dumps(value, ensure_ascii=False), param, limits=limits)
 
 
 def _tool_step(data: Mapping[str, Any], param: str, *, limits: Limits) -> ToolStep:
