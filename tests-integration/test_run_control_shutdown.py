@@ -9,6 +9,7 @@ and the default sample (``make serve``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -19,14 +20,17 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
-from hosting.testing import server_process
+from hosting.core import Host, MemoryStore, RunContext
+from hosting.responses import ResponsesChannel
+from hosting.testing import server_process, serving
 
 GRACE = 1.0
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -266,6 +270,34 @@ def test_a_server_with_nothing_in_flight_stops_at_once(tmp_path: Path) -> None:
         elapsed = time.monotonic() - started
     assert elapsed < 1.0
     assert_quiet(server.output)
+
+
+async def slow(context: RunContext) -> AsyncIterator[str]:
+    yield "started "
+    await asyncio.sleep(float(context.input_text))
+    yield "finished"
+
+
+async def test_while_it_drains_the_host_refuses_new_runs_in_the_channels_error_shape() -> None:
+    host = Host(slow, channels=[ResponsesChannel()], store=MemoryStore(), shutdown_grace=0.5)
+    async with serving(host) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
+        done = (await http.post("/v1/responses", json={"model": "slow", "input": "0"})).json()
+        running = (
+            await http.post("/v1/responses", json={"model": "slow", "input": "30", "background": True})
+        ).json()
+        host.begin_drain()  # what SIGTERM does first
+        refused = await http.post("/v1/responses", json={"model": "slow", "input": "0"})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "shutting_down"
+        assert (await http.get("/readyz")).status_code == 503
+        assert (await http.get("/healthz")).status_code == 200
+        # Reads still work while it drains.
+        assert (await http.get(f"/v1/responses/{done['id']}")).json()["status"] == "completed"
+        await asyncio.wait_for(host.drain(), 5)
+        ended = (await http.get(f"/v1/responses/{running['id']}")).json()
+        assert ended["status"] == "incomplete"
+        assert ended["incomplete_details"] == {"reason": None, "cause": "shutdown"}
+        assert ended["output"][0]["content"][0]["text"] == "started "
 
 
 # -- the default sample, as `make serve` runs it ----------------------------------------------------
