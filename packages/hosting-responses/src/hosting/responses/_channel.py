@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
@@ -31,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from hosting.core import InvalidRequestError, Item, NotFoundError, RequestError
-from hosting.core.channels import ChannelContext, ChannelContribution, Run, RunEvent
+from hosting.core.channels import ChannelContext, ChannelContribution, Run, RunEvent, RunMode
 
 from ._control import fingerprint, idempotency_key, stream_query
 from ._conversations import ConversationRoutes
@@ -79,6 +80,10 @@ class ResponsesChannel:
         self.keepalive_interval = keepalive_interval
         self._context: ChannelContext | None = None
         self._models_created = int(time.time())
+        # Streams that follow a run of another process (sharing the store): this process's
+        # stop does not end that run, so they are closed for the client to resume elsewhere.
+        self._foreign_streams: weakref.WeakSet[EventStreamResponse] = weakref.WeakSet()
+        self._draining = False
 
     @property
     def context(self) -> ChannelContext:
@@ -94,7 +99,21 @@ class ResponsesChannel:
             routes=self.routes(),
             error_prefix=self.prefix or "/",
             render_error=error_response,
+            on_startup=[self._started],
+            on_drain=[self._drain],
         )
+
+    def _started(self) -> None:
+        self._draining = False
+
+    def _drain(self) -> None:
+        """The host is stopping. A stream of a run of this process ends with that run (its
+        terminal event, within the grace period); one that follows a run of another process is
+        closed now, without a terminal event: the run goes on there, and the client resumes it
+        (``starting_after``) from a server that stays."""
+        self._draining = True
+        for stream in list(self._foreign_streams):
+            stream.stop()
 
     def routes(self) -> list[BaseRoute]:
         """Every route of the channel. Route groups (responses, models, conversations) join here."""
@@ -180,9 +199,14 @@ class ResponsesChannel:
         return resolved
 
     def _stream(self, run: Run, *, after: int = -1) -> Response:
-        return EventStreamResponse(
+        response = EventStreamResponse(
             self._render_run(run, after=after), keepalive_interval=self.keepalive_interval
         )
+        if run.mode is RunMode.ELSEWHERE and not run.done:
+            self._foreign_streams.add(response)
+            if self._draining:
+                response.stop()
+        return response
 
     async def _render_run(self, run: Run, *, after: int) -> AsyncIterator[bytes]:
         """The run's wire events, from the start (numbers <= `after` skipped), as SSE chunks.

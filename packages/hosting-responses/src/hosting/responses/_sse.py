@@ -18,6 +18,9 @@ is narrow:
   follower is closed and the engine applies its disconnect policy). uvicorn drops
   writes to a closed connection silently, so the receive channel is what tells.
 - The stream ends with ``data: [DONE]``, as OpenAI's does.
+- `stop` ends it early, from outside (the host is stopping, and the run it follows
+  goes on in another process): the body is closed without ``[DONE]``, as a cut
+  connection would be, so the client resumes where it was, elsewhere.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class EventStreamResponse(Response):
             (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
         ]
         self.disconnected = False
+        self.stopped = False
+        self._task: asyncio.Task[Any] | None = None
         self._streaming = False
         self._last_write = 0.0
         self._lock = asyncio.Lock()
@@ -86,6 +91,12 @@ class EventStreamResponse(Response):
             if loop.time() - self._last_write >= interval:
                 await self._write(send, KEEPALIVE)
 
+    def stop(self) -> None:
+        """End the stream now, without ``[DONE]`` (the client may resume it elsewhere)."""
+        self.stopped = True
+        if self._streaming and self._task is not None:
+            self._task.cancel()
+
     async def _watch(self, receive: Receive, streaming: asyncio.Task[Any]) -> None:
         while True:
             message = await receive()
@@ -98,19 +109,25 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         self._last_write = asyncio.get_running_loop().time()
-        streaming = cast(asyncio.Task[Any], asyncio.current_task())
+        streaming = self._task = cast(asyncio.Task[Any], asyncio.current_task())
         helpers = [asyncio.create_task(self._watch(receive, streaming))]
         if self.keepalive_interval is not None:
             helpers.append(asyncio.create_task(self._keep_alive(send, self.keepalive_interval)))
-        self._streaming = True
+        self._streaming = not self.stopped
         try:
+            if self.stopped:  # stopped before it began
+                raise asyncio.CancelledError
             async for chunk in self.source:
                 await self._write(send, chunk)
             await self._write(send, DONE, more=False)
         except asyncio.CancelledError:
-            if not self.disconnected:
+            if not (self.disconnected or self.stopped):
                 raise
-            streaming.uncancel()  # our own watcher cancelled us: the client is gone, which is not an error
+            # Our own watcher (the client is gone) or `stop` cancelled us: not an error.
+            if streaming.cancelling():
+                streaming.uncancel()
+            if self.stopped and not self.disconnected:
+                await self._write(send, b"", more=False)
         finally:
             self._streaming = False
             for helper in helpers:
@@ -122,5 +139,5 @@ class EventStreamResponse(Response):
             if aclose is not None:
                 with contextlib.suppress(Exception):
                     await aclose()
-            if self.disconnected and streaming.cancelling():
-                streaming.uncancel()  # a cancel our watcher sent just as the stream ended
+            if (self.disconnected or self.stopped) and streaming.cancelling():
+                streaming.uncancel()  # a cancel our watcher (or `stop`) sent just as the stream ended
