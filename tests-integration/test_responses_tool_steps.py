@@ -213,3 +213,25 @@ def test_the_requested_format_reaches_the_agent_typed_and_parse_reads_the_answer
     assert agent.last_run.context.output_format == OutputFormat("json_object")
     client.responses.create(model="scripted", input="x", text={"format": {"type": "text"}})
     assert agent.last_run.context.output_format is None
+
+
+def test_a_conversation_takes_an_mcp_call_item_and_lists_it(sdk: Sdk, make_host: MakeHost) -> None:
+    client = sdk(make_host(ScriptedAgent(["ok"])))
+    step: Any = {
+        "type": "mcp_call",
+        "server_label": "agent",
+        "name": "calculator",
+        "arguments": "{}",
+        "output": "4",
+    }
+    conversation = client.conversations.create(items=[step])
+    client.conversations.items.create(conversation.id, items=[{**step, "output": None, "error": "broken"}])
+    listed = client.conversations.items.list(conversation.id, order="asc")
+    for item in listed.data:
+        strict_item(item.to_dict())
+    rendered = [item.to_dict() for item in listed.data]
+    assert [(item["type"], item["status"], item["output"]) for item in rendered] == [
+        ("mcp_call", "completed", "4"),
+        ("mcp_call", "failed", None),
+    ]
+    assert all(item["id"].startswith("tool_step_") for item in rendered)

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from hosting.core import FunctionCall, FunctionResult, Item, Message, NotFoundError, Reasoning
+from hosting.core import FunctionCall, FunctionResult, Item, Message, NotFoundError, Reasoning, ToolStep
 from hosting.core.channels import with_id
 from hosting.core.stores import ConversationRecord
 
@@ -62,6 +62,7 @@ _ID_KINDS: dict[type, str] = {
     FunctionCall: "function_call",
     FunctionResult: "function_result",
     Reasoning: "reasoning",
+    ToolStep: "tool_step",
 }
 
 
