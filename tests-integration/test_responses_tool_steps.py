@@ -225,11 +225,12 @@ def test_a_conversation_takes_an_mcp_call_item_and_lists_it(sdk: Sdk, make_host:
         "output": "4",
     }
     conversation = client.conversations.create(items=[step])
-    client.conversations.items.create(conversation.id, items=[{**step, "output": None, "error": "broken"}])
+    failed: Any = {**step, "output": None, "error": "broken"}
+    client.conversations.items.create(conversation.id, items=[failed])
     listed = client.conversations.items.list(conversation.id, order="asc")
     for item in listed.data:
         strict_item(item.to_dict())
-    rendered = [item.to_dict() for item in listed.data]
+    rendered: list[dict[str, Any]] = [item.to_dict() for item in listed.data]
     assert [(item["type"], item["status"], item["output"]) for item in rendered] == [
         ("mcp_call", "completed", "4"),
         ("mcp_call", "failed", None),
