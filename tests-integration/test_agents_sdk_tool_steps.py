@@ -6,7 +6,9 @@ A real uvicorn on loopback; the SDK's `OpenAIResponsesModel` speaks the Response
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from agents import Agent, OpenAIResponsesModel, Runner, set_tracing_disabled
@@ -16,6 +18,12 @@ from hosting.core import Host, ToolStep, Usage
 from hosting.testing import ScriptedAgent, Step, serving
 
 MakeHost = Callable[..., Host]
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+if str(SAMPLES) not in sys.path:
+    sys.path.insert(0, str(SAMPLES))
+
+from assistant import OfflineAssistant  # noqa: E402
 
 STEPS: list[Step] = [
     ToolStep("calculator", '{"expression": "17 * 23"}', output="391"),
@@ -81,3 +89,22 @@ async def test_streamed_run_gets_the_answer(client: tuple[AsyncOpenAI, ScriptedA
     seen = [event.type async for event in result.stream_events()]
     assert "raw_response_event" in seen
     assert result.final_output == "17 * 23 = 391"
+
+
+async def test_the_default_assistant_s_calculator_does_not_break_an_agents_sdk_client(
+    make_host: MakeHost,
+) -> None:
+    # The case clients reported: the default agent's calculator step, a client with no tools.
+    async with serving(make_host(OfflineAssistant(word_delay=0))) as url:
+        openai = AsyncOpenAI(base_url=f"{url}/v1", api_key="key-alice", max_retries=0, timeout=30)
+        try:
+            result = await Runner.run(_agent(openai), "What is 17 * 23?")
+            again = await Runner.run(
+                _agent(openai), [*result.to_input_list(), {"role": "user", "content": "What is 2 + 2?"}]
+            )
+        finally:
+            await openai.close()
+    assert result.final_output == "17 * 23 = 391"
+    # The whole history replayed as input (the mcp_call item among it) is accepted, and answered.
+    assert [item["type"] for item in result.to_input_list() if "type" in item] == ["mcp_call", "message"]
+    assert isinstance(again.final_output, str) and " = " in again.final_output
