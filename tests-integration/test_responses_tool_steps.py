@@ -205,14 +205,14 @@ def test_the_requested_format_reaches_the_agent_typed_and_parse_reads_the_answer
     client = sdk(make_host(agent))
     parsed = client.responses.parse(model="scripted", input="Biggest city?", text_format=Answer)
     assert parsed.output_parsed == Answer(city="Paris", population=2100000)
-    wanted = agent.last_run.context.output_format
+    wanted = agent.last_run.output_format
     assert isinstance(wanted, OutputFormat) and wanted.type == "json_schema"
     assert wanted.name == "Answer" and wanted.strict is True
     assert wanted.schema is not None and set(wanted.schema["properties"]) == {"city", "population"}
     client.responses.create(model="scripted", input="x", text={"format": {"type": "json_object"}})
-    assert agent.last_run.context.output_format == OutputFormat("json_object")
+    assert agent.last_run.output_format == OutputFormat("json_object")
     client.responses.create(model="scripted", input="x", text={"format": {"type": "text"}})
-    assert agent.last_run.context.output_format is None
+    assert agent.last_run.output_format is None
 
 
 def test_a_conversation_takes_an_mcp_call_item_and_lists_it(sdk: Sdk, make_host: MakeHost) -> None:

@@ -38,6 +38,7 @@ from hosting.core import (
     Update,
     Usage,
 )
+from hosting.core.channels import OutputFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class RecordedRun:
         cancelled: the run was cancelled while the agent was working.
         closed: the host stopped reading the agent's updates before the script ended.
         error: the exception the agent raised, if any.
+        output_format: the format the caller asked the answer to have (`RunContext.output_format`).
     """
 
     response_id: str
@@ -106,6 +108,7 @@ class RecordedRun:
     cancelled: bool = False
     closed: bool = False
     error: BaseException | None = None
+    output_format: OutputFormat | None = None
 
     @classmethod
     def of(cls, context: RunContext) -> RecordedRun:
@@ -124,6 +127,7 @@ class RecordedRun:
             conversation_id=context.conversation_id,
             metadata=dict(context.metadata),
             context=context,
+            output_format=context.output_format,
         )
 
     @property
