@@ -159,3 +159,31 @@ async def test_a_shutdown_without_a_signal_drains_too() -> None:
     assert host.engine.accepting
     await host.shutdown()
     assert channel.accepting_at_drain == [True, True]
+
+
+async def test_the_drain_is_bounded_even_when_an_agent_ignores_its_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @agent
+    async def stubborn(context: RunContext) -> AsyncIterator[str]:
+        yield "begun "
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await asyncio.sleep(30)  # ignores the first cancel; a second one ends it
+        yield "done"
+
+    channel = DrainingChannel()
+    host = channel.host = Host(stubborn, channels=[channel], store=MemoryStore(), shutdown_grace=0.2)
+    await host.startup()
+    run = await host.engine.start(ask("x"))
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(host.shutdown(), 5)
+    assert 0.2 + 1.0 - 0.05 < loop.time() - started < 0.2 + 1.0 + 0.5  # grace, then a second to settle
+    assert "1 run(s) did not end within 1.0 s of shutdown" in caplog.text
+    assert run.task is not None
+    run.task.cancel()
+    ended = await asyncio.wait_for(run.wait(), 2)
+    assert ended.status == "incomplete"
