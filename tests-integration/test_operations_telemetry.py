@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from hosting.core import FunctionCall, FunctionResult, Host, RunContext, Telemetry, Usage, agent
+from hosting.core import FunctionCall, FunctionResult, Host, RunContext, Telemetry, ToolStep, Usage, agent
 from hosting.testing import Delay, Fail, ScriptedAgent
 
 MakeHost = Callable[..., Host]
@@ -184,6 +184,34 @@ def test_a_tool_step_is_an_execute_tool_span_under_the_run(sdk: Sdk, make_host: 
     )
     spans = otel.wait_for(_has("invoke_agent"))
     assert _named(spans, "execute_tool") == []
+
+
+def test_a_tool_step_the_agent_ran_itself_is_an_execute_tool_span(
+    sdk: Sdk, make_host: MakeHost, otel: Otel
+) -> None:
+    scripted = ScriptedAgent(
+        [
+            "checking ",
+            Delay(0.05),
+            ToolStep("clock", "{}", output="12:00"),
+            ToolStep("calendar", "{}", error="calendar is down"),
+            "It is noon.",
+        ]
+    )
+    client = sdk(make_host(scripted, telemetry=otel.telemetry()))
+    assert client.responses.create(model="scripted", input="time?").output_text == "checking It is noon."
+    spans = otel.wait_for(_has("execute_tool calendar"))
+    (run,) = _named(spans, "invoke_agent")
+    (clock,) = [span for span in spans if span.name == "execute_tool clock"]
+    (calendar,) = [span for span in spans if span.name == "execute_tool calendar"]
+    for tool in (clock, calendar):
+        assert tool.parent is not None and tool.parent.span_id == run.context.span_id
+        assert dict(tool.attributes or {})["gen_ai.operation.name"] == "execute_tool"
+        assert "gen_ai.tool.call.arguments" not in dict(tool.attributes or {})
+    assert clock.start_time is not None and clock.end_time is not None
+    assert clock.end_time - clock.start_time >= 40_000_000  # it ran after the update before it
+    assert clock.status.status_code != trace.StatusCode.ERROR
+    assert calendar.status.status_code == trace.StatusCode.ERROR
 
 
 def test_a_failed_run_records_its_error_type(sdk: Sdk, make_host: MakeHost, otel: Otel) -> None:

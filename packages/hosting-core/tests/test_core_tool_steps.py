@@ -12,6 +12,7 @@ from hosting.core import (
     Host,
     MemoryStore,
     Message,
+    RandomIdFactory,
     RunContext,
     SQLiteStore,
     ToolStep,
@@ -19,6 +20,7 @@ from hosting.core import (
     agent,
     user_message,
 )
+from hosting.core._history import History
 from hosting.core._replay import output_from_events
 from hosting.core.channels import (
     OUTPUT_FORMAT_OPTION,
@@ -109,3 +111,10 @@ def test_the_output_format_reaches_the_agent_as_a_typed_value() -> None:
     assert (
         RunContext("resp_1", (), (), options={OUTPUT_FORMAT_OPTION: {"type": "json"}}).output_format is None
     )
+
+
+def test_a_tool_step_in_the_input_gets_a_tool_step_id() -> None:
+    # A client replays a step it was shown (an `mcp_call` item) without its id.
+    history = History(MemoryStore(), RandomIdFactory())
+    (step,) = history.with_ids((ToolStep("clock", "{}", output="12:00"),), "alice")
+    assert step.id is not None and step.id.startswith("tool_step_")

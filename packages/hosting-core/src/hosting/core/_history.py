@@ -19,7 +19,7 @@ from ._exceptions import NotFoundError
 from ._ids import IdFactory, is_well_formed_id
 from ._records import ConversationRecord, conversation_session_key, now, response_session_key
 from ._store._base import Store
-from ._types import FunctionCall, FunctionResult, Item, Message, with_id
+from ._types import FunctionCall, FunctionResult, Item, Message, ToolStep, with_id
 
 
 @dataclass(slots=True)
@@ -35,6 +35,7 @@ _ID_KINDS: dict[type[Item], str] = {
     Message: "message",
     FunctionCall: "function_call",
     FunctionResult: "function_result",
+    ToolStep: "tool_step",
 }
 
 

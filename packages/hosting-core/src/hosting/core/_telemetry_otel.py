@@ -39,7 +39,7 @@ from ._agent import Agent, AgentOutput, RunContext
 from ._in_context import InContext
 from ._run_log import note_run_trace
 from ._telemetry_wrappers import StreamCounter, TimedStore
-from ._types import ErrorUpdate, FunctionCall, FunctionResult, Usage
+from ._types import ErrorUpdate, FunctionCall, FunctionResult, ToolStep, Usage
 from ._types import Message as ChatMessage
 
 try:
@@ -216,6 +216,7 @@ class Instruments:
         first: float | None = None
         usage = Usage()
         calls: dict[str, tuple[FunctionCall, int]] = {}
+        last_ns = time.time_ns()  # when the update before this one came: a tool step ran since
         output: list[str] = []
         error_type: str | None = None
         self.active_runs[name] = self.active_runs.get(name, 0) + 1
@@ -236,6 +237,8 @@ class Instruments:
                     call = calls.pop(update.call_id, None)
                     if call is not None:
                         self._tool_span(span, call[0], call[1], update)
+                elif isinstance(update, ToolStep):
+                    self._step_span(span, update, last_ns)
                 elif isinstance(update, ErrorUpdate):
                     error_type = update.code
                 elif self.record_content and isinstance(update, str):
@@ -243,6 +246,7 @@ class Instruments:
                 elif self.record_content and hasattr(update, "text") and isinstance(update.text, str):
                     output.append(update.text)
                 yield update
+                last_ns = time.time_ns()
         except BaseException as raised:
             if isinstance(raised, GeneratorExit):
                 # The host stopped reading: after an `ErrorUpdate` (whose code stays), or a cancel.
@@ -314,6 +318,29 @@ class Instruments:
             attributes=attributes,
             start_time=started_ns,
         )
+        tool.end()
+
+    def _step_span(self, run_span: trace.Span, step: ToolStep, started_ns: int) -> None:
+        """A tool the agent ran itself, yielded once it ran: from the update before it to now."""
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": step.name,
+            "gen_ai.tool.type": "function",
+        }
+        if self.record_content:
+            attributes["gen_ai.tool.call.arguments"] = step.arguments
+            if step.output is not None:
+                attributes["gen_ai.tool.call.result"] = step.output
+        tool = self.tracer.start_span(
+            f"execute_tool {step.name}",
+            context=trace.set_span_in_context(run_span),
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            start_time=started_ns,
+        )
+        if step.error is not None:
+            tool.set_attribute("error.type", "tool_error")
+            tool.set_status(Status(StatusCode.ERROR, "tool_error"))
         tool.end()
 
     # -- the store and pushes ----------------------------------------------------------------------
