@@ -40,7 +40,8 @@ from hosting.core.stores import ConversationRecord
 from ._errors import invalid, json_response
 from ._items import ItemReference, parse_input_item, render_item
 from ._json_body import read_json
-from ._request import _metadata, page_limit, page_order
+from ._options import _metadata
+from ._request import page_limit, page_order
 
 if TYPE_CHECKING:
     from ._channel import ResponsesChannel

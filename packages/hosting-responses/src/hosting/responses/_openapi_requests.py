@@ -11,7 +11,7 @@ from typing import Any
 
 from hosting.core import Limits
 
-from ._request import ALLOWED_OPTIONS
+from ._options import ALLOWED_OPTIONS
 
 Schema = dict[str, Any]
 
