@@ -2,7 +2,7 @@
 
 One host serves both channels (an agent that answers at once, a memory store). The benchmark opens
 32 MCP sessions (``initialize``, then ``notifications/initialized``), one per wrk connection, as 32
-clients would, then wrk sends, in turns, round after round (as `benchmarks.run.in_rounds` does):
+clients would, then wrk sends, in turns, round after round (as `benchmarks.harness.in_rounds` does):
 ``tools/call`` to the sessions in turn (each call with its own JSON-RPC id; the answer is an SSE
 stream of one message, the SDK's default), and ``POST /v1/responses`` with ``store: true`` (an MCP
 call is always stored, so the stored response is the fair comparison). The row is MCP's requests
@@ -13,18 +13,8 @@ Usage: python benchmarks/mcp_bench.py [--quick] [--json PATH]
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import CLIENT_CORE, SERVER_CORE, ensure_wrk, free_port, latency, pinned, ratio  # noqa: E402
+from benchmarks import harness  # noqa: E402
 
 WHOLE = "answer at once"
 PROTOCOL = "2025-11-25"
@@ -44,56 +34,9 @@ SESSIONS = 32  # one per wrk connection, as 32 clients would have
 
 def build_app() -> Any:
     """The host both loads go to (``uvicorn --factory benchmarks.mcp_bench:build_app``)."""
-    from hosting.core import Host, Limits, MemoryStore, agent
     from hosting.mcp import MCPChannel
-    from hosting.responses import ResponsesChannel
 
-    @agent(name="agent")
-    async def instant(context: Any) -> Any:
-        yield "tok " * 32
-
-    return Host(
-        instant,
-        channels=[ResponsesChannel(), MCPChannel()],
-        store=MemoryStore(),
-        retention_interval=0,
-        limits=Limits(max_concurrent_runs_per_user=1_000_000),
-    )
-
-
-@contextmanager
-def server() -> Iterator[int]:
-    port = free_port()
-    command = pinned(
-        SERVER_CORE,
-        [
-            sys.executable, "-m", "uvicorn", "--factory", "benchmarks.mcp_bench:build_app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-            "--loop", "uvloop", "--http", "httptools",
-        ],
-    )  # fmt: skip
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise SystemExit("the MCP benchmark server exited at start-up")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the MCP benchmark server did not start") from None
-                time.sleep(0.05)
-        yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return harness.instant_host(MCPChannel())
 
 
 def jsonrpc_answer(response: Any) -> dict[str, Any]:
@@ -145,11 +88,7 @@ def open_sessions(port: int, count: int) -> list[str]:
 
 def responses_script() -> str:
     """A wrk script that POSTs the Responses body."""
-    return (
-        'wrk.method = "POST"\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(json.dumps(RESPONSES_BODY))}\n"
-    )
+    return harness.post_script(json.dumps(RESPONSES_BODY).encode())
 
 
 def mcp_script(sessions: list[str]) -> str:
@@ -176,75 +115,24 @@ def mcp_script(sessions: list[str]) -> str:
     )
 
 
-def wrk(port: int, path: str, script_text: str, *, seconds: int) -> dict[str, float]:
-    """One wrk run; fails on any error response."""
-    handle, name = tempfile.mkstemp(suffix=".lua")
-    os.close(handle)
-    script = Path(name)
-    try:
-        script.write_text(script_text)
-        command = pinned(
-            CLIENT_CORE,
-            [ensure_wrk(), "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script),
-             f"http://127.0.0.1:{port}{path}"],
-        )  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    finally:
-        script.unlink(missing_ok=True)
-    if "Non-2xx or 3xx responses" in output:
-        raise SystemExit(f"wrk saw error responses:\n{output}")
-    rps = float(output.split("Requests/sec:")[1].split()[0])
-    return {"rps": rps, "p50_ms": latency(output, "50%"), "p99_ms": latency(output, "99%")}
-
-
 def measure(*, rounds: int, seconds: int) -> dict[str, Any]:
     """Both loads in turns; the MCP row with its ratio to the Responses channel's."""
-    with server() as port:
+    with harness.server("benchmarks.mcp_bench:build_app", label="the MCP benchmark server", factory=True) as (
+        port,
+        _,
+    ):
         loads = {
             "responses": ("/v1/responses", responses_script()),
             "mcp": ("/mcp", mcp_script(open_sessions(port, SESSIONS))),
         }
-        for path, script in loads.values():  # warm up
-            wrk(port, path, script, seconds=1)
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in loads}
-        for _ in range(rounds):
-            for name, (path, script) in loads.items():
-                runs[name].append(wrk(port, path, script, seconds=seconds))
-    results: dict[str, Any] = {}
-    for name, measured in runs.items():
-        results[name] = {
-            key: statistics.median(run[key] for run in measured) for key in ("rps", "p50_ms", "p99_ms")
-        }
-    results["mcp"]["ratio"] = statistics.median(
-        ratio(mcp["rps"], responses["rps"])
-        for mcp, responses in zip(runs["mcp"], runs["responses"], strict=True)
-    )
-    return results
+        return harness.against(port, loads, baseline="responses", rounds=rounds, seconds=seconds)
 
 
 def report(results: dict[str, Any]) -> None:
-    for name, label in (
-        ("responses", "short answer, Responses (store)"),
-        ("mcp", "short answer, MCP tools/call"),
-    ):
-        row = results[name]
-        detail = f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms"
-        print(f"{label:34} {row['rps']:8.0f} req/s  {detail:32} {row.get('ratio', 1.0):.2f}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    harness.report_rows(
+        results, (("responses", "short answer, Responses (store)"), ("mcp", "short answer, MCP tools/call"))
     )
-    parser.add_argument("--quick", action="store_true", help="shorter runs (for a smoke check)")
-    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
-    args = parser.parse_args()
-    ensure_wrk()
-    results = measure(rounds=2 if args.quick else 3, seconds=2 if args.quick else 4)
-    report(results)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    harness.compare_main(__doc__ or "", measure, report)

@@ -3,7 +3,7 @@
 Rows:
 
 - non-streaming requests with ``store: true`` on SQLite and on PostgreSQL, each as a ratio to the
-  bare Starlette baseline measured in the same rounds (`benchmarks.run.in_rounds`);
+  bare Starlette baseline measured in the same rounds (`benchmarks.harness.in_rounds`);
 - a follower on replica B of a run streaming on replica A (both on one PostgreSQL): the time from
   an event's production (a timestamp the agent writes into each delta) to its arrival at the
   follower, p50 and p99;
@@ -24,8 +24,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,19 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import (  # noqa: E402
-    LOG_DIR,
-    SERVER_CORE,
-    WHOLE,
-    body,
-    capture,
-    ensure_wrk,
-    free_port,
-    in_rounds,
-    pinned,
-    post,
-    wrk,
-)
+from benchmarks import harness  # noqa: E402
+from benchmarks.harness import LOG_DIR, ensure_wrk  # noqa: E402
+from benchmarks.run import WHOLE, body, capture, in_rounds, post, wrk  # noqa: E402
 from benchmarks.run import server as baseline_server  # noqa: E402
 
 FOLLOW_GAP = 0.02  # seconds between the deltas of a followed run
@@ -101,39 +89,14 @@ def build_app() -> Any:
 @contextmanager
 def host_server(**env: str) -> Iterator[int]:
     """One host (`build_app`) under uvicorn on core 0; yields its port."""
-    port = free_port()
-    command = pinned(
-        SERVER_CORE,
-        [
-            sys.executable, "-m", "uvicorn", "--factory", "benchmarks.postgres_bench:build_app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-            "--loop", "uvloop", "--http", "httptools",
-        ],
-    )  # fmt: skip
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    log = (LOG_DIR / f"postgres-bench-{port}.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the benchmark host exited at start-up (see {log.name})")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the benchmark host did not start") from None
-                time.sleep(0.05)
+    with harness.server(
+        "benchmarks.postgres_bench:build_app",
+        label="the benchmark host",
+        factory=True,
+        log=LOG_DIR / "postgres-bench-{port}.log",
+        env=env,
+    ) as (port, _):
         yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @contextmanager
@@ -272,24 +235,14 @@ def history_costs(url: str, *, turns: int, samples: int) -> dict[str, float]:
                     items = [message("user", f"q{index}"), message("assistant", f"a{index}")]
                     await store.append_conversation_items("bench", f"conv_{name}", items)
 
-            async def median_of(call: Any) -> float:
-                timings = []
-                for _ in range(samples):
-                    started = time.perf_counter()
-                    await call()
-                    timings.append(time.perf_counter() - started)
-                return statistics.median(timings)
-
-            return {
-                "chain_turn_1_s": await median_of(lambda: store.get_history("bench", ids[0])),
-                f"chain_turn_{turns}_s": await median_of(lambda: store.get_history("bench", ids[-1])),
-                "conversation_turn_1_s": await median_of(
-                    lambda: store.list_conversation_items("bench", "conv_short")
-                ),
-                f"conversation_turn_{turns}_s": await median_of(
-                    lambda: store.list_conversation_items("bench", "conv_long")
-                ),
-            }
+            return await harness.history_timings(
+                store,
+                "bench",
+                chain=(ids[0], ids[-1]),
+                conversations=("conv_short", "conv_long"),
+                turns=turns,
+                samples=samples,
+            )
         finally:
             await store.close()
 

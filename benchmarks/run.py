@@ -14,14 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
-import re
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,9 +28,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_CORE = "0"
-CLIENT_CORE = "1"
-LOG_DIR = ROOT / "bench-results" / "logs"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness  # noqa: E402
+from benchmarks.harness import CLIENT_CORE, ensure_wrk, ratio  # noqa: E402
+
+LOG_DIR = harness.LOG_DIR  # where the servers' output goes
 
 REQUEST = {"model": "agent", "input": "hello"}
 WHOLE = "answer at once"  # benchmarks/apps.py: the agent answers this in one piece
@@ -43,79 +44,19 @@ def body(**fields: Any) -> bytes:
     return json.dumps({**REQUEST, **fields}).encode()
 
 
-# -- tools -----------------------------------------------------------------------------------------
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("installing wrk from Debian's packages ...", flush=True)
-    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*prefix, "apt-get", "update", "-qq"], check=False, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [*prefix, "apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, stdout=subprocess.DEVNULL
-    )
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk could not be installed")
-    return found
-
-
-def pinned(core: str, command: list[str]) -> list[str]:
-    return (
-        ["taskset", "-c", core, *command]
-        if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1
-        else command
-    )  # type: ignore[operator]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- servers ---------------------------------------------------------------------------------------
 
 
 @contextmanager
 def server(app: str, **env: str) -> Iterator[tuple[int, int]]:
     """Start `benchmarks.apps:app` with BENCH_APP=`app`; yield (port, pid)."""
-    port = free_port()
-    command = pinned(
-        SERVER_CORE,
-        [
-            sys.executable, "-m", "uvicorn", "benchmarks.apps:app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-            "--loop", "uvloop", "--http", "httptools",
-        ],
-    )  # fmt: skip
-    environment = {**os.environ, "BENCH_APP": app, "PYTHONPATH": str(ROOT), **env}
-    log = (LOG_DIR / f"{app}-{port}.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"server {app} exited at start-up")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"server {app} did not start") from None
-                time.sleep(0.05)
-        yield port, process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with harness.server(
+        "benchmarks.apps:app",
+        label=f"server {app}",
+        log=LOG_DIR / f"{app}-{{port}}.log",
+        env={"BENCH_APP": app, **env},
+    ) as started:
+        yield started
 
 
 def post(port: int, payload: bytes) -> bytes:
@@ -152,63 +93,32 @@ def request_bytes(payload: bytes, *, close: bool) -> bytes:
 
 
 def wrk(port: int, payload: bytes, *, seconds: int, connections: int) -> dict[str, float]:
-    handle, name = tempfile.mkstemp(suffix=".lua")
-    os.close(handle)
-    script = Path(name)
-    try:
-        script.write_text(
-            'wrk.method = "POST"\n'
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = {json.dumps(payload.decode())}\n"
-        )
-        command = pinned(
-            CLIENT_CORE,
-            [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-             f"http://127.0.0.1:{port}/v1/responses"],
-        )  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    finally:
-        script.unlink(missing_ok=True)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        raise SystemExit(f"wrk saw {errors.group(1)} error responses:\n{output}")
-    return {"rps": rps, "p50_ms": latency(output, "50%"), "p99_ms": latency(output, "99%")}
+    """One wrk run POSTing `payload` to ``/v1/responses``."""
+    return harness.wrk(
+        port, "/v1/responses", harness.post_script(payload), seconds=seconds, connections=connections
+    )
 
 
 def in_rounds(loads: dict[str, tuple[int, bytes]], *, rounds: int, seconds: int) -> dict[str, dict[str, Any]]:
     """Each load (name -> port, body) measured `rounds` times, taking turns: A B C, A B C, ...
 
-    A machine's speed drifts (other tenants, frequency): measured one after the other, two
-    servers would each meet a different machine. Taking turns, every round meets both at
-    about the same moment, so a ratio is taken within each round (`ratio_rounds`, against
-    the baseline's load of the same kind) and its median reported. Throughput and latency
-    are the medians of the rounds.
+    See `harness.in_rounds`: a ratio is taken within each round, against the baseline's load of
+    the same kind (``json_...`` against ``json_baseline``), and its median reported.
     """
-    measured: dict[str, list[dict[str, float]]] = {name: [] for name in loads}
-    for _ in range(rounds):
-        for name, (port, payload) in loads.items():
-            measured[name].append(wrk(port, payload, seconds=seconds, connections=32))
-    results: dict[str, dict[str, Any]] = {}
-    for name, runs in measured.items():
-        results[name] = {
-            key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")
-        }
-        results[name]["rounds"] = [run["rps"] for run in runs]
-    for name, row in results.items():
-        baseline = results[f"{name.split('_', 1)[0]}_baseline"]["rounds"]
-        row["ratio"] = statistics.median(
-            ratio(value, base) for value, base in zip(row["rounds"], baseline, strict=True)
-        )
-    return results
+    return harness.in_rounds(
+        {
+            name: functools.partial(_wrk_of_run, port, payload, connections=32)
+            for name, (port, payload) in loads.items()
+        },
+        rounds=rounds,
+        seconds=seconds,
+        baseline_of=lambda name: f"{name.split('_', 1)[0]}_baseline",
+    )
 
 
-def latency(output: str, percentile: str) -> float:
-    match = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    if match is None:
-        return float("nan")
-    value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+def _wrk_of_run(port: int, payload: bytes, *, seconds: int, connections: int) -> dict[str, float]:
+    # `wrk` looked up when called, not when the loads are made, so that a test can replace it.
+    return wrk(port, payload, seconds=seconds, connections=connections)
 
 
 def first_event_seconds(port: int, payload: bytes, *, samples: int) -> float:
@@ -329,24 +239,14 @@ def history_costs(turns: int, samples: int) -> dict[str, float]:
                     )
                 )
 
-            async def median_of(call: Any) -> float:
-                timings = []
-                for _ in range(samples):
-                    started = time.perf_counter()
-                    await call()
-                    timings.append(time.perf_counter() - started)
-                return statistics.median(timings)
-
-            results = {
-                "chain_turn_1_s": await median_of(lambda: store.get_history(owner, first.response_id)),
-                f"chain_turn_{turns}_s": await median_of(lambda: store.get_history(owner, last.response_id)),
-                "conversation_turn_1_s": await median_of(
-                    lambda: store.list_conversation_items(owner, short_conversation)
-                ),
-                f"conversation_turn_{turns}_s": await median_of(
-                    lambda: store.list_conversation_items(owner, long_conversation)
-                ),
-            }
+            results = await harness.history_timings(
+                store,
+                owner,
+                chain=(first.response_id, last.response_id),
+                conversations=(short_conversation, long_conversation),
+                turns=turns,
+                samples=samples,
+            )
             await host.shutdown()
             return results
 
@@ -375,10 +275,6 @@ def capture(directory: Path) -> None:
 def sse_messages(stream: bytes) -> int:
     """The SSE messages in `stream`: each event, and the closing ``[DONE]`` (comments are none)."""
     return sum(1 for message in stream.split(b"\n\n") if b"data:" in message)
-
-
-def ratio(value: float, baseline: float) -> float:
-    return value / baseline if baseline else float("nan")
 
 
 def main() -> None:

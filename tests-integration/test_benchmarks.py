@@ -168,15 +168,15 @@ Transfer/sec:     15.00MB
 
 
 def test_latency_reads_wrk_percentiles_in_milliseconds_whatever_unit_wrk_printed() -> None:
-    assert run.latency(WRK_OUTPUT, "50%") == pytest.approx(0.412)
-    assert run.latency(WRK_OUTPUT, "75%") == pytest.approx(2.58)
-    assert run.latency(WRK_OUTPUT, "99%") == pytest.approx(1250.0)
+    assert run.harness.latency(WRK_OUTPUT, "50%") == pytest.approx(0.412)
+    assert run.harness.latency(WRK_OUTPUT, "75%") == pytest.approx(2.58)
+    assert run.harness.latency(WRK_OUTPUT, "99%") == pytest.approx(1250.0)
 
 
 def test_latency_is_nan_when_wrk_printed_no_such_percentile() -> None:
     without_distribution = WRK_OUTPUT.split("  Latency Distribution")[0]
-    assert math.isnan(run.latency(without_distribution, "50%"))
-    assert math.isnan(run.latency(WRK_OUTPUT, "99.9%"))
+    assert math.isnan(run.harness.latency(without_distribution, "50%"))
+    assert math.isnan(run.harness.latency(WRK_OUTPUT, "99.9%"))
 
 
 # -- report ----------------------------------------------------------------------------------------

@@ -69,8 +69,8 @@ def test_the_script_numbers_each_call_and_spreads_them_over_the_sessions() -> No
 def test_wrk_drives_both_loads_for_a_second_without_errors() -> None:
     with serve(bench.build_app()) as url:
         port = int(url.rsplit(":", 1)[1])
-        mcp = bench.wrk(port, "/mcp", bench.mcp_script(bench.open_sessions(port, 4)), seconds=1)
-        responses = bench.wrk(port, "/v1/responses", bench.responses_script(), seconds=1)
+        mcp = bench.harness.wrk(port, "/mcp", bench.mcp_script(bench.open_sessions(port, 4)), seconds=1)
+        responses = bench.harness.wrk(port, "/v1/responses", bench.responses_script(), seconds=1)
     for row in (mcp, responses):
         assert row["rps"] > 0
         assert row["p50_ms"] > 0
