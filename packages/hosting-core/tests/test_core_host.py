@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 from starlette.types import Message as ASGIMessage
@@ -71,10 +70,11 @@ def test_health_routes_refuse_other_methods_in_the_envelope() -> None:
 
 async def test_readyz_is_503_before_start_up() -> None:
     host = Host(echo_history, channels=[InvokeChannel()], store=MemoryStore())
-    response = await host._readyz(
-        Request({"type": "http", "method": "GET", "path": "/readyz", "headers": []})
-    )
+    transport = httpx.ASGITransport(app=host.app)  # the app without its lifespan: never started
+    async with httpx.AsyncClient(transport=transport, base_url="http://h") as client:
+        response = await client.get("/readyz")
     assert response.status_code == 503
+    assert response.json() == {"status": "starting"}
 
 
 def test_every_startup_callback_runs_and_the_first_error_aborts_boot(

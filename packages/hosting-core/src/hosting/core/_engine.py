@@ -20,41 +20,38 @@ are taken one at a time (`Turns`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
+from ._admission import STORAGE_FAILED, check_combination, store_failures
 from ._agent import Agent, RunContext
 from ._channel import ChannelRequest, HostedRunResult
 from ._delivery import Deliveries
-from ._events import RunEvent, event_from_dict
 from ._exceptions import (
-    ConflictError,
-    HostingError,
     InvalidRequestError,
     LimitExceededError,
     NotFoundError,
     ServerError,
     ServiceUnavailableError,
 )
-from ._execution import STORAGE_FAILED, Executor
+from ._execution import Executor
 from ._history import History
 from ._hooks import RunHook, UpdateHook, apply_run_hooks
+from ._idempotency import IdempotentStarts
 from ._ids import IdFactory
 from ._isolation import IsolationKeys, get_current_isolation_keys
 from ._records import (
     ResponseRecord,
-    RunError,
     now,
 )
 from ._recovery import Recovery
-from ._replay import replay_events
 from ._run import Run, RunMode
 from ._store._base import Store
+from ._stored_runs import stop_watching, stored_run
 from ._turns import ConcurrentTurns, Turns
 
 logger = logging.getLogger("hosting.core")
@@ -134,8 +131,7 @@ class RunEngine:
         # How often a run of another process sharing the store is polled for its end.
         self.remote_poll_interval = 0.25
         self._runs_per_user: dict[str, int] = {}
-        # Runs being started under an idempotency key, for a concurrent retry to wait for.
-        self._starting: dict[str, asyncio.Future[Run]] = {}
+        self.idempotency = IdempotentStarts(store, self.attach)
         self._accepting = True
 
     @property
@@ -202,29 +198,23 @@ class RunEngine:
         if self.run_hooks:
             request = await apply_run_hooks(self.run_hooks, request)
         name, agent = self._select_agent(request.agent)
-        _check_combination(request)
+        check_combination(request)
         mode = RunMode.for_request(request, followed=followed)
         response_id = self.new_id(
             "response", owner=owner, hint=request.previous_response_id or request.conversation_id
         )
         if request.idempotency_key and request.store:
-            with _store_failures(response_id):
-                claimed = await self._claim_idempotency(owner, request.idempotency_key, request, response_id)
+            with store_failures(response_id):
+                claimed = await self.idempotency.claim(owner, request, response_id)
             if claimed is not None:
                 return claimed, None
-        starting = self._starting.pop(response_id, None)
         try:
-            with _store_failures(response_id):
+            with store_failures(response_id):
                 run, context = await self._prepare(request, mode, keys, name, response_id)
         except BaseException as error:
-            if starting is not None and not starting.done():
-                starting.set_exception(
-                    error if isinstance(error, Exception) else RuntimeError("start aborted")
-                )
-                starting.exception()  # mark retrieved: the retry that waits on it re-raises on its own
+            self.idempotency.failed(response_id, error)
             raise
-        if starting is not None and not starting.done():
-            starting.set_result(run)
+        self.idempotency.started(response_id, run)
         if mode.inline:
             run.task = asyncio.current_task()
             return run, (agent, context)
@@ -244,27 +234,6 @@ class RunEngine:
             code="model_not_found",
         )
 
-    async def _claim_idempotency(
-        self, owner: str, key: str, request: ChannelRequest, response_id: str
-    ) -> Run | None:
-        fingerprint = request.fingerprint or ""
-        # Registered before the claim, so a concurrent retry in this process can wait for the run.
-        self._starting[response_id] = asyncio.get_running_loop().create_future()
-        claim = await self.store.claim_idempotency_key(owner, key, fingerprint, response_id)
-        if claim.created:
-            return None
-        self._starting.pop(response_id, None)
-        if claim.fingerprint != fingerprint:
-            raise ConflictError(
-                "This Idempotency-Key was already used with a different request body.",
-                param="Idempotency-Key",
-                code="idempotency_key_reused",
-            )
-        starting = self._starting.get(claim.response_id)
-        if starting is not None:
-            return await asyncio.shield(starting)
-        return await self.attach(owner, claim.response_id)
-
     async def _prepare(
         self, request: ChannelRequest, mode: RunMode, keys: IsolationKeys, name: str, response_id: str
     ) -> tuple[Run, RunContext]:
@@ -275,6 +244,8 @@ class RunEngine:
             await self.turns.take(owner, conversation_id, response_id)
             holds_turn = True
         try:
+            if holds_turn and not self._accepting:  # it waited for its turn past the start of a stop
+                raise ServiceUnavailableError("The server is shutting down.", code="shutting_down")
             return await self._prepare_turn(
                 request, mode, keys, name, response_id, conversation_id, holds_turn
             )
@@ -380,59 +351,8 @@ class RunEngine:
         record = await self.store.get_response(owner, response_id)
         if record is None:
             raise NotFoundError(f"Response with id '{response_id}' not found.")
-        if not record.finished:
-            # Running in another process that shares the store: follow it through the store.
-            run = Run(record, mode=RunMode.ELSEWHERE, stored=True, on_follower_left=_stop_watching)
-            run.watcher = asyncio.create_task(
-                self._watch_elsewhere(run, owner), name=f"hosting-watch-{response_id}"
-            )
-            return run
-        events = await self._finished_events(record)
-        created = record.evolve(
-            status="queued" if record.background else "in_progress",
-            output_items=(),
-            usage=None,
-            error=None,
-            incomplete_reason=None,
-            completed_at=None,
-        )
-        return Run(created, mode=RunMode.ELSEWHERE, stored=True, events=events, final=record)
-
-    async def _watch_elsewhere(self, run: Run, owner: str) -> None:
-        """Follow a run of another process through the store: its events as they are stored, then
-        its end. A store that can say when a run's events arrive (`wait_for_run_events`, as a
-        networked store's notifications do) is waited on; any other is polled."""
-        store = self.store
-        wait_for_events: Callable[[str, float], Awaitable[None]] | None = getattr(
-            store, "wait_for_run_events", None
-        )
-        while True:
-            record = await store.get_response(owner, run.id)
-            for stored in await store.read_run_events(owner, run.id, after=len(run.events) - 1):
-                if stored.number == len(run.events):
-                    run.emit(event_from_dict(stored.data))
-            if record is None:
-                run.finish(
-                    run.created.evolve(status="failed", error=RunError("not_found", "The response is gone."))
-                )
-                return
-            if record.finished:
-                if not run.events:  # it kept no log: rebuilt from the record
-                    for event in replay_events(record):
-                        run.emit(event)
-                run.finish(record)
-                return
-            if wait_for_events is not None:  # woken as soon as the other process stores more
-                await wait_for_events(run.id, self.remote_poll_interval)
-            else:
-                await asyncio.sleep(self.remote_poll_interval)
-
-    async def _finished_events(self, record: ResponseRecord) -> list[RunEvent]:
-        """A finished run's events: its stored log, else (a run that kept none) rebuilt from the record."""
-        stored = await self.store.read_run_events(record.owner, record.id)
-        if stored:
-            return [event_from_dict(event.data) for event in stored]
-        return replay_events(record)
+        # Running in another process that shares the store, or finished: read from the store.
+        return await stored_run(self.store, record, poll_interval=self.remote_poll_interval)
 
     async def cancel(self, owner: str, response_id: str) -> ResponseRecord:
         """Cancel a run. A finished response is returned unchanged."""
@@ -441,7 +361,7 @@ class RunEngine:
             if not run.record.finished:
                 # Running in another process (or nowhere): end it in the store, with its terminal
                 # event; the process running it sees that at its next heartbeat and stops it.
-                _stop_watching(run)
+                stop_watching(run)
                 return await self.recovery.end(run.record, "cancelled", None)
             return run.record
         run.cancel_reason = "cancelled"
@@ -488,33 +408,3 @@ class RunEngine:
             if stuck:
                 logger.warning("%d run(s) did not end within %.1f s of shutdown", len(stuck), settle)
         await self.recovery.stop()
-
-
-@contextlib.contextmanager
-def _store_failures(response_id: str) -> Iterator[None]:
-    """A store that fails while a run starts (a full disk, a lost database) is a 500 with code
-    ``storage_error``: the caller learns that nothing was stored, and nothing ran."""
-    try:
-        yield
-    except (HostingError, ValueError):
-        raise
-    except Exception as error:
-        logger.exception("could not store the start of run %s", response_id)
-        raise ServerError(STORAGE_FAILED, code="storage_error") from error
-
-
-def _check_combination(request: ChannelRequest) -> None:
-    """Refuse options that contradict each other."""
-    if request.background and not request.store:
-        raise InvalidRequestError("A background response requires store to be true.", param="background")
-    if request.conversation_id and request.previous_response_id:
-        raise InvalidRequestError(
-            "Use either conversation or previous_response_id, not both.", param="previous_response_id"
-        )
-    if request.conversation_id and not request.store:
-        raise InvalidRequestError("A response in a conversation requires store to be true.", param="store")
-
-
-def _stop_watching(run: Run) -> None:
-    if run.watcher is not None:
-        run.watcher.cancel()

@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ._admission import STORAGE_FAILED
 from ._agent import Agent, RunContext
 from ._delivery import Deliveries, report_to_dict
 from ._events import RunFinished, RunStarted, event_to_dict
@@ -47,9 +48,6 @@ logger = logging.getLogger("hosting.core")
 
 GENERIC_AGENT_ERROR = "The agent failed to produce a response."
 """What a caller sees of an agent that raised (its traceback goes to the log)."""
-
-STORAGE_FAILED = "The response could not be stored."
-"""What a caller sees of a run whose outcome the store refused (the cause goes to the log)."""
 
 
 class Executor:

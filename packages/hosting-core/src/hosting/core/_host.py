@@ -15,9 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, Router
+from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
@@ -29,7 +27,8 @@ from ._cors import cors_middleware, cors_origins_from_env
 from ._delivery import Deliveries
 from ._engine import DisconnectPolicy, RunEngine, current_keys
 from ._error_response import ErrorRenderer, error_response
-from ._exceptions import ConfigurationError, NotFoundError, RequestError
+from ._exceptions import ConfigurationError, NotFoundError
+from ._health import PUBLIC_PATHS, health_routes
 from ._hooks import RunHook, UpdateHook
 from ._ids import IdFactory, RandomIdFactory
 from ._isolation import IsolationKeys
@@ -44,8 +43,6 @@ from ._turns import ConcurrentTurns
 from ._types import Item
 
 logger = logging.getLogger("hosting.core")
-
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 class Host:
@@ -186,11 +183,7 @@ class Host:
             if contribution.error_prefix is not None and contribution.render_error is not None:
                 self._error_renderers.append((contribution.error_prefix, contribution.render_error))
         self._error_renderers.sort(key=lambda pair: len(pair[0]), reverse=True)
-        every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-        routes += [
-            Route("/healthz", self._healthz, methods=every_method),
-            Route("/readyz", self._readyz, methods=every_method),
-        ]
+        routes += health_routes(lambda: self._started and self.engine.accepting)
 
         self._started = False
         self._starting_lock = asyncio.Lock()
@@ -369,32 +362,6 @@ class Host:
         relative = path[len(root) :] if root and path.startswith(root) else path
         error = NotFoundError(f"Unknown path '{relative[:128]}'.", code="unknown_path")
         await self.error_renderer_for(relative)(error)(scope, receive, send)
-
-    # -- health ------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _wrong_method(request: Request) -> Response | None:
-        if request.method in ("GET", "HEAD"):
-            return None
-        error = RequestError(
-            f"Method {request.method} is not allowed here; use GET.",
-            status_code=405,
-            code="method_not_allowed",
-        )
-        response = error_response(error)
-        response.headers["allow"] = "GET, HEAD"
-        return response
-
-    async def _healthz(self, request: Request) -> Response:
-        if (refused := self._wrong_method(request)) is not None:
-            return refused
-        return JSONResponse({"status": "ok"})
-
-    async def _readyz(self, request: Request) -> Response:
-        if (refused := self._wrong_method(request)) is not None:
-            return refused
-        ready = self._started and self.engine.accepting
-        return JSONResponse({"status": "ready" if ready else "starting"}, status_code=200 if ready else 503)
 
     # -- sessions and delivery ---------------------------------------------------------------------
 
