@@ -663,3 +663,23 @@ async def test_a_run_is_written_at_its_start_only_when_its_id_could_be_known_bef
         assert [event.number for event in await store.read_run_events("anonymous", result.response_id)]
     assert await store.read_run_events("anonymous", waited_for.response_id) == ()
     await host.shutdown()
+
+
+async def test_a_turn_that_waited_for_its_conversation_past_the_start_of_a_stop_is_refused() -> None:
+    @agent
+    async def slow(context: RunContext) -> AsyncIterator[str]:
+        yield "first "
+        await asyncio.sleep(30)
+
+    host = make_host(slow, shutdown_grace=0.2)
+    await host.startup()
+    first = await host.engine.start(ask("one", session_key="chat-1", background=True))
+    assert first.created.conversation_id is not None
+    waiting = asyncio.create_task(host.engine.run(ask("two", session_key="chat-1")))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # it waits for the first turn
+    await asyncio.wait_for(host.shutdown(), timeout=10)
+    assert (await first.wait()).status == "incomplete"
+    with pytest.raises(Exception) as refused:
+        await asyncio.wait_for(waiting, timeout=5)
+    assert getattr(refused.value, "status_code", None) == 503
