@@ -140,8 +140,12 @@ def test_any_method_a_route_does_not_serve_is_a_405_in_the_envelope(http: httpx.
 
 
 @pytest.mark.parametrize("path", ["/responses/{id}/input_items", "/conversations/{conv}/items"])
-@pytest.mark.parametrize(("query", "param"), [("order=", "order"), ("limit=", "limit"), ("order=up", "order")])
-def test_empty_or_unknown_list_parameters_are_400s(http: httpx.Client, path: str, query: str, param: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "param"), [("order=", "order"), ("limit=", "limit"), ("order=up", "order")]
+)
+def test_empty_or_unknown_list_parameters_are_400s(
+    http: httpx.Client, path: str, query: str, param: str
+) -> None:
     # The document declares an enum and an integer: an empty value is neither.
     created = http.post("/responses", json={"input": "x"}).json()
     conversation = http.post("/conversations", json={}).json()

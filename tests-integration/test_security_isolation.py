@@ -103,7 +103,9 @@ def test_idempotency_keys_are_per_user(pair: Pair) -> None:
 
 
 def test_another_users_conversations_are_never_listed(pair: Pair) -> None:
-    alices = pair.alice.conversations.create(items=[{"type": "message", "role": "user", "content": "alice's"}])
+    alices = pair.alice.conversations.create(
+        items=[{"type": "message", "role": "user", "content": "alice's"}]
+    )
     bobs = pair.bob.conversations.create()
     assert [entry["id"] for entry in pair.bob.get("/conversations", cast_to=dict)["data"]] == [bobs.id]
     assert pair.bob.get(f"/conversations?after={alices.id}", cast_to=dict)["data"] == []

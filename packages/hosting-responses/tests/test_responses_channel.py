@@ -301,7 +301,6 @@ def test_item_references_resolve_against_the_chain() -> None:
         assert_error(http.post("/v1/responses", json=missing), 404, param="input[0].id")
 
 
-
 def test_item_references_without_an_anchor_resolve_against_any_stored_item_of_the_caller() -> None:
     # A client with `store: true` replays the earlier answer by reference alone (no
     # previous_response_id, no conversation).
