@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -124,6 +125,25 @@ async def client(host: Host) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
     await host.shutdown()
+
+
+MakeHost = Callable[..., Host]
+
+
+@pytest.fixture
+async def make_host() -> AsyncIterator[MakeHost]:
+    """``make_host(agent, store=None, **options)``: a host on the invoke channel and a memory store
+    (unless given). Every host made is shut down when the test ends, passed or failed."""
+    made: list[Host] = []
+
+    def make(target: object, store: MemoryStore | None = None, **options: Any) -> Host:
+        host = Host(target, channels=[InvokeChannel()], store=store or MemoryStore(), **options)  # type: ignore[arg-type]
+        made.append(host)
+        return host
+
+    yield make
+    for host in reversed(made):
+        await host.shutdown()
 
 
 @pytest.fixture

@@ -43,18 +43,14 @@ from hosting.core.channels import (
 )
 from hosting.core.stores import ResponseRecord, event_from_dict
 
-from .conftest import InvokeChannel
-
-
-def make_host(target: object, store: MemoryStore | None = None, **options: object) -> Host:
-    return Host(target, channels=[InvokeChannel()], store=store or MemoryStore(), **options)  # type: ignore[arg-type]
+from .conftest import InvokeChannel, MakeHost
 
 
 def ask(text: str, **fields: object) -> ChannelRequest:
     return ChannelRequest(channel="invoke", input=(user_message(text),), **fields)  # type: ignore[arg-type]
 
 
-async def test_text_deltas_become_one_message_with_usage_added_up() -> None:
+async def test_text_deltas_become_one_message_with_usage_added_up(make_host: MakeHost) -> None:
     @agent
     async def talker(context: RunContext) -> AsyncIterator[Update | str]:
         yield "Hel"
@@ -84,7 +80,7 @@ async def test_text_deltas_become_one_message_with_usage_added_up() -> None:
     await host.shutdown()
 
 
-async def test_reasoning_function_calls_and_breaks_make_separate_items() -> None:
+async def test_reasoning_function_calls_and_breaks_make_separate_items(make_host: MakeHost) -> None:
     @agent
     async def thinker(context: RunContext) -> AsyncIterator[Update | str]:
         yield ReasoningDelta("think ")
@@ -124,7 +120,9 @@ async def test_reasoning_function_calls_and_breaks_make_separate_items() -> None
     await host.shutdown()
 
 
-async def test_agent_exception_fails_with_a_generic_error_and_keeps_partial_output() -> None:
+async def test_agent_exception_fails_with_a_generic_error_and_keeps_partial_output(
+    make_host: MakeHost,
+) -> None:
     @agent
     async def broken(context: RunContext) -> AsyncIterator[str]:
         yield "partial"
@@ -140,7 +138,7 @@ async def test_agent_exception_fails_with_a_generic_error_and_keeps_partial_outp
     await host.shutdown()
 
 
-async def test_error_update_fails_with_its_own_message() -> None:
+async def test_error_update_fails_with_its_own_message(make_host: MakeHost) -> None:
     @agent
     async def refuses(context: RunContext) -> AsyncIterator[Update]:
         yield ErrorUpdate("quota exhausted", code="quota")
@@ -157,7 +155,7 @@ async def test_error_update_fails_with_its_own_message() -> None:
     await host.shutdown()
 
 
-async def test_coroutine_agent_result_is_the_answer() -> None:
+async def test_coroutine_agent_result_is_the_answer(make_host: MakeHost) -> None:
     async def hello(context: RunContext) -> str:
         return f"hello {context.input_text}"
 
@@ -168,7 +166,7 @@ async def test_coroutine_agent_result_is_the_answer() -> None:
     await host.shutdown()
 
 
-async def test_previous_response_chain_and_branches_do_not_see_each_other() -> None:
+async def test_previous_response_chain_and_branches_do_not_see_each_other(make_host: MakeHost) -> None:
     seen: list[list[str]] = []
 
     @agent
@@ -186,7 +184,7 @@ async def test_previous_response_chain_and_branches_do_not_see_each_other() -> N
     await host.shutdown()
 
 
-async def test_session_state_follows_conversations_and_chains() -> None:
+async def test_session_state_follows_conversations_and_chains(make_host: MakeHost) -> None:
     @agent
     async def counter(context: RunContext) -> AsyncIterator[str]:
         context.session_state["count"] = context.session_state.get("count", 0) + 1
@@ -203,7 +201,7 @@ async def test_session_state_follows_conversations_and_chains() -> None:
     await host.shutdown()
 
 
-async def test_failed_run_leaves_no_half_written_turn_in_the_conversation() -> None:
+async def test_failed_run_leaves_no_half_written_turn_in_the_conversation(make_host: MakeHost) -> None:
     calls = 0
 
     @agent
@@ -226,7 +224,7 @@ async def test_failed_run_leaves_no_half_written_turn_in_the_conversation() -> N
     await host.shutdown()
 
 
-async def test_store_false_writes_nothing() -> None:
+async def test_store_false_writes_nothing(make_host: MakeHost) -> None:
     store = MemoryStore()
     host = make_host(echo_agent(), store)
     result = await host.engine.run(ask("secret", store=False))
@@ -245,7 +243,7 @@ def echo_agent() -> object:
     return echo
 
 
-async def test_bad_combinations_and_unknown_ids_are_request_errors() -> None:
+async def test_bad_combinations_and_unknown_ids_are_request_errors(make_host: MakeHost) -> None:
     host = make_host(echo_agent())
     with pytest.raises(InvalidRequestError) as background:
         await host.engine.start(ask("x", background=True, store=False))
@@ -282,7 +280,7 @@ async def test_model_selects_among_several_agents() -> None:
     await host.shutdown()
 
 
-async def test_run_hooks_sync_async_and_rejection() -> None:
+async def test_run_hooks_sync_async_and_rejection(make_host: MakeHost) -> None:
     seen: list[str] = []
 
     @agent
@@ -308,7 +306,7 @@ async def test_run_hooks_sync_async_and_rejection() -> None:
     await host.shutdown()
 
 
-async def test_update_hooks_transform_and_drop() -> None:
+async def test_update_hooks_transform_and_drop(make_host: MakeHost) -> None:
     @agent
     async def talker(context: RunContext) -> AsyncIterator[str]:
         yield "keep "
@@ -326,7 +324,7 @@ async def test_update_hooks_transform_and_drop() -> None:
     await host.shutdown()
 
 
-async def test_cancel_stops_the_agent_and_keeps_partial_output() -> None:
+async def test_cancel_stops_the_agent_and_keeps_partial_output(make_host: MakeHost) -> None:
     cancelled = asyncio.Event()
 
     @agent
@@ -357,7 +355,7 @@ async def test_cancel_stops_the_agent_and_keeps_partial_output() -> None:
     await host.shutdown()
 
 
-async def test_run_timeout_ends_incomplete() -> None:
+async def test_run_timeout_ends_incomplete(make_host: MakeHost) -> None:
     @agent
     async def slow(context: RunContext) -> AsyncIterator[str]:
         yield "start"
@@ -373,7 +371,9 @@ async def test_run_timeout_ends_incomplete() -> None:
     await host.shutdown()
 
 
-async def test_an_agent_error_stays_the_runs_error_when_the_timeout_ends_its_clean_up() -> None:
+async def test_an_agent_error_stays_the_runs_error_when_the_timeout_ends_its_clean_up(
+    make_host: MakeHost,
+) -> None:
     @agent
     async def fails_then_lingers(context: RunContext) -> AsyncIterator[str | ErrorUpdate]:
         try:
@@ -392,7 +392,7 @@ async def test_an_agent_error_stays_the_runs_error_when_the_timeout_ends_its_cle
     await host.shutdown()
 
 
-async def test_disconnect_cancels_unstored_runs_but_not_stored_ones() -> None:
+async def test_disconnect_cancels_unstored_runs_but_not_stored_ones(make_host: MakeHost) -> None:
     release = asyncio.Event()
 
     @agent
@@ -415,7 +415,7 @@ async def test_disconnect_cancels_unstored_runs_but_not_stored_ones() -> None:
     await host.shutdown()
 
 
-async def test_resume_replays_a_finished_run_identically_from_the_store() -> None:
+async def test_resume_replays_a_finished_run_identically_from_the_store(make_host: MakeHost) -> None:
     host = make_host(echo_agent())
     live = await host.engine.start(ask("replay me"))
     events = [event async for event in live.follow()]
@@ -428,7 +428,7 @@ async def test_resume_replays_a_finished_run_identically_from_the_store() -> Non
     await host.shutdown()
 
 
-async def test_idempotency_key_runs_the_agent_once_and_conflicts_on_another_body() -> None:
+async def test_idempotency_key_runs_the_agent_once_and_conflicts_on_another_body(make_host: MakeHost) -> None:
     runs = 0
 
     @agent
@@ -453,7 +453,9 @@ async def test_idempotency_key_runs_the_agent_once_and_conflicts_on_another_body
     await host.shutdown()
 
 
-async def test_many_concurrent_first_requests_on_one_session_key_share_one_conversation() -> None:
+async def test_many_concurrent_first_requests_on_one_session_key_share_one_conversation(
+    make_host: MakeHost,
+) -> None:
     store = MemoryStore()
     host = make_host(echo_agent(), store)
     results = await asyncio.gather(*(host.engine.run(ask(str(n), session_key="chat-7")) for n in range(20)))
@@ -466,7 +468,7 @@ async def test_many_concurrent_first_requests_on_one_session_key_share_one_conve
     await host.shutdown()
 
 
-async def test_reset_session_starts_fresh_and_keeps_history() -> None:
+async def test_reset_session_starts_fresh_and_keeps_history(make_host: MakeHost) -> None:
     store = MemoryStore()
     host = make_host(echo_agent(), store)
     before = await host.engine.run(ask("old", session_key="chat"))
@@ -479,7 +481,7 @@ async def test_reset_session_starts_fresh_and_keeps_history() -> None:
     await host.shutdown()
 
 
-async def test_shutdown_lets_runs_finish_within_grace_then_ends_them_incomplete() -> None:
+async def test_shutdown_lets_runs_finish_within_grace_then_ends_them_incomplete(make_host: MakeHost) -> None:
     @agent
     async def slow(context: RunContext) -> AsyncIterator[str]:
         yield "begun"
@@ -509,7 +511,7 @@ async def _copy_as_running(store: MemoryStore, final: ResponseRecord, runner: st
     await store.append_run_events(final.owner, running.id, [e for e in events if e.number < len(events) - 1])
 
 
-async def test_startup_ends_the_runs_of_a_runner_that_stopped() -> None:
+async def test_startup_ends_the_runs_of_a_runner_that_stopped(make_host: MakeHost) -> None:
     store = MemoryStore()
     crashed = make_host(echo_agent(), store)
     run = await crashed.engine.start(ask("x", background=True))
@@ -537,7 +539,7 @@ async def test_startup_ends_the_runs_of_a_runner_that_stopped() -> None:
     await crashed.shutdown()
 
 
-async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
+async def test_a_run_of_another_process_is_followed_through_the_store(make_host: MakeHost) -> None:
     store = MemoryStore()
     elsewhere = make_host(echo_agent(), store)
     here = make_host(echo_agent(), store)
@@ -572,7 +574,9 @@ async def test_a_run_of_another_process_is_followed_through_the_store() -> None:
     await elsewhere.shutdown()
 
 
-async def test_only_runs_someone_can_follow_record_events(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_only_runs_someone_can_follow_record_events(
+    monkeypatch: pytest.MonkeyPatch, make_host: MakeHost
+) -> None:
     @agent
     async def talker(context: RunContext) -> AsyncIterator[str]:
         yield "a"
@@ -611,7 +615,9 @@ async def test_only_runs_someone_can_follow_record_events(monkeypatch: pytest.Mo
     await host.shutdown()
 
 
-async def test_a_run_executed_in_its_callers_task_still_ends_incomplete_at_shutdown() -> None:
+async def test_a_run_executed_in_its_callers_task_still_ends_incomplete_at_shutdown(
+    make_host: MakeHost,
+) -> None:
     started = asyncio.Event()
 
     @agent
@@ -638,7 +644,9 @@ async def test_a_run_executed_in_its_callers_task_still_ends_incomplete_at_shutd
     assert stored.status == "incomplete"
 
 
-async def test_a_run_is_written_at_its_start_only_when_its_id_could_be_known_before_its_end() -> None:
+async def test_a_run_is_written_at_its_start_only_when_its_id_could_be_known_before_its_end(
+    make_host: MakeHost,
+) -> None:
     class CountingStore(MemoryStore):
         def __init__(self) -> None:
             super().__init__()
@@ -665,7 +673,9 @@ async def test_a_run_is_written_at_its_start_only_when_its_id_could_be_known_bef
     await host.shutdown()
 
 
-async def test_a_turn_that_waited_for_its_conversation_past_the_start_of_a_stop_is_refused() -> None:
+async def test_a_turn_that_waited_for_its_conversation_past_the_start_of_a_stop_is_refused(
+    make_host: MakeHost,
+) -> None:
     @agent
     async def slow(context: RunContext) -> AsyncIterator[str]:
         yield "first "
