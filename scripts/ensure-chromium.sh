@@ -11,35 +11,25 @@ set -euo pipefail
 
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
-log() { echo "ensure-chromium.sh: $*" >&2; }
+SCRIPT_NAME=ensure-chromium.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [[ -x "$CHROMIUM" ]]; then
     exit 0
 fi
-
-as_root() {
-    if [[ $(id -u) -eq 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        log "not root and no sudo: install the 'chromium' package yourself (or set HOSTING_SKIP_BROWSER=1)"
-        exit 1
-    fi
-}
 
 if ! command -v apt-get >/dev/null 2>&1; then
     log "no apt-get here: install Chromium at $CHROMIUM yourself (or set HOSTING_SKIP_BROWSER=1)"
     exit 1
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-log "installing the distribution's chromium package"
-# The package lists may be stale or absent (a fresh container): refresh them once if needed.
-if ! as_root apt-get install -y -qq chromium </dev/null >/dev/null 2>&1; then
-    as_root apt-get update -qq </dev/null >/dev/null
-    as_root apt-get install -y -qq chromium </dev/null >/dev/null
+if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
+    log "not root and no sudo: install the 'chromium' package yourself (or set HOSTING_SKIP_BROWSER=1)"
+    exit 1
 fi
+
+log "installing the distribution's chromium package"
+apt_install -qq chromium
 
 if [[ ! -x "$CHROMIUM" ]]; then
     log "$CHROMIUM is still missing after installing chromium"

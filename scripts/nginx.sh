@@ -12,22 +12,11 @@
 set -euo pipefail
 
 MARKER=.hosting-nginx
-
-log() { echo "nginx.sh: $*" >&2; }
+SCRIPT_NAME=nginx.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 find_nginx() {
     command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; }
-}
-
-as_root() {
-    if [[ $(id -u) -eq 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        log "need root (or sudo) to run: $*"
-        return 1
-    fi
 }
 
 install_nginx() {
@@ -35,30 +24,8 @@ install_nginx() {
         return 0
     fi
     log "installing the distribution's nginx package"
-    export DEBIAN_FRONTEND=noninteractive
-    # The package's post-install starts a system-wide nginx where it can; policy-rc.d says no.
-    local policy=/usr/sbin/policy-rc.d created=0
-    if [[ $(id -u) -eq 0 && ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created=1
-    fi
-    local status=0
-    if ! as_root apt-get install -y -q --no-install-recommends nginx-light </dev/null >&2; then
-        as_root apt-get update -q </dev/null >&2
-        as_root apt-get install -y -q --no-install-recommends nginx-light </dev/null >&2 || status=$?
-    fi
-    [[ $created -eq 1 ]] && rm -f "$policy"
-    [[ $status -eq 0 ]] || return "$status"
+    apt_install -q --no-install-recommends nginx-light
     find_nginx >/dev/null || { log "nginx installed but not found"; return 1; }
-}
-
-free_port() {
-    local python
-    python=$(command -v python3 || command -v python || true)
-    if [[ -n "$python" ]]; then
-        "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-    else
-        echo $((20000 + RANDOM % 30000))
-    fi
 }
 
 write_config() {

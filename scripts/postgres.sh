@@ -13,8 +13,8 @@ set -euo pipefail
 
 PG_USER=hosting-pg
 MARKER=.hosting-postgres
-
-log() { echo "postgres.sh: $*" >&2; }
+SCRIPT_NAME=postgres.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 find_bindir() {
     local candidate
@@ -31,34 +31,12 @@ find_bindir() {
     return 1
 }
 
-as_root() {
-    if [[ $(id -u) -eq 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        log "need root (or sudo) to run: $*"
-        return 1
-    fi
-}
-
 install_postgres() {
     if find_bindir >/dev/null; then
         return 0
     fi
     log "installing the distribution's postgresql package"
-    export DEBIAN_FRONTEND=noninteractive
-    # The package's post-install starts a system-wide server where it can; policy-rc.d says no.
-    local policy=/usr/sbin/policy-rc.d created=0 status=0
-    if [[ $(id -u) -eq 0 && ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created=1
-    fi
-    if ! as_root apt-get install -y -q --no-install-recommends postgresql </dev/null >&2; then
-        as_root apt-get update -q </dev/null >&2
-        as_root apt-get install -y -q --no-install-recommends postgresql </dev/null >&2 || status=$?
-    fi
-    [[ $created -eq 1 ]] && rm -f "$policy"
-    [[ $status -eq 0 ]] || return "$status"
+    apt_install -q --no-install-recommends postgresql
     find_bindir >/dev/null || { log "postgresql installed but initdb/pg_ctl not found"; return 1; }
 }
 
@@ -74,16 +52,6 @@ as_owner() {
 ensure_user() {
     if [[ $(id -u) -eq 0 ]] && ! id "$PG_USER" >/dev/null 2>&1; then
         useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$PG_USER"
-    fi
-}
-
-free_port() {
-    local python
-    python=$(command -v python3 || command -v python || true)
-    if [[ -n "$python" ]]; then
-        "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-    else
-        echo $((20000 + RANDOM % 30000))
     fi
 }
 
