@@ -9,18 +9,14 @@ as it was."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
-import httpx2
-import orjson
 import pytest
 from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
-from mcp.types.version import LATEST_HANDSHAKE_VERSION
 
 from hosting.core import ApiKeyAuthenticator, Host, Limits, MemoryStore
 from hosting.mcp import MCPChannel
@@ -29,9 +25,14 @@ from hosting.testing import ScriptedAgent, serving
 KEYS = {"key-alice": "alice", "key-bob": "bob"}
 MAX_TEXT = 1_000
 
+# The fixtures of conftest.py that speak MCP.
+MCPClient = Callable[..., contextlib.AbstractAsyncContextManager[ClientSession]]
+JSONRPCMessage = Callable[[httpx.Response], dict[str, Any]]
+OpenMCPSession = Callable[[httpx.AsyncClient, str, Mapping[str, str]], Awaitable[dict[str, str]]]
+
 
 @contextlib.asynccontextmanager
-async def world() -> AsyncIterator[tuple[str, Host, ScriptedAgent, str]]:
+async def world(mcp_client: MCPClient) -> AsyncIterator[tuple[str, Host, ScriptedAgent, str]]:
     """A served host where Alice has one conversation already; yields (url, host, agent, conversation)."""
     agent = ScriptedAgent(["an answer"], name="agent")
     host = Host(
@@ -47,17 +48,6 @@ async def world() -> AsyncIterator[tuple[str, Host, ScriptedAgent, str]]:
         assert isinstance(first.structured_content, dict)
         agent.runs.clear()
         yield url, host, agent, first.structured_content["conversation"]
-
-
-@contextlib.asynccontextmanager
-async def mcp_client(url: str, key: str) -> AsyncIterator[ClientSession]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30) as http,
-        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        yield session
 
 
 async def snapshot(host: Host) -> dict[str, Any]:
@@ -100,8 +90,10 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any] | None, str]] = [
 @pytest.mark.parametrize(
     ("arguments", "message"), [case[1:] for case in BAD_ARGUMENTS], ids=[c[0] for c in BAD_ARGUMENTS]
 )
-async def test_bad_arguments_are_an_error_result(arguments: dict[str, Any] | None, message: str) -> None:
-    async with world() as (url, host, agent, _):
+async def test_bad_arguments_are_an_error_result(
+    arguments: dict[str, Any] | None, message: str, mcp_client: MCPClient
+) -> None:
+    async with world(mcp_client) as (url, host, agent, _):
         before = await snapshot(host)
         async with mcp_client(url, "key-alice") as session:
             result = await session.call_tool("agent", arguments)
@@ -112,8 +104,8 @@ async def test_bad_arguments_are_an_error_result(arguments: dict[str, Any] | Non
         assert await snapshot(host) == before
 
 
-async def test_another_users_conversation_is_an_error_result() -> None:
-    async with world() as (url, host, agent, conversation):
+async def test_another_users_conversation_is_an_error_result(mcp_client: MCPClient) -> None:
+    async with world(mcp_client) as (url, host, agent, conversation):
         before = await snapshot(host)
         async with mcp_client(url, "key-bob") as session:
             result = await session.call_tool("agent", {"input": "hi", "conversation": conversation})
@@ -123,8 +115,8 @@ async def test_another_users_conversation_is_an_error_result() -> None:
         assert await snapshot(host) == before
 
 
-async def test_an_unknown_tool_is_a_jsonrpc_error() -> None:
-    async with world() as (url, host, agent, _):
+async def test_an_unknown_tool_is_a_jsonrpc_error(mcp_client: MCPClient) -> None:
+    async with world(mcp_client) as (url, host, agent, _):
         before = await snapshot(host)
         async with mcp_client(url, "key-alice") as session:
             with pytest.raises(MCPError) as caught:
@@ -135,24 +127,14 @@ async def test_an_unknown_tool_is_a_jsonrpc_error() -> None:
         assert await snapshot(host) == before
 
 
-async def test_a_null_conversation_is_taken_as_absent() -> None:
-    async with world() as (url, _, agent, conversation):
+async def test_a_null_conversation_is_taken_as_absent(mcp_client: MCPClient) -> None:
+    async with world(mcp_client) as (url, _, agent, conversation):
         async with mcp_client(url, "key-alice") as session:
             result = await session.call_tool("agent", {"input": "hi", "conversation": None})
         assert not result.is_error
         assert isinstance(result.structured_content, dict)
         assert result.structured_content["conversation"] != conversation
         assert len(agent.runs) == 1
-
-
-def _message(response: httpx.Response) -> dict[str, Any]:
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
-        assert len(data) == 1, response.text
-        message: dict[str, Any] = orjson.loads(data[0])
-        return message
-    decoded: dict[str, Any] = response.json()
-    return decoded
 
 
 RAW_BODIES: list[tuple[str, bytes, int, int]] = [
@@ -171,35 +153,25 @@ RAW_BODIES: list[tuple[str, bytes, int, int]] = [
 @pytest.mark.parametrize(
     ("body", "status", "code"), [case[1:] for case in RAW_BODIES], ids=[c[0] for c in RAW_BODIES]
 )
-async def test_malformed_requests_are_jsonrpc_errors(body: bytes, status: int, code: int) -> None:
+async def test_malformed_requests_are_jsonrpc_errors(
+    body: bytes,
+    status: int,
+    code: int,
+    mcp_client: MCPClient,
+    jsonrpc_message: JSONRPCMessage,
+    open_mcp_session: OpenMCPSession,
+) -> None:
     headers = {
         "accept": "application/json, text/event-stream",
         "content-type": "application/json",
         "authorization": "Bearer key-alice",
     }
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": LATEST_HANDSHAKE_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
-    async with world() as (url, host, agent, _), httpx.AsyncClient(timeout=30) as http:
-        opened = await http.post(f"{url}/mcp", json=initialize, headers=headers)
-        headers |= {
-            "mcp-session-id": opened.headers["mcp-session-id"],
-            "mcp-protocol-version": LATEST_HANDSHAKE_VERSION,
-        }
-        await http.post(
-            f"{url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers
-        )
+    async with world(mcp_client) as (url, host, agent, _), httpx.AsyncClient(timeout=30) as http:
+        headers |= await open_mcp_session(http, url, headers)
         before = await snapshot(host)
         response = await http.post(f"{url}/mcp", content=body, headers=headers)
         assert response.status_code == status
-        assert _message(response)["error"]["code"] == code
+        assert jsonrpc_message(response)["error"]["code"] == code
         assert agent.runs == []
         assert await snapshot(host) == before
 

@@ -5,7 +5,7 @@ the Responses channel, a failed run."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -26,6 +26,10 @@ from hosting.testing import Delay, EchoAgent, Fail, ScriptedAgent, serving
 
 KEYS = {"key-alice": "alice", "key-bob": "bob"}
 
+# The fixtures of conftest.py that speak MCP.
+MCPClient = Callable[..., contextlib.AbstractAsyncContextManager[ClientSession]]
+OpenMCPSession = Callable[[httpx.AsyncClient, str, Mapping[str, str]], Awaitable[dict[str, str]]]
+
 
 def make_host(**agents: Any) -> Host:
     return Host(
@@ -34,18 +38,6 @@ def make_host(**agents: Any) -> Host:
         store=MemoryStore(),
         authenticator=ApiKeyAuthenticator(KEYS),
     )
-
-
-@contextlib.asynccontextmanager
-async def mcp_client(url: str, key: str = "key-alice") -> AsyncIterator[ClientSession]:
-    """An initialized MCP client session for the caller with API key `key`."""
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30) as http,
-        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        yield session
 
 
 def openai_client(url: str, key: str = "key-alice") -> AsyncOpenAI:
@@ -78,7 +70,7 @@ async def test_initialize_names_the_server_and_offers_tools() -> None:
     assert result.capabilities.resources is None and result.capabilities.prompts is None
 
 
-async def test_one_tool_per_agent_with_its_schemas() -> None:
+async def test_one_tool_per_agent_with_its_schemas(mcp_client: MCPClient) -> None:
     host = make_host(echo=EchoAgent(), helper=ScriptedAgent(["ok"], name="helper"))
     async with serving(host) as url, mcp_client(url) as session:
         tools = (await session.list_tools()).tools
@@ -96,7 +88,7 @@ async def test_one_tool_per_agent_with_its_schemas() -> None:
     assert not validator.is_valid({"input": "hi", "extra": True})
 
 
-async def test_a_call_answers_with_text_and_structured_content() -> None:
+async def test_a_call_answers_with_text_and_structured_content(mcp_client: MCPClient) -> None:
     host = make_host()
     async with serving(host) as url, mcp_client(url) as session:
         result = await session.call_tool("echo", {"input": "hello over mcp"})
@@ -116,7 +108,7 @@ async def test_a_call_answers_with_text_and_structured_content() -> None:
     assert stored.conversation is not None and stored.conversation.id == structured["conversation"]
 
 
-async def test_text_deltas_arrive_as_progress_in_order() -> None:
+async def test_text_deltas_arrive_as_progress_in_order(mcp_client: MCPClient) -> None:
     words = [f"word{number}" for number in range(25)]
     host = make_host(echo=EchoAgent(delay=0.002))
     received: list[tuple[float, float | None, str | None]] = []
@@ -152,7 +144,7 @@ async def test_no_progress_without_a_progress_callback() -> None:
     assert not [note for note in notifications if "progress" in type(note).__name__.lower()]
 
 
-async def test_cancelling_a_call_cancels_the_run() -> None:
+async def test_cancelling_a_call_cancels_the_run(mcp_client: MCPClient) -> None:
     agent = ScriptedAgent(["thinking", Delay(30), "never said"], name="slow")
     host = make_host(slow=agent)
     started = anyio.Event()
@@ -189,7 +181,7 @@ async def test_cancelling_a_call_cancels_the_run() -> None:
         assert [tool.name for tool in agent_echo.tools] == ["slow"]
 
 
-async def test_a_conversation_continues_across_calls_with_its_history() -> None:
+async def test_a_conversation_continues_across_calls_with_its_history(mcp_client: MCPClient) -> None:
     agent = ScriptedAgent(turns=[["first answer"], ["second answer"]], name="recorder")
     host = make_host(recorder=agent)
     async with serving(host) as url, mcp_client(url) as session:
@@ -213,7 +205,7 @@ async def test_a_conversation_continues_across_calls_with_its_history() -> None:
     assert first_run.channel == second_run.channel == "mcp"
 
 
-async def test_a_conversation_is_shared_with_the_responses_channel() -> None:
+async def test_a_conversation_is_shared_with_the_responses_channel(mcp_client: MCPClient) -> None:
     host = make_host()
     async with serving(host) as url, openai_client(url) as openai:
         async with mcp_client(url) as session:
@@ -236,7 +228,7 @@ async def test_a_conversation_is_shared_with_the_responses_channel() -> None:
     assert len(items.data) == 6
 
 
-async def test_a_failed_run_is_an_error_result_that_names_the_response() -> None:
+async def test_a_failed_run_is_an_error_result_that_names_the_response(mcp_client: MCPClient) -> None:
     agent = ScriptedAgent(["partial", Fail(RuntimeError("the agent broke"))], name="broken")
     host = make_host(broken=agent)
     async with serving(host) as url, mcp_client(url) as session:
@@ -250,7 +242,7 @@ async def test_a_failed_run_is_an_error_result_that_names_the_response() -> None
 
 
 @pytest.mark.parametrize("json_response", [False, True])
-async def test_answers_as_sse_or_as_json(json_response: bool) -> None:
+async def test_answers_as_sse_or_as_json(json_response: bool, mcp_client: MCPClient) -> None:
     host = Host(
         EchoAgent(),
         channels=[MCPChannel(json_response=json_response)],
@@ -306,22 +298,12 @@ async def test_the_per_request_protocol_era_works_too() -> None:
     assert agent.last_run.cancelled
 
 
-async def test_a_dropped_connection_is_not_a_cancel() -> None:
+async def test_a_dropped_connection_is_not_a_cancel(open_mcp_session: OpenMCPSession) -> None:
     # A client that loses its connection mid-call (no notifications/cancelled): the run completes
     # and is stored, and its turn is in the conversation. Plain HTTP, to drop the connection.
     agent = ScriptedAgent(["first", Delay(0.2), " and last"], name="agent")
     host = make_host(agent=agent)
     accept = {"accept": "application/json, text/event-stream", "authorization": "Bearer key-alice"}
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
     call = {
         "jsonrpc": "2.0",
         "id": 2,
@@ -329,14 +311,7 @@ async def test_a_dropped_connection_is_not_a_cancel() -> None:
         "params": {"name": "agent", "arguments": {"input": "go"}, "_meta": {"progressToken": "p"}},
     }
     async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
-        opened = await http.post(f"{url}/mcp", json=initialize, headers=accept)
-        session = accept | {
-            "mcp-session-id": opened.headers["mcp-session-id"],
-            "mcp-protocol-version": "2025-11-25",
-        }
-        await http.post(
-            f"{url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session
-        )
+        session = accept | await open_mcp_session(http, url, accept)
         async with http.stream("POST", f"{url}/mcp", json=call, headers=session) as streamed:
             async for line in streamed.aiter_lines():
                 if "notifications/progress" in line:
@@ -354,20 +329,10 @@ async def test_a_dropped_connection_is_not_a_cancel() -> None:
     assert page is not None and [item.text for item in page.items] == ["go", "first and last"]  # type: ignore[union-attr]
 
 
-async def test_ending_the_session_cancels_its_running_call() -> None:
+async def test_ending_the_session_cancels_its_running_call(open_mcp_session: OpenMCPSession) -> None:
     agent = ScriptedAgent(["first", Delay(30), "never said"], name="agent")
     host = make_host(agent=agent)
     accept = {"accept": "application/json, text/event-stream", "authorization": "Bearer key-alice"}
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
     call = {
         "jsonrpc": "2.0",
         "id": 2,
@@ -375,14 +340,7 @@ async def test_ending_the_session_cancels_its_running_call() -> None:
         "params": {"name": "agent", "arguments": {"input": "go"}},
     }
     async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
-        opened = await http.post(f"{url}/mcp", json=initialize, headers=accept)
-        session = accept | {
-            "mcp-session-id": opened.headers["mcp-session-id"],
-            "mcp-protocol-version": "2025-11-25",
-        }
-        await http.post(
-            f"{url}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session
-        )
+        session = accept | await open_mcp_session(http, url, accept)
 
         async def post_call() -> None:
             await http.post(f"{url}/mcp", json=call, headers=session)

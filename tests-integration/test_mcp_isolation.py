@@ -6,19 +6,15 @@ the test must set headers the client would not send."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
 import httpx
-import httpx2
-import orjson
 import pytest
 from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
-from mcp.types.version import LATEST_HANDSHAKE_VERSION
 from openai import AsyncOpenAI, NotFoundError
 
 from hosting.core import ApiKeyAuthenticator, Host, MemoryStore
@@ -27,6 +23,11 @@ from hosting.responses import ResponsesChannel
 from hosting.testing import Delay, ScriptedAgent, serving
 
 KEYS = {"key-alice": "alice", "key-bob": "bob"}
+
+# The fixtures of conftest.py that speak MCP.
+MCPClient = Callable[..., contextlib.AbstractAsyncContextManager[ClientSession]]
+JSONRPCMessage = Callable[[httpx.Response], dict[str, Any]]
+OpenMCPSession = Callable[[httpx.AsyncClient, str, Mapping[str, str]], Awaitable[dict[str, str]]]
 
 
 def echo_of_history(context: Any) -> str:
@@ -43,17 +44,6 @@ def make_host(agent: ScriptedAgent) -> Host:
     )
 
 
-@contextlib.asynccontextmanager
-async def mcp_client(url: str, key: str) -> AsyncIterator[ClientSession]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30) as http,
-        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        yield session
-
-
 def text_of(result: CallToolResult) -> str:
     return "".join(block.text for block in result.content if isinstance(block, TextContent))
 
@@ -65,7 +55,7 @@ def conversation_of(result: CallToolResult) -> str:
     return conversation
 
 
-async def test_users_do_not_see_each_others_conversations() -> None:
+async def test_users_do_not_see_each_others_conversations(mcp_client: MCPClient) -> None:
     agent = ScriptedAgent([echo_of_history], name="memory")
     host = make_host(agent)
     async with serving(host) as url:
@@ -93,7 +83,7 @@ async def test_users_do_not_see_each_others_conversations() -> None:
     assert [run.isolation.user for run in agent.runs] == ["alice", "bob"]
 
 
-async def test_concurrent_calls_each_run_as_their_caller() -> None:
+async def test_concurrent_calls_each_run_as_their_caller(mcp_client: MCPClient) -> None:
     agent = ScriptedAgent([Delay(0.05), echo_of_history], name="memory")
     host = make_host(agent)
     results: dict[str, list[CallToolResult]] = {"alice": [], "bob": []}
@@ -124,49 +114,13 @@ async def test_concurrent_calls_each_run_as_their_caller() -> None:
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
-def _message(response: httpx.Response) -> dict[str, Any]:
-    """The JSON-RPC message of an answer, sent as JSON or as one SSE event."""
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
-        assert len(data) == 1, response.text
-        message: dict[str, Any] = orjson.loads(data[0])
-        return message
-    decoded: dict[str, Any] = response.json()
-    return decoded
+def _in_session(key: str, session: Mapping[str, str]) -> dict[str, str]:
+    return {**HEADERS, "authorization": f"Bearer {key}", **session}
 
 
-async def _open_session(http: httpx.AsyncClient, url: str, key: str) -> str:
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": LATEST_HANDSHAKE_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
-    response = await http.post(
-        f"{url}/mcp", json=initialize, headers={**HEADERS, "authorization": f"Bearer {key}"}
-    )
-    assert response.status_code == 200
-    session = response.headers["mcp-session-id"]
-    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    response = await http.post(f"{url}/mcp", json=initialized, headers=_in_session(key, session))
-    assert response.status_code == 202
-    return session
-
-
-def _in_session(key: str, session: str) -> dict[str, str]:
-    return {
-        **HEADERS,
-        "authorization": f"Bearer {key}",
-        "mcp-session-id": session,
-        "mcp-protocol-version": LATEST_HANDSHAKE_VERSION,
-    }
-
-
-async def test_a_session_cannot_be_used_by_another_user() -> None:
+async def test_a_session_cannot_be_used_by_another_user(
+    jsonrpc_message: JSONRPCMessage, open_mcp_session: OpenMCPSession
+) -> None:
     agent = ScriptedAgent(["ran"], name="agent")
     host = make_host(agent)
     call = {
@@ -176,22 +130,24 @@ async def test_a_session_cannot_be_used_by_another_user() -> None:
         "params": {"name": "agent", "arguments": {"input": "x"}},
     }
     async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
-        session = await _open_session(http, url, "key-alice")
+        session = await open_mcp_session(http, url, {**HEADERS, "authorization": "Bearer key-alice"})
         hijack = await http.post(f"{url}/mcp", json=call, headers=_in_session("key-bob", session))
-        unknown = await http.post(f"{url}/mcp", json=call, headers=_in_session("key-bob", "f" * 32))
+        unknown = await http.post(
+            f"{url}/mcp", json=call, headers=_in_session("key-bob", {**session, "mcp-session-id": "f" * 32})
+        )
         assert agent.runs == []
         assert (await host.store.list_responses("bob")).records == ()
         assert (await host.store.list_responses("alice")).records == ()
         # Refused exactly as a session that does not exist.
         assert hijack.status_code == unknown.status_code == 404
-        assert _message(hijack) == _message(unknown)
-        assert _message(hijack)["error"]["code"] == -32600
+        assert jsonrpc_message(hijack) == jsonrpc_message(unknown)
+        assert jsonrpc_message(hijack)["error"]["code"] == -32600
         # Bob cannot end it either; its owner still uses it.
         ended = await http.delete(f"{url}/mcp", headers=_in_session("key-bob", session))
         assert ended.status_code == 404
         own = await http.post(f"{url}/mcp", json=call, headers=_in_session("key-alice", session))
         assert own.status_code == 200
-        answer = _message(own)
+        answer = jsonrpc_message(own)
     assert answer["id"] == 7
     assert answer["result"]["content"] == [{"type": "text", "text": "ran"}]
     assert [run.isolation.user for run in agent.runs] == ["alice"]
@@ -216,7 +172,7 @@ async def test_without_a_valid_key_the_answer_is_a_jsonrpc_error(authorization: 
     assert agent.runs == []
 
 
-async def test_the_official_client_reports_a_wrong_key() -> None:
+async def test_the_official_client_reports_a_wrong_key(mcp_client: MCPClient) -> None:
     host = make_host(ScriptedAgent(["ran"], name="agent"))
     async with serving(host) as url:
         with pytest.raises(BaseException) as caught:  # the client's task groups wrap it
@@ -233,20 +189,10 @@ async def test_the_official_client_reports_a_wrong_key() -> None:
     assert "API key" in str(errors[0])
 
 
-async def test_a_session_belongs_to_its_chat_too() -> None:
+async def test_a_session_belongs_to_its_chat_too(open_mcp_session: OpenMCPSession) -> None:
     # Behind a gateway that sets the isolation headers: one user, two chats.
     agent = ScriptedAgent(["ran"], name="agent")
     host = Host({"agent": agent}, channels=[MCPChannel()], store=MemoryStore(), trust_isolation_headers=True)
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": LATEST_HANDSHAKE_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
     chat_one = {**HEADERS, "x-agent-user-isolation-key": "alice", "x-agent-chat-isolation-key": "one"}
     chat_two = {**chat_one, "x-agent-chat-isolation-key": "two"}
     call = {
@@ -256,15 +202,7 @@ async def test_a_session_belongs_to_its_chat_too() -> None:
         "params": {"name": "agent", "arguments": {"input": "x"}},
     }
     async with serving(host) as url, httpx.AsyncClient(timeout=30) as http:
-        opened = await http.post(f"{url}/mcp", json=initialize, headers=chat_one)
-        session = {
-            "mcp-session-id": opened.headers["mcp-session-id"],
-            "mcp-protocol-version": LATEST_HANDSHAKE_VERSION,
-        }
-        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        assert (
-            await http.post(f"{url}/mcp", json=initialized, headers=chat_one | session)
-        ).status_code == 202
+        session = await open_mcp_session(http, url, chat_one)
         other_chat = await http.post(f"{url}/mcp", json=call, headers=chat_two | session)
         own_chat = await http.post(f"{url}/mcp", json=call, headers=chat_one | session)
     assert other_chat.status_code == 404

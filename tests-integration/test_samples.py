@@ -9,13 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import queue
 import subprocess
 import sys
 import textwrap
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -35,59 +32,10 @@ import multi_agent  # noqa: E402
 from hosting.core import MemoryStore  # noqa: E402
 from hosting.testing import FakeOpenAI, UpstreamToolCall, serve  # noqa: E402
 
-START_TIMEOUT = 30.0
 
-
-@contextlib.contextmanager
-def run_sample_process(script: str, *, env: Mapping[str, str], cwd: Path) -> Iterator[tuple[str, str]]:
-    """Run a sample script on a free port; yield its base_url and its banner once it listens."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(SAMPLES / script),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=dict(env),
-        cwd=cwd,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        if process.stdout is not None:
-            for line in process.stdout:
-                lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    output: list[str] = []
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not any(line.startswith("or run:") for line in output):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError(f"{script} did not start:\n{''.join(output)}")
-            with contextlib.suppress(queue.Empty):
-                output.append(lines.get(timeout=0.2))
-        text = "".join(output)
-        base_url = next(line.split()[1] for line in output if line.strip().startswith("base_url:"))
-        yield base_url, text
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        reader.join(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
+def _base_url(banner: str) -> str:
+    """The ``base_url:`` the banner gives."""
+    return next(line.split()[1] for line in banner.splitlines() if line.strip().startswith("base_url:"))
 
 
 def _environment(**extra: str) -> dict[str, str]:
@@ -105,10 +53,13 @@ def _snippet(banner: str) -> str:
 # -- the default agent, as `make serve` runs it ----------------------------------------------------
 
 
-def test_default_agent_offline_streams_calls_a_tool_and_remembers(tmp_path: Path) -> None:
+def test_default_agent_offline_streams_calls_a_tool_and_remembers(
+    tmp_path: Path, sample_process: Callable[..., contextlib.AbstractContextManager[str]]
+) -> None:
     env = _environment(HOSTING_DATA_DIR=str(tmp_path / "data"))
     stack = contextlib.ExitStack()
-    with stack, run_sample_process("default_agent.py", env=env, cwd=tmp_path) as (base_url, banner):
+    with stack, sample_process("default_agent.py", env=env, cwd=tmp_path) as banner:
+        base_url = _base_url(banner)
         assert base_url.startswith("http://127.0.0.1:")
         assert base_url.endswith("/v1")
         assert "mode:     offline" in banner
@@ -174,8 +125,8 @@ def test_default_agent_offline_streams_calls_a_tool_and_remembers(tmp_path: Path
 
     # The embedded SQLite store kept everything: a restarted server still knows the conversation.
     with (
-        run_sample_process("default_agent.py", env=env, cwd=tmp_path) as (base_url, _),
-        OpenAI(base_url=base_url, api_key="local", max_retries=0) as client,
+        sample_process("default_agent.py", env=env, cwd=tmp_path) as banner,
+        OpenAI(base_url=_base_url(banner), api_key="local", max_retries=0) as client,
     ):
         assert client.responses.retrieve(third.id).output_text == "Your name is Ada."
         again = client.responses.create(model="assistant", input="Who am I?", previous_response_id=third.id)
@@ -183,7 +134,9 @@ def test_default_agent_offline_streams_calls_a_tool_and_remembers(tmp_path: Path
 
 
 def test_default_agent_online_uses_the_configured_model(
-    tmp_path: Path, fake_openai: Callable[..., FakeOpenAI]
+    tmp_path: Path,
+    fake_openai: Callable[..., FakeOpenAI],
+    sample_process: Callable[..., contextlib.AbstractContextManager[str]],
 ) -> None:
     fake = fake_openai(
         [UpstreamToolCall("calculator", {"expression": "6 * 7"}), "6 * 7 = 42, says the model."]
@@ -194,7 +147,8 @@ def test_default_agent_online_uses_the_configured_model(
         OPENAI_MODEL="tiny-model",
         HOSTING_DATA_DIR=str(tmp_path / "data"),
     )
-    with run_sample_process("default_agent.py", env=env, cwd=tmp_path) as (base_url, banner):
+    with sample_process("default_agent.py", env=env, cwd=tmp_path) as banner:
+        base_url = _base_url(banner)
         assert f"mode:     online: model tiny-model at {fake.base_url}" in banner
         with OpenAI(base_url=base_url, api_key="local", max_retries=0) as client:
             response = client.responses.create(model="assistant", input="What is 6 * 7?")
