@@ -1,9 +1,11 @@
 """A throwaway PostgreSQL server for this package's tests, started once per session by
 ``scripts/postgres.sh`` and always stopped; ``HOSTING_TEST_DATABASE_URL`` points the tests at a
-server of your own instead. Each test gets a schema of its own (`fresh_schema`)."""
+server of your own instead. Each test gets a schema of its own (`fresh_schema`), and `replicas` are
+two stores on it, as two replicas hold them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -13,6 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
+from hosting.postgres import PostgresStore
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "postgres.sh"
 
@@ -64,3 +68,15 @@ async def fresh_schema(postgres_url: str) -> AsyncIterator[str]:
     yield schema
     async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as connection:
         await connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+async def replicas(
+    postgres_url: str, fresh_schema: str
+) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
+    """Two stores on one database, as two replicas hold them."""
+    first = PostgresStore(postgres_url, schema=fresh_schema)
+    second = PostgresStore(postgres_url, schema=fresh_schema)
+    await asyncio.gather(first.open(), second.open())
+    yield first, second
+    await asyncio.gather(first.close(), second.close())

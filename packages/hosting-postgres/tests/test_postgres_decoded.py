@@ -3,10 +3,8 @@ stale, and the cache stays within its bound."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -38,17 +36,6 @@ def turn(rid: str, text: str, previous: str | None = None, status: str = "comple
         previous_response_id=previous,
         completed_at=time.time() if status == "completed" else None,
     )
-
-
-@pytest.fixture
-async def replicas(
-    postgres_url: str, fresh_schema: str
-) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    first = PostgresStore(postgres_url, schema=fresh_schema)
-    second = PostgresStore(postgres_url, schema=fresh_schema)
-    await asyncio.gather(first.open(), second.open())
-    yield first, second
-    await asyncio.gather(first.close(), second.close())
 
 
 async def test_a_history_read_on_one_replica_follows_changes_made_on_the_other(

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import psycopg
-import pytest
 
 from hosting.core import Message, TextPart
 from hosting.core.stores import ResponseRecord, StoredEvent
@@ -26,18 +24,6 @@ def running(response_id: str) -> ResponseRecord:
         channel="test",
         input_items=(Message("user", (TextPart("hi"),), id=f"msg_{response_id}"),),
     )
-
-
-@pytest.fixture
-async def replicas(
-    postgres_url: str, fresh_schema: str
-) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    """Two stores on one database, as two replicas hold them."""
-    first = PostgresStore(postgres_url, schema=fresh_schema)
-    second = PostgresStore(postgres_url, schema=fresh_schema)
-    await asyncio.gather(first.open(), second.open())
-    yield first, second
-    await asyncio.gather(first.close(), second.close())
 
 
 async def _listening(store: PostgresStore) -> None:
