@@ -263,6 +263,13 @@ async def history_timings(
     }
 
 
+def write_results(results: dict[str, Any], path: Path) -> None:
+    """Write the figures to `path` as JSON, and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nJSON written to {path}")
+
+
 # -- a channel against the Responses channel -------------------------------------------------------
 
 

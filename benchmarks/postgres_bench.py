@@ -296,10 +296,7 @@ def main() -> None:
         results["turns"] = turns = 100 if args.quick else 500
         results["history"] = history_costs(url, turns=turns, samples=50 if args.quick else 200)
     report(results)
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nJSON written to {path}")
+    harness.write_results(results, Path(args.json))
 
 
 def report(results: dict[str, Any]) -> None:

@@ -347,10 +347,7 @@ def main() -> None:
     results["history"] = history_costs(turns, samples)
     results["turns"] = turns
     report(results)
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nJSON written to {path}")
+    harness.write_results(results, Path(args.json))
 
 
 def report(results: dict[str, Any]) -> None:
