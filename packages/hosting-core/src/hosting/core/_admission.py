@@ -7,9 +7,7 @@ that fails while a run starts (a full disk, a lost database) is a 500 with code
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 
 from ._channel import ChannelRequest
 from ._exceptions import HostingError, InvalidRequestError, ServerError
@@ -20,16 +18,24 @@ STORAGE_FAILED = "The response could not be stored."
 """What a caller sees of a run whose outcome the store refused (the cause goes to the log)."""
 
 
-@contextlib.contextmanager
-def store_failures(response_id: str) -> Iterator[None]:
+class store_failures:
     """A store that fails while a run starts (a full disk, a lost database) is a 500 with code
-    ``storage_error``: the caller learns that nothing was stored, and nothing ran."""
-    try:
-        yield
-    except (HostingError, ValueError):
-        raise
-    except Exception as error:
-        logger.exception("could not store the start of run %s", response_id)
+    ``storage_error``: the caller learns that nothing was stored, and nothing ran.
+
+    A class rather than a generator-based context manager: it brackets every run's start."""
+
+    __slots__ = ("response_id",)
+
+    def __init__(self, response_id: str) -> None:
+        self.response_id = response_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+        if error is None or not isinstance(error, Exception) or isinstance(error, HostingError | ValueError):
+            return
+        logger.error("could not store the start of run %s", self.response_id, exc_info=error)
         raise ServerError(STORAGE_FAILED, code="storage_error") from error
 
 

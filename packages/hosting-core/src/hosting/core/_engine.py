@@ -238,20 +238,18 @@ class RunEngine:
         self, request: ChannelRequest, mode: RunMode, keys: IsolationKeys, name: str, response_id: str
     ) -> tuple[Run, RunContext]:
         owner = keys.user
-        conversation_id = await self.history.conversation_of(request, owner)
-        holds_turn = False
-        if conversation_id is not None and request.store:
-            await self.turns.take(owner, conversation_id, response_id)
-            holds_turn = True
+        conversation_id = None
+        if request.previous_response_id is None and (request.conversation_id or request.session_key):
+            conversation_id = await self.history.conversation_of(request, owner)
+        if conversation_id is None or not request.store:  # a first turn, the common case
+            return await self._prepare_turn(request, mode, keys, name, response_id, conversation_id, False)
+        await self.turns.take(owner, conversation_id, response_id)
         try:
-            if holds_turn and not self._accepting:  # it waited for its turn past the start of a stop
+            if not self._accepting:  # it waited for its turn past the start of a stop
                 raise ServiceUnavailableError("The server is shutting down.", code="shutting_down")
-            return await self._prepare_turn(
-                request, mode, keys, name, response_id, conversation_id, holds_turn
-            )
+            return await self._prepare_turn(request, mode, keys, name, response_id, conversation_id, True)
         except BaseException:
-            if holds_turn and conversation_id is not None:
-                await self.turns.give_up(owner, conversation_id, response_id)
+            await self.turns.give_up(owner, conversation_id, response_id)
             raise
 
     async def _prepare_turn(

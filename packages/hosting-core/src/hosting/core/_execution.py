@@ -176,25 +176,31 @@ class Executor:
         )
         if run.delivery[0] is not None and status == "completed":
             final = await self._deliver(run, final, context)
-        finished = RunFinished(status, final.completed_at or 0.0, builder.usage, error, incomplete_reason)
+        # A run nobody follows makes no events (`OutputBuilder.recording`): no terminal one either.
+        finished = (
+            RunFinished(status, final.completed_at or 0.0, builder.usage, error, incomplete_reason)
+            if builder.recording
+            else None
+        )
         if flusher is not None:
             flusher.cancel()  # the final write takes the events not written yet
         try:
             if run.stored:
-                await self._persist(run, final, context, finished if builder.recording else None)
+                await self._persist(run, final, context, finished)
         except Exception:
             logger.exception("could not store the outcome of run %s", run.id)
             error = RunError("storage_error", STORAGE_FAILED)
             final = final.evolve(status="failed", error=error, incomplete_reason=None)
-            finished = RunFinished("failed", finished.completed_at, builder.usage, error, None)
+            if finished is not None:
+                finished = RunFinished("failed", finished.completed_at, builder.usage, error, None)
             if run.written_at_start:
                 log = run.events
                 unstored = [StoredEvent(n, event_to_dict(log[n])) for n in range(run.flushed, len(log))]
-                if builder.recording:
+                if finished is not None:
                     unstored.append(StoredEvent(len(log), event_to_dict(finished)))
                 self.recovery.end_later(run, final, unstored)
         finally:
-            if builder.recording:
+            if finished is not None:
                 run.emit(finished)
             run.finish(final)
 
