@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openai
 import pytest
 from openai import AsyncOpenAI
 
@@ -368,3 +369,23 @@ async def test_online_agent_forwards_the_output_format_and_reasoning_effort() ->
     assert (first["reasoning_effort"], first["top_p"]) == ("low", 0.5)
     assert second["response_format"] == {"type": "json_object"}
     assert "reasoning_effort" not in second
+
+
+def test_the_offline_agent_refuses_a_json_format_it_cannot_follow() -> None:
+    from pydantic import BaseModel
+
+    from hosting.core import Host, MemoryStore
+    from hosting.responses import ResponsesChannel
+    from hosting.testing import openai_client
+
+    class Person(BaseModel):
+        name: str
+        age: int
+
+    host = Host(OfflineAssistant(word_delay=0), channels=[ResponsesChannel()], store=MemoryStore())
+    with openai_client(host, max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.responses.parse(model="assistant", input="Ada is 36 years old", text_format=Person)
+        assert "plain text only" in refused.value.message
+        # Plain text still works.
+        assert client.responses.create(model="assistant", input="What is 2 + 2?").output_text == "2 + 2 = 4"

@@ -14,7 +14,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from hosting.core import Item, Message, RunContext, TextDelta, Update
+from hosting.core import ErrorUpdate, Item, Message, RunContext, TextDelta, Update
 
 from .tools import run_tool, tool_step
 
@@ -67,6 +67,15 @@ class OfflineAssistant:
         self.now = now
 
     async def run(self, context: RunContext) -> AsyncIterator[Update]:
+        if context.output_format is not None:
+            # It answers in sentences only: say so, rather than answer free text the caller's
+            # parser would choke on (a 400 over the Responses API).
+            yield ErrorUpdate(
+                "The offline assistant answers in plain text only; it cannot follow a JSON format."
+                " Set OPENAI_API_KEY to use a model that can.",
+                code="invalid_request",
+            )
+            return
         text = context.input_text.strip()
         context.session_state["turns"] = int(context.session_state.get("turns", 0)) + 1
         expression = find_expression(text)
