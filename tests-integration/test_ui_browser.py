@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -161,6 +162,8 @@ def test_a_streamed_answer_appears_piece_by_piece_with_markdown(open_page: OpenP
         expect(answer.locator("strong")).to_have_text("bold")
         completed(page)
         expect(page.locator("li.msg.user")).to_have_text("You: Hi there")
+        # Timestamps are whole seconds: a run of 1.5 s shows as 1 or 2 s, never as milliseconds.
+        expect(page.locator("li.turn .badge.completed")).to_have_text(re.compile(r"^completed · [12] s"))
         # Screen readers are told once, when the answer is complete.
         expect(page.locator("#announce")).to_have_text("The run completed. Hello, bold world.")
     assert agent.last_run.input_text == "Hi there"

@@ -2,7 +2,7 @@
 // the Responses API's stream events as they arrive, or from stored items when a conversation
 // is opened; both paths go through the same item views.
 
-import { el, formatDuration, pretty } from "./dom.js";
+import { el, formatRunDuration, pretty } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 export const APPROVAL = "approve_tool_call";
@@ -361,7 +361,7 @@ export class Turn {
     }
     const parts = [response.status];
     if (response.completed_at && response.created_at) {
-      parts.push(formatDuration((response.completed_at - response.created_at) * 1000));
+      parts.push(formatRunDuration(response.created_at, response.completed_at));
     }
     if (response.usage) parts.push(`${response.usage.input_tokens ?? 0} in / ${response.usage.output_tokens ?? 0} out tokens`);
     this.footer.replaceChildren(

@@ -37,6 +37,14 @@ export function formatTime(seconds) {
   return new Date(seconds * 1000).toLocaleString();
 }
 
+// How long a run took, from a Response's created_at and completed_at: the API gives whole
+// seconds, so a run that ended within the second it began took "under 1 s", not "0 ms".
+export function formatRunDuration(createdAt, completedAt) {
+  if (!createdAt || !completedAt) return "—";
+  const seconds = completedAt - createdAt;
+  return seconds < 1 ? "under 1 s" : `${seconds} s`;
+}
+
 export function formatDuration(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return "—";
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -2,7 +2,7 @@
 // numbered event stream replayed from the store (GET /responses/{id}?stream=true), each event
 // with the time it was seen relative to the run's start; the raw JSON one click away.
 
-import { el, formatDuration, formatTime, pretty } from "./dom.js";
+import { el, formatDuration, formatRunDuration, formatTime, pretty } from "./dom.js";
 import { TERMINAL, messageText } from "./chat.js";
 
 const TIMES = "hosting-ui.times.";
@@ -116,14 +116,13 @@ export class Inspector {
 
   render(response, input) {
     this.response = response;
-    const duration = response.completed_at ? (response.completed_at - response.created_at) * 1000 : null;
     const usage = response.usage;
     const facts = [
       ["Status", response.status],
       ["Agent", response.model],
       ["Created", formatTime(response.created_at)],
       ["Completed", formatTime(response.completed_at)],
-      ["Duration", formatDuration(duration)],
+      ["Duration", formatRunDuration(response.created_at, response.completed_at)],
       ["Background", response.background ? "yes" : "no"],
       ["Usage", usage ? `${usage.input_tokens} input, ${usage.output_tokens} output, ${usage.total_tokens} total tokens` : "—"],
     ];
