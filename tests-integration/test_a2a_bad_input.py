@@ -4,6 +4,7 @@ changes. Another user's task or context is "task not found", exactly like one no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -113,16 +114,34 @@ async def rpc(http: httpx.AsyncClient, url: str, body: Any, *, raw: bytes | None
         ({"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {"pageSize": 1000}}, None, -32602),
         ({"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {"pageToken": "nope"}}, None, -32602),
         ({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "resp_nope"}}, None, -32001),
+        # Bodies the SDK's own dispatcher refuses (and logged as errors, with tracebacks).
+        ([], None, -32600),
+        ({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": 5}}, None, -32602),
+        (
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "SendMessage",
+                "params": {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": 5}]}},
+            },
+            None,
+            -32602,
+        ),
     ],
 )
 async def test_malformed_requests_get_json_rpc_errors_and_store_nothing(
-    body: Any, raw: bytes | None, code: int
+    body: Any, raw: bytes | None, code: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     host = make_host()
     async with serving(host) as url, connect(url, "key-alice") as (http, client):
         await first_task(client.send_message(user("kept")))
         before = await stored(host)
-        response = await rpc(http, url, body, raw=raw)
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            response = await rpc(http, url, body, raw=raw)
+        # The caller's mistake: at most a one-line warning in the server's log, no traceback.
+        logged = [r for r in caplog.records if r.name.startswith("a2a") or r.name.startswith("hosting")]
+        assert all(r.levelno < logging.ERROR and r.exc_info is None for r in logged), logged
         assert response.status_code == 200
         payload = response.json()
         assert payload["jsonrpc"] == "2.0"

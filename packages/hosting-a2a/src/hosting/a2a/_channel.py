@@ -32,6 +32,7 @@ from hosting.core.channels import ChannelContext, ChannelContribution
 
 from ._card import build_card, describe
 from ._handler import CallContextBuilder, HostedAgentHandler, a2a_error
+from ._logs import quiet_client_mistakes
 from ._parts import DEFAULT_INPUT_MODES, DEFAULT_OUTPUT_MODES
 
 
@@ -84,6 +85,7 @@ class A2AChannel:
         self.public_url = public_url.rstrip("/") if public_url else None
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
+        quiet_client_mistakes()
         agents = list(context.agents)
         default = agents[0]
         bearer = context.authenticates if self.bearer_auth is None else self.bearer_auth
