@@ -236,7 +236,7 @@ async def test_ended_tasks_cannot_be_cancelled_continued_or_subscribed() -> None
     async with serving(host) as url, connect(url, "key-alice") as (_, client):
         task = await first_task(client.send_message(user("done")))
         before = await stored(host)
-        with pytest.raises(TaskNotCancelableError):
+        with pytest.raises(TaskNotCancelableError, match="TASK_STATE_COMPLETED"):
             await client.cancel_task(CancelTaskRequest(id=task.id))
         with pytest.raises(UnsupportedOperationError, match="contextId"):
             await first_task(client.send_message(user("more", task_id=task.id)))

@@ -152,3 +152,12 @@ def test_empty_or_unknown_list_parameters_are_400s(
     url = path.format(id=created["id"], conv=conversation["id"])
     assert refused(http.get(f"{url}?{query}"))["param"] == param
     assert http.get(url).status_code == 200  # nothing changed: the same list answers without it
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_a_body_nested_too_deep_is_refused_naming_the_depth_limit(http: httpx.Client, depth: int) -> None:
+    # Valid JSON, only too deep: the message says so, whether the parser or the check found it.
+    raw = b'{"input": "x", "metadata": ' + b"[" * depth + b"]" * depth + b"}"
+    error = refused(http.post("/responses", content=raw))
+    assert error["code"] == "invalid_json"
+    assert "nested deeper than" in error["message"]

@@ -47,6 +47,7 @@ from a2a.types import (
     TaskNotCancelableError,
     TaskNotFoundError,
     TaskPushNotificationConfig,
+    TaskState,
     UnsupportedOperationError,
 )
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
@@ -212,7 +213,7 @@ class HostedAgentHandler(RequestHandler):
             record = await self._existing(params.id)
             if record.finished:
                 raise TaskNotCancelableError(
-                    message=f"Task {params.id} has already ended ({STATES[record.status]!r})."
+                    message=f"Task {params.id} has already ended ({TaskState.Name(STATES[record.status])})."
                 )
             return task_of(await self.context.cancel(params.id))
 

@@ -81,7 +81,11 @@ def load_json(raw: bytes, *, max_depth: int) -> Any:
         raise invalid("The request body is empty; send a JSON object.", None, code="invalid_json")
     try:
         body = _parse(raw)
-    except (ValueError, RecursionError):
+    except RecursionError:  # nested deeper than the parser goes: far deeper than the limit
+        raise invalid(
+            f"The JSON body is nested deeper than {max_depth} levels.", None, code="invalid_json"
+        ) from None
+    except ValueError:
         raise invalid(
             "We could not parse the JSON body of your request. Send a valid JSON object.",
             None,
