@@ -8,6 +8,8 @@ needs from the host is the `ChannelContext` it is handed.
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
@@ -19,6 +21,8 @@ from ._exceptions import RequestError
 from ._isolation import IsolationKeys
 from ._records import ResponseRecord, ResponseStatus, RunError
 from ._types import Item, Message, ToolSpec, Usage
+
+logger = logging.getLogger("hosting.core")
 
 if TYPE_CHECKING:
     from ._context import ChannelContext
@@ -215,3 +219,21 @@ class Channel(Protocol):
     name: str
 
     def contribute(self, context: ChannelContext) -> ChannelContribution: ...
+
+
+async def run_callbacks(callbacks: Sequence[Callback], phase: str) -> None:
+    """Run a phase's callbacks (sync or async) in order; each failure is logged, the first raised
+    after the rest have run."""
+    first: BaseException | None = None
+    for callback in callbacks:
+        try:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        except Exception as error:
+            name = getattr(callback, "__qualname__", repr(callback))
+            logger.exception("%s callback %s failed", phase, name)
+            if first is None:
+                first = error
+    if first is not None:
+        raise first

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -21,7 +20,15 @@ from starlette.websockets import WebSocketClose
 
 from ._agent import Agent, agent_name, as_agent
 from ._auth import Authenticator
-from ._channel import Callback, Channel, ChannelIdentity, Command, DeliveryReport, DeliveryTarget
+from ._channel import (
+    Callback,
+    Channel,
+    ChannelIdentity,
+    Command,
+    DeliveryReport,
+    DeliveryTarget,
+    run_callbacks,
+)
 from ._context import ChannelContext
 from ._cors import cors_middleware, cors_origins_from_env
 from ._delivery import Deliveries
@@ -288,7 +295,7 @@ class Host:
         await self.engine.startup()
         if self.authenticator is None:
             logger.warning("no authenticator configured: serving a single anonymous user")
-        await _run_all(self._on_startup, "start-up")
+        await run_callbacks(self._on_startup, "start-up")
         if self.retention_interval > 0:
             self._retention_task = asyncio.create_task(self._retention_loop(), name="hosting-retention")
         self._draining = None
@@ -315,9 +322,9 @@ class Host:
             await asyncio.shield(self._draining)
 
     async def _drain(self) -> None:
-        # A callback that failed is logged by `_run_all`; the runs must be ended all the same.
+        # A callback that failed is logged by `run_callbacks`; the runs must be ended all the same.
         with contextlib.suppress(Exception):
-            await _run_all(self._on_drain, "drain")
+            await run_callbacks(self._on_drain, "drain")
         await self.engine.shutdown(self.shutdown_grace)
 
     async def shutdown(self) -> None:
@@ -336,7 +343,7 @@ class Host:
                     await self._retention_task
                 self._retention_task = None
             try:
-                await _run_all(self._on_shutdown, "shutdown")
+                await run_callbacks(self._on_shutdown, "shutdown")
             finally:
                 await self.store.close()
         finally:
@@ -398,19 +405,3 @@ class Host:
         uvicorn_options.setdefault("timeout_graceful_shutdown", math.ceil(self.shutdown_grace) + 1)
         uvicorn_options.setdefault("log_config", logging_config())
         uvicorn.run(self, host=host, port=port, **uvicorn_options)
-
-
-async def _run_all(callbacks: Sequence[Callback], phase: str) -> None:
-    first: BaseException | None = None
-    for callback in callbacks:
-        try:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
-        except Exception as error:
-            name = getattr(callback, "__qualname__", repr(callback))
-            logger.exception("%s callback %s failed", phase, name)
-            if first is None:
-                first = error
-    if first is not None:
-        raise first
