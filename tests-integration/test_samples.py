@@ -29,6 +29,7 @@ import default_agent  # noqa: E402
 import echo  # noqa: E402
 import mounted  # noqa: E402
 import multi_agent  # noqa: E402
+import sample_server  # noqa: E402
 from hosting.core import MemoryStore  # noqa: E402
 from hosting.testing import FakeOpenAI, UpstreamToolCall, serve  # noqa: E402
 
@@ -228,3 +229,25 @@ def test_mounted_sample_serves_the_host_under_a_prefix() -> None:
     assert answers[0] == "What is 17 * 23?"
     assert answers[2].endswith("What is my name?")
     assert retrieved.output_text == "x"
+
+
+def test_the_default_sample_adds_telegram_and_postgres_only_when_configured() -> None:
+    host, _, endpoints = default_agent.build_host({}, store=MemoryStore())
+    assert [channel.name for channel in host.channels] == ["responses", "a2a", "mcp", "ui"]
+    assert not any(line.startswith("telegram") for line in endpoints)
+    environ = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
+        "TELEGRAM_WEBHOOK_SECRET": "s3cret",
+    }
+    host, _, endpoints = default_agent.build_host(environ, store=MemoryStore())
+    assert [channel.name for channel in host.channels][-1] == "telegram"
+    (line,) = [line for line in endpoints if line.startswith("telegram")]
+    assert "webhook" in line and "/telegram/link-codes" in line
+    # HOSTING_DATABASE_URL puts the store on PostgreSQL (nothing connects until the host starts).
+    from hosting.postgres import PostgresStore
+
+    host, _, _ = default_agent.build_host({"HOSTING_DATABASE_URL": "postgresql://u:secret@127.0.0.1:9/db"})
+    assert isinstance(host.store, PostgresStore)
+    location = sample_server.data_location(host)
+    assert location is not None and "PostgreSQL" in location and "secret" not in location
