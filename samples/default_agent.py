@@ -29,9 +29,7 @@ from hosting.core import Host
 from hosting.core.channels import Channel
 from hosting.core.stores import Store
 from hosting.mcp import MCPChannel
-from hosting.postgres import store_from_environ
 from hosting.responses import ResponsesChannel
-from hosting.telegram import TelegramChannel
 from hosting.ui import ChatUI
 from sample_server import run_sample
 
@@ -51,14 +49,22 @@ def build_host(
     agent, mode = choose_agent(environ)
     channels: list[Channel] = [ResponsesChannel(), A2AChannel(), MCPChannel(), ChatUI()]
     endpoints = list(ENDPOINTS)
-    telegram = TelegramChannel.from_environ(environ)
+    # Telegram and PostgreSQL are imported only when configured: aiogram alone takes seconds to
+    # import, which every start would pay for a channel it does not serve.
+    telegram = None
+    if environ.get("TELEGRAM_BOT_TOKEN", "").strip():
+        from hosting.telegram import TelegramChannel
+
+        telegram = TelegramChannel.from_environ(environ)
     if telegram is not None:
         channels.append(telegram)
         endpoints.append(
             f"telegram: the bot answers by {telegram.mode}; link a chat:"
             " curl -X POST http://{address}/telegram/link-codes, then send the bot /link CODE"
         )
-    if store is None:
+    if store is None and environ.get("HOSTING_DATABASE_URL", "").strip():
+        from hosting.postgres import store_from_environ
+
         store = store_from_environ(environ)
     return Host(agent, channels=channels, store=store), mode, endpoints
 

@@ -251,3 +251,27 @@ def test_the_default_sample_adds_telegram_and_postgres_only_when_configured() ->
     assert isinstance(host.store, PostgresStore)
     location = sample_server.data_location(host)
     assert location is not None and "PostgreSQL" in location and "secret" not in location
+
+
+def test_the_default_sample_imports_telegram_and_postgres_only_when_configured(tmp_path: Path) -> None:
+    # aiogram alone takes seconds to import: a start without Telegram must not pay for it.
+    probe = textwrap.dedent(
+        """
+        import sys
+        import default_agent
+        default_agent.build_host({})
+        print(sorted(name for name in ("aiogram", "psycopg", "hosting.telegram", "hosting.postgres")
+                     if name in sys.modules))
+        """
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=SAMPLES,
+        env={**os.environ, "PYTHONPATH": str(SAMPLES), "HOSTING_DATA_DIR": str(tmp_path)},
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "[]"
