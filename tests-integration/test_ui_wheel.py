@@ -51,7 +51,7 @@ def test_the_wheel_ships_every_file_of_the_page(tmp_path: Path) -> None:
         shipped = sorted(
             name.removeprefix("hosting/ui/static/")
             for name in archive.namelist()
-            if name.startswith("hosting/ui/static/")
+            if name.startswith("hosting/ui/static/") and not name.endswith("/")  # files, not directories
         )
         assert shipped == sources
         for name in sources:
