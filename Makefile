@@ -32,21 +32,25 @@ $(UV):
 
 install: .venv/.synced ## create .venv with every package and tool (uv from PyPI, the machine's python3)
 
-# What serving the samples needs and nothing more (no development tools): the Responses channel,
-# and the test kit for the samples' agents and the openai SDK. Added to .venv without removing
-# anything (--inexact), so it never undoes `make install`.
-SERVE_PACKAGES := --package hosting-responses --package hosting-testing --package hosting-a2a --package hosting-mcp --package hosting-ui --package hosting-telegram --package hosting-postgres
+# What serving the samples needs and nothing more (no development tools): the channels that need
+# no outside account, and the test kit for the samples' agents and the openai SDK; Telegram when
+# TELEGRAM_BOT_TOKEN is set, PostgreSQL when HOSTING_DATABASE_URL is (each adds its own stamp).
+# Added to .venv without removing anything (--inexact), so it never undoes `make install`.
+SERVE_PACKAGES := --package hosting-responses --package hosting-testing --package hosting-a2a --package hosting-mcp --package hosting-ui
+SERVE_OPTIONAL := $(if $(strip $(TELEGRAM_BOT_TOKEN)),telegram) $(if $(strip $(HOSTING_DATABASE_URL)),postgres)
+SERVE_PACKAGES += $(foreach name,$(SERVE_OPTIONAL),--package hosting-$(name))
+SERVE_STAMP := .venv/.serve-synced$(if $(filter telegram,$(SERVE_OPTIONAL)),-telegram)$(if $(filter postgres,$(SERVE_OPTIONAL)),-postgres)
 
-.venv/.serve-synced: $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
+$(SERVE_STAMP): $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
 	$(UV) sync --locked --no-dev --inexact $(SERVE_PACKAGES)
 	@touch $@
 
 # `exec`: the server is make's own child, so Ctrl-C and SIGTERM reach it directly; it shuts down
 # gracefully and exits 0.
-serve: .venv/.serve-synced ## run the default agent behind the Responses channel on $(HOST):$(PORT), SQLite store
+serve: $(SERVE_STAMP) ## run the default agent behind the Responses channel on $(HOST):$(PORT), SQLite store
 	@exec .venv/bin/python samples/default_agent.py --host $(HOST) --port $(PORT)
 
-serve-echo: .venv/.serve-synced ## run the echo agent behind the Responses channel on $(HOST):$(PORT)
+serve-echo: $(SERVE_STAMP) ## run the echo agent behind the Responses channel on $(HOST):$(PORT)
 	@exec .venv/bin/python samples/echo.py --host $(HOST) --port $(PORT)
 
 lint: install ## ruff check and format check

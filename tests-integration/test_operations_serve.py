@@ -38,6 +38,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _environment() -> dict[str, str]:
     drop = (
         "OPENAI_",
+        "TELEGRAM_",
         "HOSTING_",
         "UVICORN_",
         "OTEL_",
@@ -129,20 +130,23 @@ def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clon
     # Only what serving needs was installed: no development tools.
     site = next((clone / ".venv" / "lib").glob("python3*/site-packages"))
     installed = {path.name.split("-")[0].lower() for path in site.glob("*.dist-info")}
-    # The channels make serve runs (and the stores it can use), and nothing for development.
+    # The channels make serve runs, and nothing for development; Telegram and PostgreSQL only
+    # when configured (below).
     assert {
         "hosting_core",
         "hosting_responses",
         "hosting_a2a",
         "hosting_mcp",
         "hosting_ui",
-        "hosting_telegram",
-        "hosting_postgres",
         "uvicorn",
         "starlette",
         "openai",
     } <= installed
     assert not installed & {
+        "hosting_telegram",
+        "aiogram",
+        "hosting_postgres",
+        "psycopg",
         "mypy",
         "ruff",
         "pytest_asyncio",
@@ -156,7 +160,21 @@ def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clon
         for line in (REPO / "uv.lock").read_text().splitlines()
         if line.startswith("name = ")
     }
-    assert len(installed) < 0.7 * len(full)  # the whole development set is far larger
+    assert len(installed) < 0.6 * len(full)  # the whole development set is far larger
+
+    # With their variables set, make serve installs Telegram's and PostgreSQL's packages too.
+    planned = subprocess.run(
+        ["make", "--no-print-directory", "-n", "serve"],
+        cwd=clone,
+        env={**_environment(), "TELEGRAM_BOT_TOKEN": "123:abc", "HOSTING_DATABASE_URL": "postgresql://db"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    sync = next(line for line in planned.splitlines() if " sync " in line)
+    assert "--package hosting-telegram" in sync and "--package hosting-postgres" in sync
+    assert "--package hosting-telegram" not in _plain_sync(clone)
 
     process, _ = _make_serve(clone)
     out, err = _stop(process, signal.SIGTERM, group=False)
@@ -170,6 +188,20 @@ def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clon
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     _assert_quiet_stop(process, signal.SIGTERM, out, err)
+
+
+def _plain_sync(clone: Path) -> str:
+    """The install command `make serve` would run with no Telegram or PostgreSQL variable set."""
+    planned = subprocess.run(
+        ["make", "--no-print-directory", "-B", "-n", "serve"],
+        cwd=clone,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return next(line for line in planned.splitlines() if " sync " in line)
 
 
 def _read(master: int, buffer: bytearray, *, until: bytes | None, within: float) -> bool:
