@@ -27,12 +27,11 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
-from ._admission import STORAGE_FAILED, check_combination, store_failures
+from ._admission import STORAGE_FAILED, check_combination, select_agent, store_failures
 from ._agent import Agent, RunContext
 from ._channel import ChannelRequest, HostedRunResult
 from ._delivery import Deliveries
 from ._exceptions import (
-    InvalidRequestError,
     LimitExceededError,
     NotFoundError,
     ServerError,
@@ -44,10 +43,7 @@ from ._hooks import RunHook, UpdateHook, apply_run_hooks
 from ._idempotency import IdempotentStarts
 from ._ids import IdFactory
 from ._isolation import IsolationKeys, get_current_isolation_keys
-from ._records import (
-    ResponseRecord,
-    now,
-)
+from ._records import ResponseRecord, now
 from ._recovery import Recovery
 from ._run import Run, RunMode
 from ._store._base import Store
@@ -197,7 +193,7 @@ class RunEngine:
             )
         if self.run_hooks:
             request = await apply_run_hooks(self.run_hooks, request)
-        name, agent = self._select_agent(request.agent)
+        name, agent = select_agent(self.agents, request.agent)
         check_combination(request)
         mode = RunMode.for_request(request, followed=followed)
         response_id = self.new_id(
@@ -222,17 +218,6 @@ class RunEngine:
             self.executor.execute(run, agent, context), name=f"hosting-run-{response_id}"
         )
         return run, None
-
-    def _select_agent(self, requested: str | None) -> tuple[str, Agent]:
-        if requested is not None and requested in self.agents:
-            return requested, self.agents[requested]
-        if requested is None or len(self.agents) == 1:
-            return self.default_agent, self.agents[self.default_agent]
-        raise InvalidRequestError(
-            f"The model '{requested[:128]}' does not exist. Available: {', '.join(sorted(self.agents))}.",
-            param="model",
-            code="model_not_found",
-        )
 
     async def _prepare(
         self, request: ChannelRequest, mode: RunMode, keys: IsolationKeys, name: str, response_id: str

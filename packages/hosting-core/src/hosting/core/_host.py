@@ -16,7 +16,6 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketClose
 
 from ._agent import Agent, agent_name, as_agent
 from ._auth import Authenticator
@@ -33,8 +32,8 @@ from ._context import ChannelContext
 from ._cors import cors_middleware, cors_origins_from_env
 from ._delivery import Deliveries
 from ._engine import DisconnectPolicy, RunEngine, current_keys
-from ._error_response import ErrorRenderer, error_response
-from ._exceptions import ConfigurationError, NotFoundError
+from ._error_response import ErrorRenderer, UnknownPath, error_response
+from ._exceptions import ConfigurationError
 from ._health import PUBLIC_PATHS, health_routes
 from ._hooks import RunHook, UpdateHook
 from ._ids import IdFactory, RandomIdFactory
@@ -197,7 +196,7 @@ class Host:
         self._retention_task: asyncio.Task[None] | None = None
         # A bare Router, not a Starlette app: channels render their own errors, so the app's two
         # exception middlewares would only add a cost to every request.
-        self.router = Router(routes=routes, default=self._unknown_path)
+        self.router = Router(routes=routes, default=UnknownPath(self.error_renderer_for))
         # Outermost first. Authentication comes before the body is read, so a caller without
         # valid credentials never makes the server buffer a body; CORS comes before
         # authentication, so a browser's preflight (which never carries a key) is answered.
@@ -358,17 +357,6 @@ class Host:
                     logger.info("retention removed %d expired records", removed)
             except Exception:
                 logger.exception("retention purge failed")
-
-    async def _unknown_path(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """No route matched: a 404 in the error shape of the channel the path falls under
-        (Starlette's own is plain text, which no client of a protocol expects)."""
-        if scope["type"] != "http":
-            await WebSocketClose()(scope, receive, send)
-            return
-        root, path = scope.get("root_path", ""), scope.get("path", "")
-        relative = path[len(root) :] if root and path.startswith(root) else path
-        error = NotFoundError(f"Unknown path '{relative[:128]}'.", code="unknown_path")
-        await self.error_renderer_for(relative)(error)(scope, receive, send)
 
     # -- sessions and delivery ---------------------------------------------------------------------
 

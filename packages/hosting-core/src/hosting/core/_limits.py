@@ -17,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._error_response import ErrorRenderer, error_response
+from ._error_response import ErrorRenderer, neutral_renderer, relative_path
 from ._exceptions import LimitExceededError, RequestError
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -70,7 +70,7 @@ class BodyLimitMiddleware:
     ) -> None:
         self.app = app
         self.limits = limits = limits or Limits()
-        self.render_error = render_error or _neutral
+        self.render_error = render_error or neutral_renderer
         self._reading: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         # One sweep per event loop with bodies being read (a host may serve on several at once).
@@ -114,10 +114,7 @@ class BodyLimitMiddleware:
 
     async def refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a refused body in its channel's error shape, and close the connection."""
-        path = scope.get("path", "")
-        root = scope.get("root_path", "")
-        relative = path[len(root) :] if root and path.startswith(root) else path
-        response = self.render_error(relative)(error)
+        response = self.render_error(relative_path(scope))(error)
         response.headers["connection"] = "close"
         await response(scope, receive, send)
 
@@ -204,10 +201,6 @@ class BodyReplay:
             self.replayed = True
             return {"type": "http.request", "body": self.body, "more_body": False}
         return await self.receive()
-
-
-def _neutral(path: str) -> ErrorRenderer:
-    return error_response
 
 
 def _too_large(limit: int) -> LimitExceededError:

@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._auth import Authenticator
-from ._error_response import ErrorRenderer, error_response
+from ._error_response import ErrorRenderer, neutral_renderer, relative_path
 from ._exceptions import RequestError, ServerError
 from ._isolation import IsolationKeys, reset_current_isolation_keys, set_current_isolation_keys
 
@@ -55,7 +55,7 @@ class IsolationMiddleware:
         self.authenticator = authenticator
         self.trust_isolation_headers = trust_isolation_headers
         self.public_paths = public_paths
-        self.render_error = render_error or _neutral
+        self.render_error = render_error or neutral_renderer
         #: Every request is the single anonymous user's: nothing to resolve.
         self.anonymous = authenticator is None and not trust_isolation_headers
 
@@ -83,7 +83,7 @@ class IsolationMiddleware:
 
     async def keys_for(self, scope: Scope) -> IsolationKeys:
         """The caller's keys (anonymous on public paths); a `RequestError` when it cannot be resolved."""
-        if self.anonymous or _relative_path(scope) in self.public_paths:
+        if self.anonymous or relative_path(scope) in self.public_paths:
             return ANONYMOUS
         try:
             return await self._resolve(scope)
@@ -97,7 +97,7 @@ class IsolationMiddleware:
 
     async def refuse(self, error: RequestError, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request whose caller could not be resolved, in its channel's error shape."""
-        response = self.render_error(_relative_path(scope))(error)
+        response = self.render_error(relative_path(scope))(error)
         if scope["type"] == "http":
             response.headers["connection"] = "close"
         await response(scope, receive, send)
@@ -113,13 +113,3 @@ class IsolationMiddleware:
             if user or chat:
                 keys = IsolationKeys(user=user or keys.user, chat=chat or keys.chat)
         return keys
-
-
-def _neutral(path: str) -> ErrorRenderer:
-    return error_response
-
-
-def _relative_path(scope: Scope) -> str:
-    path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if path.startswith(root) else path

@@ -14,7 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from ._channel import ResponsesChannel
 from ._encode import encode_events
 from ._options import ALLOWED_OPTIONS
-from ._render import StreamRenderer, render_response
+from ._render import StreamRenderer
+from ._response_body import render_response
 from ._sse import EventStreamResponse
 
 try:

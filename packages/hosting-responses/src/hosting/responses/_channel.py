@@ -41,8 +41,9 @@ from ._errors import error_response, invalid, json_response, method_not_allowed,
 from ._items import ItemReference, render_items, without_id
 from ._json_body import read_json
 from ._openapi import OpenAPIRoute
-from ._render import StreamRenderer, render_response
+from ._render import StreamRenderer
 from ._request import CreateRequest, page_limit, page_order, parse_create
+from ._response_body import render_response
 from ._sse import EventStreamResponse
 
 logger = logging.getLogger("hosting.responses")

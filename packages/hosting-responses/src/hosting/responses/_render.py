@@ -6,17 +6,14 @@ rendering a finished run again (a ``GET ... ?stream=true`` after a reconnect)
 gives the very same wire events, sequence numbers included, and a client can
 resume after any number it saw.
 
-Statuses and reasons the SDK's types do not know are mapped onto ones they do
-(see `error_body` and `incomplete_body`), keeping the original where the types
-leave room for it.
+The Response object inside the events is `response_body`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from hosting.core import FunctionCall, FunctionResult, Item, Message, Reasoning, ToolStep, Usage
+from hosting.core import FunctionCall, FunctionResult, Item, Message, Reasoning, ToolStep
 from hosting.core.channels import (
     FunctionArgumentsDelta,
     OutputItemAdded,
@@ -27,34 +24,10 @@ from hosting.core.channels import (
     RunFinished,
     RunStarted,
 )
-from hosting.core.stores import ResponseRecord, RunError
+from hosting.core.stores import ResponseRecord
 
 from ._items import output_text_part, render_output_item
-
-# The SDK's `ResponseError.code` and `IncompleteDetails.reason` are closed sets.
-ERROR_CODES = frozenset(
-    {
-        "server_error", "rate_limit_exceeded", "invalid_prompt", "data_residency_mismatch", "bio_policy",
-        "misalignment_policy_violation", "vector_store_timeout", "invalid_image", "invalid_image_format",
-        "invalid_base64_image", "invalid_image_url", "image_too_large", "image_too_small", "image_parse_error",
-        "image_content_policy_violation", "invalid_image_mode", "image_file_too_large",
-        "unsupported_image_media_type", "empty_image_file", "failed_to_download_image", "image_file_not_found",
-    }
-)  # fmt: skip
-INCOMPLETE_REASONS = frozenset({"max_output_tokens", "max_messages", "content_filter", "steered"})
-
-# Fields of the SDK's `Response` this channel has nothing to say about: present, as null.
-_ABSENT: dict[str, Any] = {
-    "access_programs": None,
-    "image": None,
-    "input_transformations": None,
-    "moderation": None,
-    "prompt": None,
-    "prompt_cache_diagnostics": None,
-    "prompt_cache_options": None,
-    "prompt_cache_retention": None,
-    "tool_usage": None,
-}
+from ._response_body import response_body
 
 _TERMINAL_EVENTS = {
     "completed": "response.completed",
@@ -64,111 +37,6 @@ _TERMINAL_EVENTS = {
     # whose response says `status: "cancelled"`.
     "cancelled": "response.incomplete",
 }
-
-
-def usage_body(usage: Usage | None) -> dict[str, Any] | None:
-    if usage is None:
-        return None
-    return {
-        "input_tokens": usage.input_tokens,
-        "input_tokens_details": {"cached_tokens": usage.cached_tokens, "cache_write_tokens": 0},
-        "output_tokens": usage.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-        "total_tokens": usage.total_tokens,
-    }
-
-
-def error_body(error: RunError | None) -> dict[str, Any] | None:
-    """A run's error; a code outside the SDK's set becomes ``server_error``, the original kept in ``type``."""
-    if error is None:
-        return None
-    code = error.code if error.code in ERROR_CODES else "server_error"
-    return {"code": code, "message": error.message, "param": None, "type": error.code}
-
-
-def incomplete_body(status: str, reason: str | None) -> dict[str, Any] | None:
-    """Why a run is incomplete. A reason outside the SDK's set (``run_timeout``, ``shutdown``) is
-    reported as ``reason: null`` with the original under ``cause``."""
-    if status != "incomplete":
-        return None
-    if reason in INCOMPLETE_REASONS:
-        return {"reason": reason}
-    return {"reason": None, "cause": reason}
-
-
-def response_body(
-    record: ResponseRecord,
-    *,
-    status: str | None = None,
-    output: list[dict[str, Any]] | None = None,
-    usage: Usage | None = None,
-    error: RunError | None = None,
-    incomplete_reason: str | None = None,
-    completed_at: float | None = None,
-) -> dict[str, Any]:
-    """The Response object for `record`, with every field of the SDK's type (null when unknown).
-
-    The keyword arguments override the record's outcome (the stream renders the final
-    response from the created record and the run's last event).
-    """
-    attributes: Mapping[str, Any] = record.attributes
-    get = attributes.get
-    status = status or record.status
-    body: dict[str, Any] = {
-        "id": record.id,
-        "object": "response",
-        # Whole seconds, as the API and the Open Responses schema have them (clients validate it).
-        "created_at": int(record.created_at),
-        "status": status,
-        "background": record.background,
-        "completed_at": int(completed_at) if completed_at is not None else None,
-        "conversation": {"id": record.conversation_id} if record.conversation_id else None,
-        "error": error_body(error),
-        "incomplete_details": incomplete_body(status, incomplete_reason),
-        "instructions": get("instructions"),
-        "max_output_tokens": get("max_output_tokens"),
-        "max_tool_calls": get("max_tool_calls"),
-        "metadata": get("metadata") or {},
-        "model": record.agent or "",
-        "output": output if output is not None else [],
-        "parallel_tool_calls": get("parallel_tool_calls", True) is not False,
-        "previous_response_id": record.previous_response_id,
-        "prompt_cache_key": get("prompt_cache_key"),
-        "reasoning": get("reasoning"),
-        "safety_identifier": get("safety_identifier"),
-        "service_tier": get("service_tier"),
-        "store": get("store", True),
-        # The sampling options are numbers, their defaults when the request gave none.
-        "temperature": _number(get("temperature"), 1.0),
-        "text": get("text") or {"format": {"type": "text"}},
-        "tool_choice": get("tool_choice") or "auto",
-        "tools": list(get("tools") or ()),
-        "top_logprobs": _number(get("top_logprobs"), 0),
-        "top_p": _number(get("top_p"), 1.0),
-        "presence_penalty": _number(get("presence_penalty"), 0.0),
-        "frequency_penalty": _number(get("frequency_penalty"), 0.0),
-        "truncation": get("truncation") or "disabled",
-        "usage": usage_body(usage),
-        "user": get("user"),
-    }
-    body.update(_ABSENT)
-    return body
-
-
-def _number(value: Any, default: float) -> Any:
-    return default if value is None else value
-
-
-def render_response(record: ResponseRecord) -> dict[str, Any]:
-    """The Response object of a stored (or just finished) record."""
-    return response_body(
-        record,
-        output=[render_output_item(item) for item in record.output_items],
-        usage=record.usage,
-        error=record.error,
-        incomplete_reason=record.incomplete_reason,
-        completed_at=record.completed_at,
-    )
 
 
 def _added_item(item: Item) -> dict[str, Any]:
