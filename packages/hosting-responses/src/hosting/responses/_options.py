@@ -319,7 +319,6 @@ _OPTION_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "truncation": lambda body: _choice(body, "truncation", _TRUNCATIONS),
     "user": lambda body: _string(body, "user"),
 }
-_ABSENT_OPTIONS: dict[str, Any] = dict.fromkeys(ALLOWED_OPTIONS)
 
 
 def _deliver_to(body: Mapping[str, Any]) -> DeliveryTarget:

@@ -24,7 +24,6 @@ from hosting.core.channels import OUTPUT_FORMAT_OPTION, ChannelRequest
 from ._errors import invalid
 from ._items import ItemReference, parse_input
 from ._options import (
-    _ABSENT_OPTIONS,
     _OPTION_PARSERS,
     _bool,
     _conversation,
@@ -80,8 +79,9 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     background = _bool(body, "background", False)
     deliver_to = _deliver_to(body)
 
-    # Only the options the body has are checked (most bodies have none or few); the rest stay None.
-    given = dict(_ABSENT_OPTIONS)
+    # Only the options the body has are checked (most bodies have none or few). Those not given
+    # are not kept: the Response object renders a missing one as its default.
+    given: dict[str, Any] = {}
     options: dict[str, Any] = {}
     present = body.keys() & _OPTION_PARSERS.keys()
     if present:
@@ -94,7 +94,7 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         wanted = output_format(options.get("text"))
         if wanted is not None:
             options[OUTPUT_FORMAT_OPTION] = wanted
-    del given["include"]
+    given.pop("include", None)  # an option for the agent, not part of the Response object
     attributes: dict[str, Any] = given
     attributes.update(
         instructions=instructions,
