@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from ._types import Item, Usage
+from ._types import Item, Usage, usage_from_dict, usage_to_dict
 
 ResponseStatus: TypeAlias = Literal["queued", "in_progress", "completed", "failed", "incomplete", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "incomplete", "cancelled"})
@@ -207,3 +207,63 @@ class DeliveryFailure:
     error: str
     attempts: int
     failed_at: float
+
+
+# -- a response as a store keeps it ------------------------------------------------------------------
+
+
+def response_details(record: ResponseRecord) -> dict[str, Any]:
+    """The fields of a response that no store query looks at, as one JSON-ready document.
+
+    A backend keeps the queried fields (owner, status, timestamps, links, items) in columns of
+    their own and this document beside them, so a new field of `ResponseRecord` needs no schema
+    migration. `response_from_details` is the inverse.
+    """
+    error = record.error
+    return {
+        "channel": record.channel,
+        "agent": record.agent,
+        "usage": usage_to_dict(record.usage) if record.usage is not None else None,
+        "error": {"code": error.code, "message": error.message} if error is not None else None,
+        "incomplete_reason": record.incomplete_reason,
+        "background": record.background,
+        "attributes": dict(record.attributes),
+    }
+
+
+def response_from_details(
+    details: Mapping[str, Any],
+    *,
+    id: str,
+    owner: str,
+    created_at: float,
+    status: ResponseStatus,
+    previous_response_id: str | None,
+    conversation_id: str | None,
+    completed_at: float | None,
+    input_items: tuple[Item, ...],
+    output_items: tuple[Item, ...],
+    runner: str | None,
+) -> ResponseRecord:
+    """The record whose queried fields are the arguments and whose other fields are `details`."""
+    error = details.get("error")
+    usage = details.get("usage")
+    return ResponseRecord(
+        id=id,
+        owner=owner,
+        created_at=created_at,
+        status=status,
+        channel=details.get("channel", ""),
+        agent=details.get("agent"),
+        input_items=input_items,
+        output_items=output_items,
+        previous_response_id=previous_response_id,
+        conversation_id=conversation_id,
+        usage=usage_from_dict(usage) if usage is not None else None,
+        error=RunError(error["code"], error["message"]) if error is not None else None,
+        incomplete_reason=details.get("incomplete_reason"),
+        runner=runner,
+        completed_at=completed_at,
+        background=bool(details.get("background", False)),
+        attributes=details.get("attributes") or {},
+    )

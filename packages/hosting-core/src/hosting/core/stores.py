@@ -28,6 +28,8 @@ from ._records import (
     Token,
     conversation_session_key,
     events_to_add,
+    response_details,
+    response_from_details,
     response_session_key,
 )
 from ._store._base import Store
@@ -54,6 +56,8 @@ __all__ = [
     "events_to_add",
     "item_from_dict",
     "item_to_dict",
+    "response_details",
+    "response_from_details",
     "response_session_key",
     "usage_from_dict",
     "usage_to_dict",

@@ -10,18 +10,16 @@ decodes it with the standard library, which keeps big integers exact.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from hosting.core import Item
 from hosting.core.channels import encode_json
 from hosting.core.stores import (
     ResponseRecord,
-    ResponseStatus,
-    RunError,
     item_from_dict,
     item_to_dict,
-    usage_from_dict,
-    usage_to_dict,
+    response_details,
+    response_from_details,
 )
 
 RESPONSE_COLUMNS = (
@@ -48,21 +46,6 @@ def items_from_data(data: Sequence[Any]) -> tuple[Item, ...]:
     return tuple(item_from_dict(entry) for entry in data)
 
 
-def response_details(record: ResponseRecord) -> str:
-    """The fields of a response that no query looks at, as one JSON document."""
-    return dumps(
-        {
-            "channel": record.channel,
-            "agent": record.agent,
-            "usage": usage_to_dict(record.usage) if record.usage is not None else None,
-            "error": {"code": record.error.code, "message": record.error.message} if record.error else None,
-            "incomplete_reason": record.incomplete_reason,
-            "background": record.background,
-            "attributes": dict(record.attributes),
-        }
-    )
-
-
 def response_parameters(record: ResponseRecord) -> dict[str, Any]:
     """The named parameters of a row of the ``responses`` table."""
     return {
@@ -76,7 +59,7 @@ def response_parameters(record: ResponseRecord) -> dict[str, Any]:
         "completed_at": record.completed_at,
         "input_items": items_to_json(record.input_items),
         "output_items": items_to_json(record.output_items),
-        "details": response_details(record),
+        "details": dumps(response_details(record)),
         "runner": record.runner,
     }
 
@@ -96,24 +79,16 @@ def response_from_row(row: Sequence[Any]) -> ResponseRecord:
         details,
         runner,
     ) = row
-    error = details.get("error")
-    usage = details.get("usage")
-    return ResponseRecord(
+    return response_from_details(
+        details,
         id=rid,
         owner=owner,
         created_at=created_at,
-        status=cast(ResponseStatus, status),
-        channel=details.get("channel", ""),
-        agent=details.get("agent"),
-        input_items=items_from_data(inputs),
-        output_items=items_from_data(outputs),
+        status=status,
         previous_response_id=previous,
         conversation_id=conversation_id,
-        usage=usage_from_dict(usage) if usage is not None else None,
-        error=RunError(error["code"], error["message"]) if error is not None else None,
-        incomplete_reason=details.get("incomplete_reason"),
-        runner=runner,
         completed_at=completed_at,
-        background=bool(details.get("background", False)),
-        attributes=details.get("attributes") or {},
+        input_items=items_from_data(inputs),
+        output_items=items_from_data(outputs),
+        runner=runner,
     )

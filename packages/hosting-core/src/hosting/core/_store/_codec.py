@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from .._json import encode_json
-from .._records import ResponseRecord, ResponseStatus, RunError
-from .._types import Item, item_from_dict, item_to_dict, usage_from_dict, usage_to_dict
+from .._records import ResponseRecord, response_details, response_from_details
+from .._types import Item, item_from_dict, item_to_dict
 
 
 def dumps(value: Any) -> str:
@@ -41,21 +41,6 @@ def item_from_json(text: str) -> Item:
     return item_from_dict(loads(text))
 
 
-def response_details(record: ResponseRecord) -> str:
-    """The fields of a response that no query looks at, as one JSON document."""
-    return dumps(
-        {
-            "channel": record.channel,
-            "agent": record.agent,
-            "usage": usage_to_dict(record.usage) if record.usage is not None else None,
-            "error": {"code": record.error.code, "message": record.error.message} if record.error else None,
-            "incomplete_reason": record.incomplete_reason,
-            "background": record.background,
-            "attributes": dict(record.attributes),
-        }
-    )
-
-
 def response_row(record: ResponseRecord) -> dict[str, Any]:
     """The named parameters of a row of the ``responses`` table."""
     return {
@@ -69,32 +54,23 @@ def response_row(record: ResponseRecord) -> dict[str, Any]:
         "finished": 1 if record.finished else 0,
         "input_items": items_to_json(record.input_items),
         "output_items": items_to_json(record.output_items),
-        "details": response_details(record),
+        "details": dumps(response_details(record)),
         "runner": record.runner,
     }
 
 
 def response_from_row(row: Mapping[str, Any]) -> ResponseRecord:
     """The inverse of `response_row`, from a row read with named columns."""
-    details: dict[str, Any] = loads(row["details"])
-    error = details.get("error")
-    usage = details.get("usage")
-    return ResponseRecord(
+    return response_from_details(
+        loads(row["details"]),
         id=row["id"],
         owner=row["owner"],
         created_at=row["created_at"],
-        status=cast(ResponseStatus, row["status"]),
-        channel=details.get("channel", ""),
-        agent=details.get("agent"),
-        input_items=items_from_json(row["input_items"]),
-        output_items=items_from_json(row["output_items"]),
+        status=row["status"],
         previous_response_id=row["previous_response_id"],
         conversation_id=row["conversation_id"],
-        usage=usage_from_dict(usage) if usage is not None else None,
-        error=RunError(error["code"], error["message"]) if error is not None else None,
-        incomplete_reason=details.get("incomplete_reason"),
-        runner=row["runner"],
         completed_at=row["completed_at"],
-        background=bool(details.get("background", False)),
-        attributes=details.get("attributes") or {},
+        input_items=items_from_json(row["input_items"]),
+        output_items=items_from_json(row["output_items"]),
+        runner=row["runner"],
     )
