@@ -57,6 +57,16 @@ class Otel:
                 raise AssertionError(f"spans never matched: {[span.name for span in spans]}")
             time.sleep(0.01)
 
+    def settled_sum(self, name: str, expected: float, within: float = 5.0) -> float:
+        """The sum of `name`'s points, once it is `expected` or `within` seconds have passed (an open
+        stream is counted down on the server's thread, after the client has read its last byte)."""
+        deadline = time.monotonic() + within
+        while True:
+            total = sum(point.value for point in self.points(name))
+            if total == expected or time.monotonic() > deadline:
+                return total
+            time.sleep(0.01)
+
     def points(self, name: str) -> list[Any]:
         data = self.reader.get_metrics_data()
         found: list[Any] = []
@@ -122,8 +132,8 @@ def test_a_streamed_run_is_an_invoke_agent_span_under_the_request(
     assert not any("secret" in str(value) for span in spans for value in (span.attributes or {}).values())
     # While the stream was open it was counted, and so was the run; both are back to zero.
     assert seen_open == [(1, 1)]
-    assert sum(point.value for point in otel.points("hosting.streams.open")) == 0
-    assert sum(point.value for point in otel.points("hosting.runs.active")) == 0
+    assert otel.settled_sum("hosting.streams.open", 0) == 0
+    assert otel.settled_sum("hosting.runs.active", 0) == 0
     (duration,) = otel.points("gen_ai.server.request.duration")
     assert duration.count == 1
     assert duration.attributes["gen_ai.agent.name"] == "helper"
