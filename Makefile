@@ -5,6 +5,7 @@
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The packages' build-system pins uv_build to this minor version, so uv builds them in process (a test checks).
 UV_VERSION ?= 0.13.9
 
 TOOLS := .tools
@@ -37,20 +38,26 @@ install: .venv/.synced ## create .venv with every package and tool (uv from PyPI
 # TELEGRAM_BOT_TOKEN is set, PostgreSQL when HOSTING_DATABASE_URL is (each adds its own stamp).
 # Added to .venv without removing anything (--inexact), so it never undoes `make install`.
 SERVE_PACKAGES := --package hosting-responses --package hosting-testing --package hosting-a2a --package hosting-mcp --package hosting-ui
-SERVE_OPTIONAL := $(if $(strip $(TELEGRAM_BOT_TOKEN)),telegram) $(if $(strip $(HOSTING_DATABASE_URL)),postgres)
-SERVE_PACKAGES += $(foreach name,$(SERVE_OPTIONAL),--package hosting-$(name))
+# $(value ...): a secret is never expanded by make (a `$(` in a password would break every task).
+SERVE_OPTIONAL := $(if $(strip $(value TELEGRAM_BOT_TOKEN)),telegram) $(if $(strip $(value HOSTING_DATABASE_URL)),postgres)
 SERVE_STAMP := .venv/.serve-synced$(if $(filter telegram,$(SERVE_OPTIONAL)),-telegram)$(if $(filter postgres,$(SERVE_OPTIONAL)),-postgres)
 
-$(SERVE_STAMP): $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
+.venv/.serve-synced: $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
 	$(UV) sync --locked --no-dev --inexact $(SERVE_PACKAGES)
 	@touch $@
+
+ifneq ($(SERVE_STAMP),.venv/.serve-synced)
+$(SERVE_STAMP): $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
+	$(UV) sync --locked --no-dev --inexact $(SERVE_PACKAGES) $(foreach name,$(SERVE_OPTIONAL),--package hosting-$(name))
+	@touch $@
+endif
 
 # `exec`: the server is make's own child, so Ctrl-C and SIGTERM reach it directly; it shuts down
 # gracefully and exits 0.
 serve: $(SERVE_STAMP) ## run the default agent behind the Responses channel on $(HOST):$(PORT), SQLite store
 	@exec .venv/bin/python samples/default_agent.py --host $(HOST) --port $(PORT)
 
-serve-echo: $(SERVE_STAMP) ## run the echo agent behind the Responses channel on $(HOST):$(PORT)
+serve-echo: .venv/.serve-synced ## run the echo agent behind the Responses channel on $(HOST):$(PORT)
 	@exec .venv/bin/python samples/echo.py --host $(HOST) --port $(PORT)
 
 lint: install ## ruff check and format check

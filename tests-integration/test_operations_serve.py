@@ -175,6 +175,15 @@ def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clon
     sync = next(line for line in planned.splitlines() if " sync " in line)
     assert "--package hosting-telegram" in sync and "--package hosting-postgres" in sync
     assert "--package hosting-telegram" not in _plain_sync(clone)
+    # make never expands a secret: a `$(` in a password neither breaks make nor hides the variable.
+    for url in ("postgresql://u:p$(x@127.0.0.1/db", "postgresql://u:p${x@127.0.0.1/db", "$NAME"):
+        planned = _planned(clone, "serve", HOSTING_DATABASE_URL=url)
+        assert "--package hosting-postgres" in next(line for line in planned.splitlines() if " sync " in line)
+    # The echo sample needs neither, whatever is set.
+    planned = _planned(
+        clone, "serve-echo", TELEGRAM_BOT_TOKEN="123:abc", HOSTING_DATABASE_URL="postgresql://db"
+    )
+    assert "hosting-telegram" not in planned and "hosting-postgres" not in planned
 
     process, _ = _make_serve(clone)
     out, err = _stop(process, signal.SIGTERM, group=False)
@@ -188,6 +197,19 @@ def test_make_serve_installs_little_and_stops_quietly_on_ctrl_c_and_sigterm(clon
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     _assert_quiet_stop(process, signal.SIGTERM, out, err)
+
+
+def _planned(clone: Path, target: str, **variables: str) -> str:
+    """What `make -B -n target` would run, with `variables` in the environment."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-B", "-n", target],
+        cwd=clone,
+        env={**_environment(), **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
 
 
 def _plain_sync(clone: Path) -> str:

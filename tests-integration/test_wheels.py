@@ -14,9 +14,11 @@ It takes a minute or two. ``HOSTING_SKIP_WHEELS=1`` skips it (for a quick local 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,17 @@ def test_a_new_user_tests_their_agent_with_only_the_wheels(tmp_path: Path) -> No
         env={**user_env, "HOSTING_DATA_DIR": str(project / ".hosting")},
     )
     assert "2 passed" in output
+
+
+def test_every_package_pins_uv_build_to_the_uv_the_makefile_installs() -> None:
+    # uv builds a package in process only when the package's uv_build range admits uv itself.
+    makefile = (ROOT / "Makefile").read_text()
+    version = re.search(r"^UV_VERSION \?= (\S+)$", makefile, re.MULTILINE)
+    assert version is not None
+    installed = tuple(int(part) for part in version.group(1).split("."))
+    for pyproject in sorted((ROOT / "packages").glob("*/pyproject.toml")):
+        build = tomllib.loads(pyproject.read_text())["build-system"]
+        assert build["build-backend"] == "uv_build", pyproject
+        (requirement,) = build["requires"]
+        low, high = re.fullmatch(r"uv_build>=([\d.]+),<([\d.]+)", requirement).groups()  # type: ignore[union-attr]
+        assert tuple(map(int, low.split("."))) <= installed < tuple(map(int, high.split("."))), pyproject
