@@ -253,3 +253,38 @@ def test_output_messages_are_the_assistants_whatever_the_agent_yielded() -> None
     assert body["output"][0]["role"] == "assistant"
     assert body["output"][0]["content"][0]["text"] == "odd"
     strict_response(body)
+
+
+def test_options_not_given_render_as_their_defaults_and_given_ones_as_given() -> None:
+    body = render_response(CREATED)
+    assert body["temperature"] == 0.2
+    assert body["instructions"] == "be brief"
+    assert body["metadata"] == {"k": "v"}
+    assert (body["top_p"], body["tool_choice"], body["truncation"], body["tools"]) == (
+        1.0,
+        "auto",
+        "disabled",
+        [],
+    )
+    assert body["text"] == {"format": {"type": "text"}}
+    assert body["parallel_tool_calls"] is True
+
+
+def test_attributes_outside_the_response_object_are_not_rendered() -> None:
+    record = ResponseRecord(
+        id="resp_2",
+        owner="alice",
+        created_at=1700000000.0,
+        status="completed",
+        attributes={"delivery": {"pushed": ["telegram"]}, "a2a_context": "ctx", "temperature": None},
+    )
+    body = render_response(record)
+    assert "delivery" not in body and "a2a_context" not in body
+    assert body["temperature"] == 1.0  # a null stored by an older version renders as the default
+
+
+def test_each_response_gets_its_own_default_objects() -> None:
+    first, second = render_response(CREATED), render_response(CREATED)
+    first["tools"].append({"type": "function"})
+    first["text"]["format"]["type"] = "json_object"
+    assert second["tools"] == [] and second["text"] == {"format": {"type": "text"}}

@@ -293,3 +293,11 @@ def test_json_depth() -> None:
     for _ in range(100):
         deep = [deep]
     assert json_depth(deep, limit=5) == 6  # stops counting just past the limit
+
+
+def test_an_empty_text_option_asks_for_nothing() -> None:
+    request = parse({"input": "x", "text": {}}).request
+    assert "text" not in request.options and "text" not in request.attributes
+    assert parse({"input": "x", "text": {"verbosity": "low"}}).request.attributes["text"] == {
+        "verbosity": "low"
+    }

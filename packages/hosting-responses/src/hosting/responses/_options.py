@@ -247,7 +247,7 @@ def _text(body: Mapping[str, Any]) -> dict[str, Any] | None:
     verbosity = _choice(value, "verbosity", _VERBOSITIES, within="text.")
     if verbosity is not None:
         result["verbosity"] = verbosity
-    return result
+    return result or None  # an empty ``text`` asks for nothing: the default plain text
 
 
 def output_format(text: Mapping[str, Any] | None) -> OutputFormat | None:

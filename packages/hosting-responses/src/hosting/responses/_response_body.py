@@ -8,7 +8,6 @@ room for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from hosting.core import Usage
@@ -27,6 +26,33 @@ ERROR_CODES = frozenset(
     }
 )  # fmt: skip
 INCOMPLETE_REASONS = frozenset({"max_output_tokens", "max_messages", "content_filter", "steered"})
+
+# The fields of the SDK's `Response` that echo the request (instructions, options, tools), as
+# shown when the request did not give them; a request's `ResponseRecord.attributes` hold the
+# ones it gave, normalized to the SDK's shapes by the parser. `metadata`, `text` and `tools`
+# default to new objects in each body (see `response_body`).
+_ECHOED: dict[str, Any] = {
+    "instructions": None,
+    "max_output_tokens": None,
+    "max_tool_calls": None,
+    "metadata": None,
+    "parallel_tool_calls": True,
+    "prompt_cache_key": None,
+    "reasoning": None,
+    "safety_identifier": None,
+    "service_tier": None,
+    "store": True,
+    "temperature": 1.0,
+    "text": None,
+    "tool_choice": "auto",
+    "tools": None,
+    "top_logprobs": 0,
+    "top_p": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "truncation": "disabled",
+    "user": None,
+}
 
 # Fields of the SDK's `Response` this channel has nothing to say about: present, as null.
 _ABSENT: dict[str, Any] = {
@@ -87,8 +113,6 @@ def response_body(
     The keyword arguments override the record's outcome (the stream renders the final
     response from the created record and the run's last event).
     """
-    attributes: Mapping[str, Any] = record.attributes
-    get = attributes.get
     status = status or record.status
     body: dict[str, Any] = {
         "id": record.id,
@@ -101,38 +125,22 @@ def response_body(
         "conversation": {"id": record.conversation_id} if record.conversation_id else None,
         "error": error_body(error),
         "incomplete_details": incomplete_body(status, incomplete_reason),
-        "instructions": get("instructions"),
-        "max_output_tokens": get("max_output_tokens"),
-        "max_tool_calls": get("max_tool_calls"),
-        "metadata": get("metadata") or {},
         "model": record.agent or "",
         "output": output if output is not None else [],
-        "parallel_tool_calls": get("parallel_tool_calls", True) is not False,
         "previous_response_id": record.previous_response_id,
-        "prompt_cache_key": get("prompt_cache_key"),
-        "reasoning": get("reasoning"),
-        "safety_identifier": get("safety_identifier"),
-        "service_tier": get("service_tier"),
-        "store": get("store", True),
-        # The sampling options are numbers, their defaults when the request gave none.
-        "temperature": _number(get("temperature"), 1.0),
-        "text": get("text") or {"format": {"type": "text"}},
-        "tool_choice": get("tool_choice") or "auto",
-        "tools": list(get("tools") or ()),
-        "top_logprobs": _number(get("top_logprobs"), 0),
-        "top_p": _number(get("top_p"), 1.0),
-        "presence_penalty": _number(get("presence_penalty"), 0.0),
-        "frequency_penalty": _number(get("frequency_penalty"), 0.0),
-        "truncation": get("truncation") or "disabled",
         "usage": usage_body(usage),
-        "user": get("user"),
+        **_ECHOED,
+        "metadata": {},
+        "text": {"format": {"type": "text"}},
+        "tools": [],
+        **_ABSENT,
     }
-    body.update(_ABSENT)
+    for name, value in record.attributes.items():
+        # What the request gave; other keys (another channel's details, the delivery report)
+        # are not part of the Response object.
+        if value is not None and name in _ECHOED:
+            body[name] = value
     return body
-
-
-def _number(value: Any, default: float) -> Any:
-    return default if value is None else value
 
 
 def render_response(record: ResponseRecord) -> dict[str, Any]:
