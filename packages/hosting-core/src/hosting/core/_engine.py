@@ -196,10 +196,11 @@ class RunEngine:
         name, agent = select_agent(self.agents, request.agent)
         check_combination(request)
         mode = RunMode.for_request(request, followed=followed)
-        response_id = self.new_id(
+        response_id = self.ids.new_id(
             "response", owner=owner, hint=request.previous_response_id or request.conversation_id
         )
-        if request.idempotency_key and request.store:
+        keyed = bool(request.idempotency_key) and request.store
+        if keyed:
             with store_failures(response_id):
                 claimed = await self.idempotency.claim(owner, request, response_id)
             if claimed is not None:
@@ -208,9 +209,11 @@ class RunEngine:
             with store_failures(response_id):
                 run, context = await self._prepare(request, mode, keys, name, response_id)
         except BaseException as error:
-            self.idempotency.failed(response_id, error)
+            if keyed:
+                self.idempotency.failed(response_id, error)
             raise
-        self.idempotency.started(response_id, run)
+        if keyed:
+            self.idempotency.started(response_id, run)
         if mode.inline:
             run.task = asyncio.current_task()
             return run, (agent, context)
@@ -222,63 +225,58 @@ class RunEngine:
     async def _prepare(
         self, request: ChannelRequest, mode: RunMode, keys: IsolationKeys, name: str, response_id: str
     ) -> tuple[Run, RunContext]:
+        """The run of `request` and its agent's context, registered as live; its record written
+        as it starts when someone could know its id before it ends."""
         owner = keys.user
         conversation_id = None
         if request.previous_response_id is None and (request.conversation_id or request.session_key):
             conversation_id = await self.history.conversation_of(request, owner)
-        if conversation_id is None or not request.store:  # a first turn, the common case
-            return await self._prepare_turn(request, mode, keys, name, response_id, conversation_id, False)
-        await self.turns.take(owner, conversation_id, response_id)
+        # A stored turn of a conversation waits for the one before it to end (a first turn, the
+        # common case, takes none).
+        turn = conversation_id if request.store else None
+        if turn is not None:
+            await self.turns.take(owner, turn, response_id)
         try:
-            if not self._accepting:  # it waited for its turn past the start of a stop
+            if turn is not None and not self._accepting:  # it waited for its turn past the start of a stop
                 raise ServiceUnavailableError("The server is shutting down.", code="shutting_down")
-            return await self._prepare_turn(request, mode, keys, name, response_id, conversation_id, True)
+            continuation = await self.history.continuation(request, owner, conversation_id)
+            input_items = (
+                self.history.with_ids(request.input, owner) if request.store else tuple(request.input)
+            )
+            record = ResponseRecord(
+                response_id,
+                owner,
+                now(),
+                "queued" if request.background else "in_progress",
+                request.channel,
+                request.agent or name,
+                input_items,
+                (),
+                request.previous_response_id,
+                continuation.conversation_id,
+                background=request.background,
+                attributes=dict(request.attributes),
+                runner=self.runner,
+            )
+            run = Run(
+                record,
+                mode=mode,
+                stored=request.store,
+                had_session_state=bool(continuation.session_state),
+                on_follower_left=self._follower_left,
+                on_finished=self._finished,
+                delivery=(request.deliver_to, request.identity),
+                holds_turn=turn is not None,
+            )
+            # Written as it starts when someone could know its id before it ends, so a crash
+            # leaves it `failed`, never unknown; a run its caller only waits for is written at
+            # its end.
+            if run.written_at_start:
+                await self.store.create_response(record)
         except BaseException:
-            await self.turns.give_up(owner, conversation_id, response_id)
+            if turn is not None:
+                await self.turns.give_up(owner, turn, response_id)
             raise
-
-    async def _prepare_turn(
-        self,
-        request: ChannelRequest,
-        mode: RunMode,
-        keys: IsolationKeys,
-        name: str,
-        response_id: str,
-        conversation_id: str | None,
-        holds_turn: bool,
-    ) -> tuple[Run, RunContext]:
-        owner = keys.user
-        continuation = await self.history.continuation(request, owner, conversation_id)
-        input_items = self.history.with_ids(request.input, owner) if request.store else tuple(request.input)
-        record = ResponseRecord(
-            response_id,
-            owner,
-            now(),
-            "queued" if request.background else "in_progress",
-            request.channel,
-            request.agent or name,
-            input_items,
-            (),
-            request.previous_response_id,
-            continuation.conversation_id,
-            background=request.background,
-            attributes=dict(request.attributes),
-            runner=self.runner,
-        )
-        run = Run(
-            record,
-            mode=mode,
-            stored=request.store,
-            had_session_state=bool(continuation.session_state),
-            on_follower_left=self._follower_left,
-            on_finished=self._finished,
-            delivery=(request.deliver_to, request.identity),
-            holds_turn=holds_turn,
-        )
-        # Written as it starts when someone could know its id before it ends, so a crash leaves
-        # it `failed`, never unknown; a run its caller only waits for is written at its end.
-        if run.written_at_start:
-            await self.store.create_response(record)
         # In field order: a class called with keywords packs them into a dictionary first.
         context = RunContext(
             response_id,

@@ -114,7 +114,7 @@ class RandomIdFactory:
     """
 
     def new_id(self, kind: str, *, owner: str, hint: str | None = None) -> str:
-        return f"{PREFIXES.get(kind, kind)}_{time_ordered_hex(18)}"
+        return f"{PREFIXES.get(kind, kind)}_{_time_prefix()}{random_hex(18)}"
 
     def owns(self, identifier: str, *, owner: str) -> bool:
         return True

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._auth import Authenticator
 from ._error_response import ErrorRenderer, neutral_renderer, relative_path
 from ._exceptions import RequestError, ServerError
-from ._isolation import IsolationKeys, reset_current_isolation_keys, set_current_isolation_keys
+from ._isolation import IsolationKeys, _current_isolation_keys
 
 USER_HEADER = "x-agent-user-isolation-key"
 CHAT_HEADER = "x-agent-chat-isolation-key"
@@ -67,11 +67,11 @@ class IsolationMiddleware:
         keys = ANONYMOUS if self.anonymous else await self.admit(scope, receive, send)
         if keys is None:
             return
-        token = set_current_isolation_keys(keys)
+        token = _current_isolation_keys.set(keys)
         try:
             await self.app(scope, receive, send)
         finally:
-            reset_current_isolation_keys(token)
+            _current_isolation_keys.reset(token)
 
     async def admit(self, scope: Scope, receive: Receive, send: Send) -> IsolationKeys | None:
         """The caller's keys; None when they cannot be resolved (the refusal is answered already)."""

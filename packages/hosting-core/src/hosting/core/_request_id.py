@@ -29,16 +29,6 @@ def get_current_request_id() -> str | None:
     return _current_request_id.get()
 
 
-def set_current_request_id(request_id: str) -> contextvars.Token[str | None]:
-    """Set the request id for the current context; pass the token to `reset_current_request_id`."""
-    return _current_request_id.set(request_id)
-
-
-def reset_current_request_id(token: contextvars.Token[str | None]) -> None:
-    """Undo a `set_current_request_id`."""
-    _current_request_id.reset(token)
-
-
 class RequestIdLogFilter(logging.Filter):
     """Adds ``record.request_id`` (``-`` outside a request) to every record it sees."""
 
@@ -58,11 +48,11 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_for(scope)
-        token = set_current_request_id(request_id)
+        token = _current_request_id.set(request_id)
         try:
             await self.app(scope, receive, sending_request_id(send, request_id))
         finally:
-            reset_current_request_id(token)
+            _current_request_id.reset(token)
 
 
 def request_id_for(scope: Scope) -> str:

@@ -77,6 +77,7 @@ class Run:
         "stored",
         "task",
         "watcher",
+        "written_at_start",
     )
 
     def __init__(
@@ -96,6 +97,8 @@ class Run:
         self.created = record
         self.mode = mode
         self.stored = stored
+        #: The store has had its record since it started (else it is written at its end).
+        self.written_at_start = stored and not mode.inline
         # Whether the run began with a session state (an emptied one must then be written).
         self.had_session_state = had_session_state
         self.events: list[RunEvent] = events if events is not None else []
@@ -120,11 +123,6 @@ class Run:
     @property
     def id(self) -> str:
         return self.created.id
-
-    @property
-    def written_at_start(self) -> bool:
-        """The store has had its record since it started (else it is written at its end)."""
-        return self.stored and not self.mode.inline
 
     @property
     def done(self) -> bool:
