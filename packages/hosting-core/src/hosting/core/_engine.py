@@ -243,6 +243,8 @@ class RunEngine:
             input_items = (
                 self.history.with_ids(request.input, owner) if request.store else tuple(request.input)
             )
+            # In field order, as `Run` and `RunContext` below: a class called with keywords
+            # packs them into a dictionary first.
             record = ResponseRecord(
                 response_id,
                 owner,
@@ -254,19 +256,25 @@ class RunEngine:
                 (),
                 request.previous_response_id,
                 continuation.conversation_id,
-                background=request.background,
-                attributes=dict(request.attributes),
-                runner=self.runner,
+                None,  # usage, error, incomplete_reason, completed_at: known at its end
+                None,
+                None,
+                None,
+                request.background,
+                dict(request.attributes),
+                self.runner,
             )
             run = Run(
                 record,
-                mode=mode,
-                stored=request.store,
-                had_session_state=bool(continuation.session_state),
-                on_follower_left=self._follower_left,
-                on_finished=self._finished,
-                delivery=(request.deliver_to, request.identity),
-                holds_turn=turn is not None,
+                mode,
+                request.store,
+                bool(continuation.session_state),
+                None,  # events: none yet
+                None,  # final: not yet
+                self._follower_left,
+                self._finished,
+                (request.deliver_to, request.identity),
+                turn is not None,
             )
             # Written as it starts when someone could know its id before it ends, so a crash
             # leaves it `failed`, never unknown; a run its caller only waits for is written at
@@ -277,7 +285,6 @@ class RunEngine:
             if turn is not None:
                 await self.turns.give_up(owner, turn, response_id)
             raise
-        # In field order: a class called with keywords packs them into a dictionary first.
         context = RunContext(
             response_id,
             continuation.history,

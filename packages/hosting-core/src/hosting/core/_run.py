@@ -83,7 +83,6 @@ class Run:
     def __init__(
         self,
         record: ResponseRecord,
-        *,
         mode: RunMode,
         stored: bool,
         had_session_state: bool = False,

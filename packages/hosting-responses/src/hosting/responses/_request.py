@@ -94,31 +94,40 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
         wanted = output_format(options.get("text"))
         if wanted is not None:
             options[OUTPUT_FORMAT_OPTION] = wanted
-    given.pop("include", None)  # an option for the agent, not part of the Response object
+        given.pop("include", None)  # an option for the agent, not part of the Response object
+    # What the Response object echoes of the request (`response_body` renders the rest as its
+    # defaults).
     attributes: dict[str, Any] = given
-    attributes.update(
-        instructions=instructions,
-        tools=echoed_tools,
-        metadata=metadata,
-        store=store,
-    )
+    attributes["store"] = store
+    if instructions is not None:
+        attributes["instructions"] = instructions
+    if echoed_tools:
+        attributes["tools"] = echoed_tools
+    if metadata is not None:
+        attributes["metadata"] = metadata
     references = [entry for entry in items if isinstance(entry, ItemReference)]
+    # In field order: a class called with keywords packs them into a dictionary first.
     request = ChannelRequest(
-        channel=channel,
+        channel,
         # Complete unless an item_reference waits to be resolved (the channel does that, then).
-        input=() if references else tuple(items),  # type: ignore[arg-type]
-        agent=model,
-        instructions=instructions,
-        options=options,
-        tools=tools,
-        previous_response_id=previous_response_id,
-        conversation_id=conversation_id,
-        stream=stream,
-        store=store,
-        background=background,
-        metadata=metadata or {},
-        attributes=attributes,
-        deliver_to=deliver_to,
+        () if references else tuple(items),  # type: ignore[arg-type]
+        "respond",
+        model,
+        instructions,
+        options,
+        tools,
+        previous_response_id,
+        conversation_id,
+        None,  # session_key: none on this channel
+        stream,
+        store,
+        background,
+        metadata or {},
+        None,  # idempotency_key and fingerprint: the channel adds them, from the request's headers
+        None,
+        None,  # identity: the caller is known by their isolation keys only
+        attributes,
+        deliver_to,
     )
     return CreateRequest(request, items, references)
 
