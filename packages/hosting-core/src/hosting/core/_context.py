@@ -6,7 +6,7 @@ against it (and the public types) works on any host and any store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from ._agent import Agent
@@ -189,13 +189,16 @@ class ChannelContext:
 
     # -- runs --------------------------------------------------------------------------------------
 
-    async def run(self, request: ChannelRequest) -> HostedRunResult:
-        """Run the agent and wait for the result."""
-        return await self._engine.run(request)
+    # `run` and `run_stream` hand on the engine's own coroutine rather than awaiting it in one of
+    # their own: every run starts through one of them.
 
-    async def run_stream(self, request: ChannelRequest) -> Run:
-        """Start a run; iterate `run.follow()` for its events as they happen."""
-        return await self._engine.start(request)
+    def run(self, request: ChannelRequest) -> Coroutine[Any, Any, HostedRunResult]:
+        """Run the agent; await this for the result."""
+        return self._engine.run(request)
+
+    def run_stream(self, request: ChannelRequest) -> Coroutine[Any, Any, Run]:
+        """Start a run (await this); iterate `run.follow()` for its events as they happen."""
+        return self._engine.start(request)
 
     async def attach(self, response_id: str) -> Run:
         """The run of a stored response (live or finished), to follow or replay. 404 if unknown."""

@@ -38,7 +38,7 @@ from ._exceptions import (
     ServiceUnavailableError,
 )
 from ._execution import Executor
-from ._history import History
+from ._history import Continuation, History
 from ._hooks import RunHook, UpdateHook, apply_run_hooks
 from ._idempotency import IdempotentStarts
 from ._ids import IdFactory
@@ -205,13 +205,36 @@ class RunEngine:
                 claimed = await self.idempotency.claim(owner, request, response_id)
             if claimed is not None:
                 return claimed, None
+        turn: str | None = None  # the conversation whose turn this run holds (`Turns`)
         try:
             with store_failures(response_id):
-                run, context = await self._prepare(request, mode, keys, name, response_id)
+                conversation_id = None
+                if request.previous_response_id is None and (request.conversation_id or request.session_key):
+                    conversation_id = await self.history.conversation_of(request, owner)
+                if conversation_id is not None and request.store:
+                    # A stored turn of a conversation waits for the one before it to end.
+                    await self.turns.take(owner, conversation_id, response_id)
+                    turn = conversation_id
+                    if not self._accepting:  # it waited for its turn past the start of a stop
+                        raise ServiceUnavailableError("The server is shutting down.", code="shutting_down")
+                if request.previous_response_id is None and conversation_id is None:
+                    continuation = Continuation()  # a first turn, the common case: nothing to look up
+                else:
+                    continuation = await self.history.continuation(request, owner, conversation_id)
+                run, context = self._new_run(request, mode, keys, name, response_id, continuation, turn)
+                # Written as it starts when someone could know its id before it ends, so a crash
+                # leaves it `failed`, never unknown; a run its caller only waits for is written
+                # at its end.
+                if run.written_at_start:
+                    await self.store.create_response(run.created)
         except BaseException as error:
+            if turn is not None:
+                await self.turns.give_up(owner, turn, response_id)
             if keyed:
                 self.idempotency.failed(response_id, error)
             raise
+        self._live[response_id] = run
+        self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
         if keyed:
             self.idempotency.started(response_id, run)
         if mode.inline:
@@ -222,69 +245,52 @@ class RunEngine:
         )
         return run, None
 
-    async def _prepare(
-        self, request: ChannelRequest, mode: RunMode, keys: IsolationKeys, name: str, response_id: str
+    def _new_run(
+        self,
+        request: ChannelRequest,
+        mode: RunMode,
+        keys: IsolationKeys,
+        name: str,
+        response_id: str,
+        continuation: Continuation,
+        turn: str | None,
     ) -> tuple[Run, RunContext]:
-        """The run of `request` and its agent's context, registered as live; its record written
-        as it starts when someone could know its id before it ends."""
+        """The run of `request` (its record as created), and its agent's context."""
         owner = keys.user
-        conversation_id = None
-        if request.previous_response_id is None and (request.conversation_id or request.session_key):
-            conversation_id = await self.history.conversation_of(request, owner)
-        # A stored turn of a conversation waits for the one before it to end (a first turn, the
-        # common case, takes none).
-        turn = conversation_id if request.store else None
-        if turn is not None:
-            await self.turns.take(owner, turn, response_id)
-        try:
-            if turn is not None and not self._accepting:  # it waited for its turn past the start of a stop
-                raise ServiceUnavailableError("The server is shutting down.", code="shutting_down")
-            continuation = await self.history.continuation(request, owner, conversation_id)
-            input_items = (
-                self.history.with_ids(request.input, owner) if request.store else tuple(request.input)
-            )
-            # In field order, as `Run` and `RunContext` below: a class called with keywords
-            # packs them into a dictionary first.
-            record = ResponseRecord(
-                response_id,
-                owner,
-                now(),
-                "queued" if request.background else "in_progress",
-                request.channel,
-                request.agent or name,
-                input_items,
-                (),
-                request.previous_response_id,
-                continuation.conversation_id,
-                None,  # usage, error, incomplete_reason, completed_at: known at its end
-                None,
-                None,
-                None,
-                request.background,
-                dict(request.attributes),
-                self.runner,
-            )
-            run = Run(
-                record,
-                mode,
-                request.store,
-                bool(continuation.session_state),
-                None,  # events: none yet
-                None,  # final: not yet
-                self._follower_left,
-                self._finished,
-                (request.deliver_to, request.identity),
-                turn is not None,
-            )
-            # Written as it starts when someone could know its id before it ends, so a crash
-            # leaves it `failed`, never unknown; a run its caller only waits for is written at
-            # its end.
-            if run.written_at_start:
-                await self.store.create_response(record)
-        except BaseException:
-            if turn is not None:
-                await self.turns.give_up(owner, turn, response_id)
-            raise
+        input_items = self.history.with_ids(request.input, owner) if request.store else tuple(request.input)
+        # In field order, as `Run` and `RunContext` below: a class called with keywords packs
+        # them into a dictionary first.
+        record = ResponseRecord(
+            response_id,
+            owner,
+            now(),
+            "queued" if request.background else "in_progress",
+            request.channel,
+            request.agent or name,
+            input_items,
+            (),
+            request.previous_response_id,
+            continuation.conversation_id,
+            None,  # usage, error, incomplete_reason, completed_at: known at its end
+            None,
+            None,
+            None,
+            request.background,
+            dict(request.attributes),
+            self.runner,
+        )
+        run = Run(
+            record,
+            mode,
+            request.store,
+            bool(continuation.session_state),
+            None,  # events: none yet
+            None,  # final: not yet
+            self._follower_left,
+            self._finished,
+            (request.deliver_to, request.identity),
+            turn is not None,
+        )
         context = RunContext(
             response_id,
             continuation.history,
@@ -300,8 +306,6 @@ class RunEngine:
             continuation.conversation_id,
             request.metadata,
         )
-        self._live[response_id] = run
-        self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
         return run, context
 
     # -- sessions ----------------------------------------------------------------------------------

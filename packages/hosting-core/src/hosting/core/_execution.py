@@ -92,7 +92,68 @@ class Executor:
         if run.written_at_start and run.mode.records_events:
             flusher = asyncio.create_task(self._flush_events(run), name=f"hosting-flush-{run.id}")
         try:
-            await self._execute(run, agent, context, flusher)
+            owner = context.isolation.user
+            builder = OutputBuilder(run, lambda kind: self.ids.new_id(kind, owner=owner, hint=run.id))
+            status: ResponseStatus = "completed"
+            error: RunError | None = None
+            incomplete_reason: str | None = None
+            if run.created.status == "queued":
+                await asyncio.sleep(0)  # let the creating request answer `queued` before the run starts
+            if builder.recording:
+                run.emit(RunStarted("in_progress"))
+            try:
+                if self.run_timeout is None:
+                    await self._drive(agent, context, builder)
+                else:
+                    async with asyncio.timeout(self.run_timeout):
+                        await self._drive(agent, context, builder)
+                if builder.reported is not None:
+                    status = "failed"
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                if run.cancel_reason == "shutdown":
+                    status, incomplete_reason = "incomplete", "shutdown"
+                else:
+                    status = "cancelled"
+            except TimeoutError:
+                status, incomplete_reason = "incomplete", "run_timeout"
+            except Exception:
+                logger.exception("agent %r failed in run %s", context.agent_name, run.id)
+                status, error = "failed", RunError("server_error", GENERIC_AGENT_ERROR)
+            if error is None:
+                # An `ErrorUpdate`'s message stays the run's error, also when a timeout or a cancel
+                # came after it (while the agent's generator was closing).
+                error = builder.reported
+            builder.close_open_item()
+            final = run.created.ended(
+                status,
+                tuple(builder.output),
+                usage=builder.usage,
+                error=error,
+                incomplete_reason=incomplete_reason,
+            )
+            if run.delivery[0] is not None and status == "completed":
+                final = await self._deliver(run, final, context)
+            # A run nobody follows makes no events (`OutputBuilder.recording`): no terminal one either.
+            finished = (
+                RunFinished(status, final.completed_at or 0.0, builder.usage, error, incomplete_reason)
+                if builder.recording
+                else None
+            )
+            if flusher is not None:
+                flusher.cancel()  # the final write takes the events not written yet
+            try:
+                if run.stored:
+                    await self._persist(run, final, context, finished)
+            except Exception:
+                logger.exception("could not store the outcome of run %s", run.id)
+                final, finished = self._unstored(run, final, finished)
+            finally:
+                if finished is not None:
+                    run.emit(finished)
+                run.finish(final)
         finally:
             if flusher is not None and not flusher.done():
                 flusher.cancel()
@@ -103,6 +164,23 @@ class Executor:
                     logger.exception("could not give up the conversation turn of run %s", run.id)
             if run.final is not None:
                 log_run(run.final, agent=context.agent_name, channel=context.channel, started=started)
+
+    def _unstored(
+        self, run: Run, final: ResponseRecord, finished: RunFinished | None
+    ) -> tuple[ResponseRecord, RunFinished | None]:
+        """The end of a run whose outcome the store refused: ``failed`` (``storage_error``) for its
+        followers and caller, and left to `Recovery` to write once the store takes writes again."""
+        error = RunError("storage_error", STORAGE_FAILED)
+        final = final.evolve(status="failed", error=error, incomplete_reason=None)
+        if finished is not None:
+            finished = RunFinished("failed", finished.completed_at, final.usage, error, None)
+        if run.written_at_start:
+            log = run.events
+            unstored = [StoredEvent(n, event_to_dict(log[n])) for n in range(run.flushed, len(log))]
+            if finished is not None:
+                unstored.append(StoredEvent(len(log), event_to_dict(finished)))
+            self.recovery.end_later(run, final, unstored)
+        return final, finished
 
     async def _flush_events(self, run: Run) -> None:
         """Write `run`'s events as they come, a batch at most `event_flush_interval` after each."""
@@ -128,81 +206,6 @@ class Executor:
                 continue
             failing = False
             run.flushed = max(run.flushed, end)
-
-    async def _execute(
-        self, run: Run, agent: Agent, context: RunContext, flusher: asyncio.Task[None] | None
-    ) -> None:
-        owner = context.isolation.user
-        builder = OutputBuilder(run, lambda kind: self.ids.new_id(kind, owner=owner, hint=run.id))
-        status: ResponseStatus = "completed"
-        error: RunError | None = None
-        incomplete_reason: str | None = None
-        if run.created.status == "queued":
-            await asyncio.sleep(0)  # let the creating request answer `queued` before the run starts
-        if builder.recording:
-            run.emit(RunStarted("in_progress"))
-        try:
-            if self.run_timeout is None:
-                await self._drive(agent, context, builder)
-            else:
-                async with asyncio.timeout(self.run_timeout):
-                    await self._drive(agent, context, builder)
-            if builder.reported is not None:
-                status = "failed"
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            if run.cancel_reason == "shutdown":
-                status, incomplete_reason = "incomplete", "shutdown"
-            else:
-                status = "cancelled"
-        except TimeoutError:
-            status, incomplete_reason = "incomplete", "run_timeout"
-        except Exception:
-            logger.exception("agent %r failed in run %s", context.agent_name, run.id)
-            status, error = "failed", RunError("server_error", GENERIC_AGENT_ERROR)
-        if error is None:
-            # An `ErrorUpdate`'s message stays the run's error, also when a timeout or a cancel
-            # came after it (while the agent's generator was closing).
-            error = builder.reported
-        builder.close_open_item()
-        final = run.created.ended(
-            status,
-            tuple(builder.output),
-            usage=builder.usage,
-            error=error,
-            incomplete_reason=incomplete_reason,
-        )
-        if run.delivery[0] is not None and status == "completed":
-            final = await self._deliver(run, final, context)
-        # A run nobody follows makes no events (`OutputBuilder.recording`): no terminal one either.
-        finished = (
-            RunFinished(status, final.completed_at or 0.0, builder.usage, error, incomplete_reason)
-            if builder.recording
-            else None
-        )
-        if flusher is not None:
-            flusher.cancel()  # the final write takes the events not written yet
-        try:
-            if run.stored:
-                await self._persist(run, final, context, finished)
-        except Exception:
-            logger.exception("could not store the outcome of run %s", run.id)
-            error = RunError("storage_error", STORAGE_FAILED)
-            final = final.evolve(status="failed", error=error, incomplete_reason=None)
-            if finished is not None:
-                finished = RunFinished("failed", finished.completed_at, builder.usage, error, None)
-            if run.written_at_start:
-                log = run.events
-                unstored = [StoredEvent(n, event_to_dict(log[n])) for n in range(run.flushed, len(log))]
-                if finished is not None:
-                    unstored.append(StoredEvent(len(log), event_to_dict(finished)))
-                self.recovery.end_later(run, final, unstored)
-        finally:
-            if finished is not None:
-                run.emit(finished)
-            run.finish(final)
 
     async def _drive(self, agent: Agent, context: RunContext, builder: OutputBuilder) -> None:
         """Feed the agent's updates to `builder`, until the agent ends or yields an `ErrorUpdate`."""

@@ -118,7 +118,7 @@ class OutputBuilder:
             return
         text = "".join(self._open_text)
         item: Item = (
-            Message("assistant", (TextPart(text),), id=self._open_id)
+            Message("assistant", (TextPart(text),), self._open_id)
             if self._open_kind is TextDelta
             else Reasoning(text, id=self._open_id)
         )

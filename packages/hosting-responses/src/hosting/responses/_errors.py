@@ -28,9 +28,7 @@ class JSONBytesResponse(Response):
 
     media_type = "application/json"
 
-    def __init__(
-        self, content: bytes, *, status_code: int = 200, headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, content: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
         self.body = content
         self.status_code = status_code
         self.background = None
@@ -56,7 +54,7 @@ def envelope(message: str, *, error_type: str, param: str | None, code: str | No
 
 def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A compact JSON response (no pydantic, no indentation: this is the hot path)."""
-    return JSONBytesResponse(encode_json(body), status_code=status_code, headers=headers)
+    return JSONBytesResponse(encode_json(body), status_code, headers)  # by position, as it is hot
 
 
 def error_response(error: RequestError) -> Response:
