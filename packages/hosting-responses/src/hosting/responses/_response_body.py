@@ -54,8 +54,24 @@ _ECHOED: dict[str, Any] = {
     "user": None,
 }
 
-# Fields of the SDK's `Response` this channel has nothing to say about: present, as null.
-_ABSENT: dict[str, Any] = {
+# Every field of the SDK's `Response`, as a body starts out (`response_body` fills in the rest):
+# the echoed fields at their defaults, and the ones this channel has nothing to say about as
+# null. Copying it is cheaper than building the body's forty keys one by one.
+_FIELDS: dict[str, Any] = {
+    "id": None,
+    "object": "response",
+    "created_at": None,
+    "status": None,
+    "background": False,
+    "completed_at": None,
+    "conversation": None,
+    "error": None,
+    "incomplete_details": None,
+    "model": "",
+    "output": None,
+    "previous_response_id": None,
+    "usage": None,
+    **_ECHOED,
     "access_programs": None,
     "image": None,
     "input_transformations": None,
@@ -114,27 +130,28 @@ def response_body(
     response from the created record and the run's last event).
     """
     status = status or record.status
-    body: dict[str, Any] = {
-        "id": record.id,
-        "object": "response",
-        # Whole seconds, as the API and the Open Responses schema have them (clients validate it).
-        "created_at": int(record.created_at),
-        "status": status,
-        "background": record.background,
-        "completed_at": int(completed_at) if completed_at is not None else None,
-        "conversation": {"id": record.conversation_id} if record.conversation_id else None,
-        "error": error_body(error),
-        "incomplete_details": incomplete_body(status, incomplete_reason),
-        "model": record.agent or "",
-        "output": output if output is not None else [],
-        "previous_response_id": record.previous_response_id,
-        "usage": usage_body(usage),
-        **_ECHOED,
-        "metadata": {},
-        "text": {"format": {"type": "text"}},
-        "tools": [],
-        **_ABSENT,
-    }
+    body = _FIELDS.copy()
+    body["id"] = record.id
+    # Whole seconds, as the API and the Open Responses schema have them (clients validate it).
+    body["created_at"] = int(record.created_at)
+    body["status"] = status
+    body["background"] = record.background
+    if completed_at is not None:
+        body["completed_at"] = int(completed_at)
+    if record.conversation_id:
+        body["conversation"] = {"id": record.conversation_id}
+    if error is not None:
+        body["error"] = error_body(error)
+    if status == "incomplete":
+        body["incomplete_details"] = incomplete_body(status, incomplete_reason)
+    body["model"] = record.agent or ""
+    body["output"] = output if output is not None else []
+    body["previous_response_id"] = record.previous_response_id
+    if usage is not None:
+        body["usage"] = usage_body(usage)
+    body["metadata"] = {}
+    body["text"] = {"format": {"type": "text"}}
+    body["tools"] = []
     for name, value in record.attributes.items():
         # What the request gave; other keys (another channel's details, the delivery report)
         # are not part of the Response object.
