@@ -168,7 +168,8 @@ class RunEngine:
         """
         run, inline = await self._begin(request, followed=False)
         if inline is not None:
-            await self.executor.execute(run, *inline)
+            agent, context = inline
+            await self.executor.execute(run, agent, context)
         result = HostedRunResult(run.final) if run.final is not None else await run.wait()
         error = result.record.error
         if error is not None and error.code == "storage_error" and not result.record.background:

@@ -81,14 +81,14 @@ class _TimePrefix:
         self._millisecond = -1
         self._prefix = ""
 
-    def __call__(self) -> str:
+    def current(self) -> str:
         millisecond = time.time_ns() // 1_000_000
         if millisecond != self._millisecond:
             self._millisecond, self._prefix = millisecond, f"{millisecond:012x}"
         return self._prefix
 
 
-_time_prefix = _TimePrefix()
+_time_prefix = _TimePrefix().current
 
 
 def time_ordered_hex(random_bytes: int) -> str:

@@ -73,7 +73,8 @@ def sending_request_id(send: Send, request_id: str) -> Send:
     def send_with_id(message: Message) -> Awaitable[None]:
         # A plain function returning `send`'s awaitable: no coroutine of its own per message.
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), header]}
+            # The headers list is copied, not extended: it may be a response's own, sent again.
+            message["headers"] = [*message.get("headers", ()), header]
         return send(message)
 
     return send_with_id

@@ -32,14 +32,14 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from hosting.core import InvalidRequestError, Item, NotFoundError, RequestError
-from hosting.core.channels import ChannelContext, ChannelContribution, Run, RunEvent, RunMode
+from hosting.core.channels import ChannelContext, ChannelContribution, Run, RunEvent, RunMode, request_body
 
 from ._control import fingerprint, idempotency_key, stream_query
 from ._conversations import ConversationRoutes
 from ._encode import encode_events
 from ._errors import error_response, invalid, json_response, method_not_allowed, server_error_response
 from ._items import ItemReference, render_items, without_id
-from ._json_body import read_json
+from ._json_body import load_json
 from ._openapi import OpenAPIRoute
 from ._render import StreamRenderer
 from ._request import CreateRequest, page_limit, page_order, parse_create
@@ -133,8 +133,11 @@ class ResponsesChannel:
     # -- POST /responses ---------------------------------------------------------------------------
 
     async def create(self, request: Request) -> Response:
-        body = await read_json(request, self.context.limits)
-        parsed = parse_create(body, channel=self.name, limits=self.context.limits)
+        context = self.context
+        limits = context.limits
+        # The body was read, and bounded, before the route ran (`request_body`).
+        body = load_json(await request_body(request), max_depth=limits.max_json_depth)
+        parsed = parse_create(body, channel=self.name, limits=limits)
         key = idempotency_key(request.scope)
         channel_request = parsed.request
         if parsed.references or key is not None:  # the common request needs no copy
@@ -144,7 +147,6 @@ class ResponsesChannel:
                 idempotency_key=key,
                 fingerprint=fingerprint(body) if key is not None else None,
             )
-        context = self.context
         if channel_request.stream:
             run = await context.run_stream(channel_request)
             return self._stream(run)

@@ -34,12 +34,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from hosting.core import FunctionCall, FunctionResult, Item, Message, NotFoundError, Reasoning, ToolStep
-from hosting.core.channels import with_id
+from hosting.core.channels import request_body, with_id
 from hosting.core.stores import ConversationRecord
 
 from ._errors import invalid, json_response
 from ._items import ItemReference, parse_input_item, render_item
-from ._json_body import read_json
+from ._json_body import load_json
 from ._options import _metadata
 from ._request import page_limit, page_order
 
@@ -111,7 +111,7 @@ class ConversationRoutes:
     # -- parsing -----------------------------------------------------------------------------------
 
     async def _body(self, request: Request) -> Mapping[str, Any]:
-        body = await read_json(request, self.channel.context.limits)
+        body = load_json(await request_body(request), max_depth=self.channel.context.limits.max_json_depth)
         if not isinstance(body, dict):
             raise invalid("The request body must be a JSON object.", None, code="invalid_body")
         return body

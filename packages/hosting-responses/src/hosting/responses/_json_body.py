@@ -8,10 +8,6 @@ import re
 from typing import Any
 
 import orjson
-from starlette.requests import Request
-
-from hosting.core import Limits
-from hosting.core.channels import request_body
 
 from ._errors import invalid
 
@@ -117,8 +113,3 @@ def json_depth(value: Any, *, limit: int) -> int:
             child for node in containers for child in (node.values() if isinstance(node, dict) else node)
         ]
     return depth
-
-
-async def read_json(request: Request, limits: Limits) -> Any:
-    """The JSON body of `request`, within `limits` (the host refused oversized bodies already, 413)."""
-    return load_json(await request_body(request), max_depth=limits.max_json_depth)
