@@ -10,6 +10,7 @@ and the per-user run limit by the run engine.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +86,8 @@ class BodyLimitMiddleware:
         if task is None:  # pragma: no cover - ASGI servers always call apps in a task
             raise RuntimeError("BodyLimitMiddleware must run in a task")
         loop = task.get_loop()
-        self._reading[task] = loop.time() + self.limits.body_timeout
+        # The monotonic clock, not `loop.time()`: a loop may keep time its own way (uvloop does).
+        self._reading[task] = time.monotonic() + self.limits.body_timeout
         if loop not in self._sweeps:
             for other in list(self._sweeps):  # a copy: other loops' threads change it
                 if other.is_closed():
@@ -119,7 +121,7 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
     def _sweep_expired(self, loop: asyncio.AbstractEventLoop) -> None:
-        now = loop.time()
+        now = time.monotonic()
         reading = False
         for task, deadline in list(self._reading.items()):  # a copy: other loops' threads add to it
             if task.get_loop() is not loop:

@@ -354,16 +354,16 @@ class _Endpoint:
         self.allowed = tuple(handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
-        handler = self.handlers.get(request.method)
+        method = scope["method"]
+        handler = self.handlers.get(method)
         if handler is None:
-            response = method_not_allowed(request.method, self.allowed)
+            response = method_not_allowed(method, self.allowed)
         else:
             try:
-                response = await handler(request)
+                response = await handler(Request(scope, receive, send))
             except RequestError as error:
                 response = error_response(error)
             except Exception:
-                logger.exception("%s %s failed", request.method, self.path)
+                logger.exception("%s %s failed", method, self.path)
                 response = server_error_response("The server had an error while processing your request.")
         await response(scope, receive, send)

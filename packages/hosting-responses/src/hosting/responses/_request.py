@@ -34,6 +34,8 @@ from ._options import (
     output_format,
 )
 
+_OPTION_NAMES = frozenset(_OPTION_PARSERS)
+
 
 @dataclass(slots=True)
 class CreateRequest:
@@ -83,10 +85,9 @@ def parse_create(body: Any, *, channel: str, limits: Limits) -> CreateRequest:
     # are not kept: the Response object renders a missing one as its default.
     given: dict[str, Any] = {}
     options: dict[str, Any] = {}
-    present = body.keys() & _OPTION_PARSERS.keys()
-    if present:
+    if not _OPTION_NAMES.isdisjoint(body):
         for name, check in _OPTION_PARSERS.items():  # in a fixed order: the first bad one is reported
-            if name in present:
+            if name in body:
                 value = check(body)
                 if value is not None:
                     given[name] = options[name] = value
