@@ -21,25 +21,14 @@ STORAGE_FAILED = "The response could not be stored."
 """What a caller sees of a run whose outcome the store refused (the cause goes to the log)."""
 
 
-class store_failures:
-    """A store that fails while a run starts (a full disk, a lost database) is a 500 with code
-    ``storage_error``: the caller learns that nothing was stored, and nothing ran.
-
-    A class rather than a generator-based context manager: it brackets every run's start."""
-
-    __slots__ = ("response_id",)
-
-    def __init__(self, response_id: str) -> None:
-        self.response_id = response_id
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
-        if error is None or not isinstance(error, Exception) or isinstance(error, HostingError | ValueError):
-            return
-        logger.error("could not store the start of run %s", self.response_id, exc_info=error)
-        raise ServerError(STORAGE_FAILED, code="storage_error") from error
+def start_failure(error: BaseException, response_id: str) -> BaseException:
+    """What the caller of a run that could not start is told: `error` itself, unless it is a
+    store's (a full disk, a lost database), which is a 500 with code ``storage_error`` (the
+    caller learns that nothing was stored, and nothing ran; the cause goes to the log)."""
+    if not isinstance(error, Exception) or isinstance(error, HostingError | ValueError):
+        return error
+    logger.error("could not store the start of run %s", response_id, exc_info=error)
+    return ServerError(STORAGE_FAILED, code="storage_error")
 
 
 def check_combination(request: ChannelRequest) -> None:

@@ -19,9 +19,9 @@ from ._channel import (
     HostedRunResult,
 )
 from ._delivery import Deliveries
-from ._engine import RunEngine, current_keys
+from ._engine import RunEngine
 from ._exceptions import NotFoundError
-from ._isolation import IsolationKeys
+from ._isolation import IsolationKeys, current_keys
 from ._limits import Limits
 from ._records import (
     ConversationPage,

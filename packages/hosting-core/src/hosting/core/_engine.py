@@ -27,7 +27,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
-from ._admission import STORAGE_FAILED, check_combination, select_agent, store_failures
+from ._admission import STORAGE_FAILED, check_combination, select_agent, start_failure
 from ._agent import Agent, RunContext
 from ._channel import ChannelRequest, HostedRunResult
 from ._delivery import Deliveries
@@ -42,7 +42,7 @@ from ._history import Continuation, History
 from ._hooks import RunHook, UpdateHook, apply_run_hooks
 from ._idempotency import IdempotentStarts
 from ._ids import IdFactory
-from ._isolation import IsolationKeys, get_current_isolation_keys
+from ._isolation import IsolationKeys, current_keys
 from ._records import ResponseRecord, now
 from ._recovery import Recovery
 from ._run import Run, RunMode
@@ -55,11 +55,6 @@ logger = logging.getLogger("hosting.core")
 DisconnectPolicy: TypeAlias = Literal["cancel_unstored", "never_cancel", "always_cancel"]
 """What a dropped stream does to its run: by default a stored run goes on (a client can resume
 it) and an unstored one is cancelled, since nobody could fetch it."""
-
-
-def current_keys() -> IsolationKeys:
-    """The caller's isolation keys (the anonymous user's outside a request)."""
-    return get_current_isolation_keys() or IsolationKeys()
 
 
 class RunEngine:
@@ -201,39 +196,39 @@ class RunEngine:
             "response", owner=owner, hint=request.previous_response_id or request.conversation_id
         )
         keyed = bool(request.idempotency_key) and request.store
-        if keyed:
-            with store_failures(response_id):
-                claimed = await self.idempotency.claim(owner, request, response_id)
-            if claimed is not None:
-                return claimed, None
         turn: str | None = None  # the conversation whose turn this run holds (`Turns`)
         try:
-            with store_failures(response_id):
-                conversation_id = None
-                if request.previous_response_id is None and (request.conversation_id or request.session_key):
-                    conversation_id = await self.history.conversation_of(request, owner)
-                if conversation_id is not None and request.store:
-                    # A stored turn of a conversation waits for the one before it to end.
-                    await self.turns.take(owner, conversation_id, response_id)
-                    turn = conversation_id
-                    if not self._accepting:  # it waited for its turn past the start of a stop
-                        raise ServiceUnavailableError("The server is shutting down.", code="shutting_down")
-                if request.previous_response_id is None and conversation_id is None:
-                    continuation = Continuation()  # a first turn, the common case: nothing to look up
-                else:
-                    continuation = await self.history.continuation(request, owner, conversation_id)
-                run, context = self._new_run(request, mode, keys, name, response_id, continuation, turn)
-                # Written as it starts when someone could know its id before it ends, so a crash
-                # leaves it `failed`, never unknown; a run its caller only waits for is written
-                # at its end.
-                if run.written_at_start:
-                    await self.store.create_response(run.created)
+            if keyed:
+                claimed = await self.idempotency.claim(owner, request, response_id)
+                if claimed is not None:
+                    return claimed, None
+            conversation_id = None
+            if request.previous_response_id is None and (request.conversation_id or request.session_key):
+                conversation_id = await self.history.conversation_of(request, owner)
+            if conversation_id is not None and request.store:
+                # A stored turn of a conversation waits for the one before it to end.
+                await self.turns.take(owner, conversation_id, response_id)
+                turn = conversation_id
+                if not self._accepting:  # it waited for its turn past the start of a stop
+                    raise ServiceUnavailableError("The server is shutting down.", code="shutting_down")
+            if request.previous_response_id is None and conversation_id is None:
+                continuation = Continuation()  # a first turn, the common case: nothing to look up
+            else:
+                continuation = await self.history.continuation(request, owner, conversation_id)
+            run, context = self._new_run(request, mode, keys, name, response_id, continuation, turn)
+            # Written as it starts when someone could know its id before it ends, so a crash leaves
+            # it `failed`, never unknown; a run its caller only waits for is written at its end.
+            if run.written_at_start:
+                await self.store.create_response(run.created)
         except BaseException as error:
             if turn is not None:
                 await self.turns.give_up(owner, turn, response_id)
+            failure = start_failure(error, response_id)
             if keyed:
-                self.idempotency.failed(response_id, error)
-            raise
+                self.idempotency.failed(response_id, failure)
+            if failure is error:
+                raise
+            raise failure from error
         self._live[response_id] = run
         self._runs_per_user[owner] = self._runs_per_user.get(owner, 0) + 1
         if keyed:
@@ -277,7 +272,7 @@ class RunEngine:
             None,
             None,
             request.background,
-            dict(request.attributes),
+            request.attributes,  # a value, as the request is: shared, never changed
             self.runner,
         )
         run = Run(

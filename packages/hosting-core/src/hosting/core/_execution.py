@@ -92,8 +92,7 @@ class Executor:
         if run.written_at_start and run.mode.records_events:
             flusher = asyncio.create_task(self._flush_events(run), name=f"hosting-flush-{run.id}")
         try:
-            owner = context.isolation.user
-            builder = OutputBuilder(run, lambda kind: self.ids.new_id(kind, owner=owner, hint=run.id))
+            builder = OutputBuilder(run, self.ids)
             status: ResponseStatus = "completed"
             error: RunError | None = None
             incomplete_reason: str | None = None

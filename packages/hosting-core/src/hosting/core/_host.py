@@ -31,13 +31,13 @@ from ._channel import (
 from ._context import ChannelContext
 from ._cors import cors_middleware, cors_origins_from_env
 from ._delivery import Deliveries
-from ._engine import DisconnectPolicy, RunEngine, current_keys
+from ._engine import DisconnectPolicy, RunEngine
 from ._error_response import ErrorRenderer, UnknownPath, error_response
 from ._exceptions import ConfigurationError
 from ._health import PUBLIC_PATHS, health_routes
 from ._hooks import RunHook, UpdateHook
 from ._ids import IdFactory, RandomIdFactory
-from ._isolation import IsolationKeys
+from ._isolation import IsolationKeys, current_keys
 from ._limits import BodyLimitMiddleware, Limits
 from ._middleware import IsolationMiddleware
 from ._request_id import RequestIdLogFilter, RequestIdMiddleware

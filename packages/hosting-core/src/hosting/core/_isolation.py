@@ -37,6 +37,11 @@ def get_current_isolation_keys() -> IsolationKeys | None:
     return _current_isolation_keys.get()
 
 
+def current_keys() -> IsolationKeys:
+    """The caller's isolation keys (the anonymous user's outside a request)."""
+    return _current_isolation_keys.get() or IsolationKeys()
+
+
 def set_current_isolation_keys(keys: IsolationKeys | None) -> contextvars.Token[IsolationKeys | None]:
     """Set the keys for the current context; pass the token to `reset_current_isolation_keys`."""
     return _current_isolation_keys.set(keys)

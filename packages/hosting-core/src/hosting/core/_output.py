@@ -9,9 +9,8 @@ follower renders. Items get their ids here, from the host's id factory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ._events import OutputItemAdded, OutputItemDone, OutputTextDelta, ReasoningTextDelta
+from ._ids import IdFactory
 from ._records import RunError
 from ._replay import whole_item_events
 from ._run import Run
@@ -48,7 +47,7 @@ class OutputBuilder:
         "_open_id",
         "_open_kind",
         "_open_text",
-        "new_id",
+        "ids",
         "output",
         "recording",
         "reported",
@@ -56,10 +55,9 @@ class OutputBuilder:
         "usage",
     )
 
-    def __init__(self, run: Run, new_id: Callable[[str], str]) -> None:
+    def __init__(self, run: Run, ids: IdFactory) -> None:
         self.run = run
-        # Makes an id of a kind for an item of this run (the run's id is its partition hint).
-        self.new_id = new_id
+        self.ids = ids
         self.output: list[Item] = []
         self.usage: Usage | None = None
         # The error of an `ErrorUpdate` the agent yielded (which ends the run).
@@ -68,6 +66,11 @@ class OutputBuilder:
         self._open_id = ""
         self._open_text: list[str] = []
         self.recording = run.mode.records_events
+
+    def _new_id(self, kind: str) -> str:
+        """An id for an item of this run (the run's id is its partition hint)."""
+        created = self.run.created
+        return self.ids.new_id(kind, owner=created.owner, hint=created.id)
 
     def add(self, update: Update | str) -> None:
         kind: type[TextDelta] | type[ReasoningDelta]
@@ -104,7 +107,7 @@ class OutputBuilder:
     def _open(self, kind: type[TextDelta] | type[ReasoningDelta]) -> None:
         self._open_kind = kind
         self._open_text = []
-        self._open_id = self.new_id("message" if kind is TextDelta else "reasoning")
+        self._open_id = self._new_id("message" if kind is TextDelta else "reasoning")
         if self.recording:
             started: Item = (
                 Message("assistant", (), id=self._open_id)
@@ -130,13 +133,13 @@ class OutputBuilder:
 
     def _add_whole(self, item: Item) -> None:
         if isinstance(item, FunctionCall):
-            item_id = item.id or self.new_id("function_call")
+            item_id = item.id or self._new_id("function_call")
             # The id's last digits: its first ones are a partition and the time, alike in a burst.
             call_id = item.call_id or f"call_{item_id.partition('_')[2][-24:]}"
             item = FunctionCall(call_id, item.name, item.arguments, id=item_id)
         elif item.id is None:  # by isinstance, not type(): a subclass of an item type is one too
             kind = next(name for cls, name in _ID_KINDS.items() if isinstance(item, cls))
-            item = with_id(item, self.new_id(kind))
+            item = with_id(item, self._new_id(kind))
         if self.recording:  # the same events a replay rebuilds for this item from the stored record
             for event in whole_item_events(len(self.output), item):
                 self.run.emit(event)
