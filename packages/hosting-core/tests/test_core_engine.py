@@ -23,6 +23,7 @@ from hosting.core import (
     ReasoningDelta,
     RejectedError,
     RunContext,
+    ServerError,
     TextDelta,
     Update,
     Usage,
@@ -693,3 +694,43 @@ async def test_a_turn_that_waited_for_its_conversation_past_the_start_of_a_stop_
     with pytest.raises(Exception) as refused:
         await asyncio.wait_for(waiting, timeout=5)
     assert getattr(refused.value, "status_code", None) == 503
+
+
+class _FullDisk(MemoryStore):
+    """A store whose writes fail once `full` is set (a run's start and its turn's release alike)."""
+
+    full = False
+
+    async def create_response(self, record: ResponseRecord) -> None:
+        if self.full:
+            raise OSError("disk full")
+        await super().create_response(record)
+
+    async def release_conversation(self, owner: str, conversation_id: str, response_id: str) -> None:
+        if self.full:
+            raise OSError("disk full")
+        await super().release_conversation(owner, conversation_id, response_id)
+
+
+async def test_a_start_the_store_refuses_is_a_storage_error_even_when_its_turn_cannot_be_given_up(
+    make_host: MakeHost,
+) -> None:
+    @agent
+    async def answer(context: RunContext) -> AsyncIterator[str]:
+        yield "ok"
+
+    store = _FullDisk()
+    host = make_host(answer, store=store)
+    await host.startup()
+    store.full = True
+    request = ask("x", session_key="chat-1", background=True, idempotency_key="k1", fingerprint="f1")
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(host.engine.start(request), host.engine.start(request), return_exceptions=True),
+        timeout=10,  # a retry waiting on the failed start gets its error, it does not hang
+    )
+    first, retry = outcomes
+    assert isinstance(first, ServerError) and first.code == "storage_error", first
+    # The retry waited on the first start and got its error, or came after and found nothing.
+    assert isinstance(retry, ServerError | NotFoundError), retry
+    store.full = False
+    await host.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -281,6 +282,8 @@ def test_attributes_outside_the_response_object_are_not_rendered() -> None:
     body = render_response(record)
     assert "delivery" not in body and "a2a_context" not in body
     assert body["temperature"] == 1.0  # a null stored by an older version renders as the default
+    older = render_response(dataclasses.replace(record, attributes={"text": {}}))
+    assert older["text"] == {"format": {"type": "text"}}  # as stored for ``text: {}`` before
 
 
 def test_each_response_gets_its_own_default_objects() -> None:

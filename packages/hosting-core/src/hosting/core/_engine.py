@@ -1,20 +1,17 @@
 """The run engine: every run of every channel goes through here, once.
 
-A run's lifecycle: `start` (or `run`, which also waits) checks the request,
-resolves what it continues from (`History`), writes it when someone could know
-its id before it ends, and executes the agent (in a task of its own, or in the
-caller's, as its `RunMode` says). The agent's updates become output items and
-events (`OutputBuilder`); the outcome is recorded in one write: a turn is
-appended to its conversation, and session state saved, only when the run
-completed, so a failed or cancelled run leaves no half-written history.
-`attach` finds a run again (live here, followed through the store when
-another process runs it, or rebuilt from the store), `cancel` stops it (here,
-or by ending it in the store, which the process running it sees at its next
-heartbeat), and `startup` / `shutdown` bracket the host's life.
+A run's lifecycle: `start` (or `run`, which also waits) checks the request, resolves what it
+continues from (`History`), writes it when someone could know its id before it ends, and executes
+the agent (in a task of its own, or in the caller's, as its `RunMode` says). The agent's updates
+become output items and events (`OutputBuilder`); the outcome is recorded in one write: a turn is
+appended to its conversation, and session state saved, only when the run completed, so a failed or
+cancelled run leaves no half-written history. `attach` finds a run again (live here, followed
+through the store when another process runs it, or rebuilt from the store), `cancel` stops it (here,
+or by ending it in the store, which the process running it sees at its next heartbeat), and
+`startup` / `shutdown` bracket the host's life.
 
-The process is a runner (`Recovery`): its runs carry its id, its lease is kept
-alive, and runs of runners that stopped are ended. Turns of one conversation
-are taken one at a time (`Turns`).
+The process is a runner (`Recovery`): its runs carry its id, its lease is kept alive, and runs of
+runners that stopped are ended. Turns of one conversation are taken one at a time (`Turns`).
 """
 
 from __future__ import annotations
@@ -221,11 +218,14 @@ class RunEngine:
             if run.written_at_start:
                 await self.store.create_response(run.created)
         except BaseException as error:
-            if turn is not None:
-                await self.turns.give_up(owner, turn, response_id)
             failure = start_failure(error, response_id)
-            if keyed:
+            if keyed:  # retries waiting on this start get its error
                 self.idempotency.failed(response_id, failure)
+            if turn is not None:
+                try:
+                    await self.turns.give_up(owner, turn, response_id)
+                except Exception:  # the store that failed the start may fail this too
+                    logger.exception("could not give up the conversation turn of run %s", response_id)
             if failure is error:
                 raise
             raise failure from error

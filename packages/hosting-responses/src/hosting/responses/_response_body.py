@@ -150,13 +150,14 @@ def response_body(
     if usage is not None:
         body["usage"] = usage_body(usage)
     body["metadata"] = {}
-    body["text"] = {"format": {"type": "text"}}
     body["tools"] = []
     for name, value in record.attributes.items():
         # What the request gave; other keys (another channel's details, the delivery report)
         # are not part of the Response object.
         if value is not None and name in _ECHOED:
             body[name] = value
+    if not body["text"]:  # also an empty one, which older versions stored for ``text: {}``
+        body["text"] = {"format": {"type": "text"}}
     return body
 
 
