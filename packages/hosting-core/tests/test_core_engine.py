@@ -703,6 +703,7 @@ class _FullDisk(MemoryStore):
 
     async def create_response(self, record: ResponseRecord) -> None:
         if self.full:
+            await asyncio.sleep(0.05)  # a write that takes a while to fail: a retry comes meanwhile
             raise OSError("disk full")
         await super().create_response(record)
 
@@ -712,25 +713,60 @@ class _FullDisk(MemoryStore):
         await super().release_conversation(owner, conversation_id, response_id)
 
 
+@agent
+async def _answers(context: RunContext) -> AsyncIterator[str]:
+    yield "ok"
+
+
 async def test_a_start_the_store_refuses_is_a_storage_error_even_when_its_turn_cannot_be_given_up(
     make_host: MakeHost,
 ) -> None:
-    @agent
-    async def answer(context: RunContext) -> AsyncIterator[str]:
-        yield "ok"
-
     store = _FullDisk()
-    host = make_host(answer, store=store)
+    host = make_host(_answers, store=store)
     await host.startup()
     store.full = True
     request = ask("x", session_key="chat-1", background=True, idempotency_key="k1", fingerprint="f1")
-    outcomes = await asyncio.wait_for(
-        asyncio.gather(host.engine.start(request), host.engine.start(request), return_exceptions=True),
-        timeout=10,  # a retry waiting on the failed start gets its error, it does not hang
-    )
-    first, retry = outcomes
-    assert isinstance(first, ServerError) and first.code == "storage_error", first
-    # The retry waited on the first start and got its error, or came after and found nothing.
-    assert isinstance(retry, ServerError | NotFoundError), retry
+    first = asyncio.create_task(host.engine.start(request))
+    await asyncio.sleep(0.01)  # the first has claimed the key and is writing its start
+    retry = asyncio.create_task(host.engine.start(request))
+    # The retry waits on the first start and gets its error; it does not hang.
+    outcomes = await asyncio.wait_for(asyncio.gather(first, retry, return_exceptions=True), timeout=10)
+    for outcome in outcomes:
+        assert isinstance(outcome, ServerError) and outcome.code == "storage_error", outcome
+    await host.shutdown()
+
+
+async def test_a_start_the_store_refused_can_be_retried_with_its_key(make_host: MakeHost) -> None:
+    store = _FullDisk()
+    host = make_host(_answers, store=store)
+    await host.startup()
+    store.full = True
+    request = ask("x", background=True, idempotency_key="k1", fingerprint="f1")
+    with pytest.raises(ServerError):
+        await host.engine.start(request)
     store.full = False
+    # Nothing ran and nothing was kept under the key: the retry starts afresh (it was a 404).
+    assert (await (await host.engine.start(request)).wait()).text == "ok"
+    await host.shutdown()
+
+
+async def test_a_request_refused_for_a_busy_turn_can_be_retried_with_its_key(make_host: MakeHost) -> None:
+    gate = asyncio.Event()
+
+    @agent
+    async def waits(context: RunContext) -> AsyncIterator[str]:
+        if context.input_text == "first":
+            await gate.wait()
+        yield "done"
+
+    host = make_host(waits, concurrent_turns="reject")
+    await host.startup()
+    first = await host.engine.start(ask("first", session_key="chat-1", background=True))
+    second = ask("second", session_key="chat-1", idempotency_key="k1", fingerprint="f1")
+    with pytest.raises(ConflictError):
+        await host.engine.run(second)
+    gate.set()
+    assert (await first.wait()).text == "done"
+    # Its run never started, so its key was released: the retry runs (it was a 404 for nothing).
+    assert (await host.engine.run(second)).text == "done"
     await host.shutdown()

@@ -57,6 +57,13 @@ class RacyClaimStore(MemoryStore):
         return claim
 
 
+class GreedyReleaseStore(MemoryStore):
+    """Releases a key whoever holds it."""
+
+    async def release_idempotency_key(self, owner: str, key: str, response_id: str) -> None:
+        self._idempotency.pop((owner, key), None)
+
+
 class NoTtlStore(MemoryStore):
     """Ignores its time-to-live."""
 
@@ -127,6 +134,12 @@ async def test_a_store_that_does_not_cascade_fails_the_deletion_test() -> None:
 async def test_a_store_with_racy_claims_fails_the_idempotency_test() -> None:
     with pytest.raises(AssertionError):
         await suite.test_concurrent_claims_of_one_key_have_one_winner(RacyClaimStore())
+
+
+async def test_a_store_that_releases_another_responses_key_fails_the_idempotency_test() -> None:
+    with pytest.raises(AssertionError):
+        await suite.test_a_released_key_is_free_again_unless_another_response_holds_it(GreedyReleaseStore())
+    await suite.test_a_released_key_is_free_again_unless_another_response_holds_it(MemoryStore())
 
 
 async def test_a_store_that_ignores_its_ttl_fails_the_retention_test() -> None:

@@ -219,8 +219,8 @@ class RunEngine:
                 await self.store.create_response(run.created)
         except BaseException as error:
             failure = start_failure(error, response_id)
-            if keyed:  # retries waiting on this start get its error
-                self.idempotency.failed(response_id, failure)
+            if keyed:  # retries waiting on this start get its error; later ones start afresh
+                await self.idempotency.failed(owner, request, response_id, failure)
             if turn is not None:
                 try:
                     await self.turns.give_up(owner, turn, response_id)

@@ -8,12 +8,15 @@ this process while the first request is still starting its run waits for that st
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from ._channel import ChannelRequest
 from ._exceptions import ConflictError
 from ._run import Run
 from ._store._base import Store
+
+logger = logging.getLogger("hosting.core")
 
 
 class IdempotentStarts:
@@ -58,9 +61,16 @@ class IdempotentStarts:
         if starting is not None and not starting.done():
             starting.set_result(run)
 
-    def failed(self, response_id: str, error: BaseException) -> None:
-        """The first run under a key could not start: retries waiting for it get the same error."""
+    async def failed(
+        self, owner: str, request: ChannelRequest, response_id: str, error: BaseException
+    ) -> None:
+        """The first run under a key could not start: retries waiting for it get the same error,
+        and the key is released, so a later retry starts afresh (nothing ran, nothing is kept)."""
         starting = self._starting.pop(response_id, None)
         if starting is not None and not starting.done():
             starting.set_exception(error if isinstance(error, Exception) else RuntimeError("start aborted"))
             starting.exception()  # mark retrieved: the retry that waits on it re-raises on its own
+        try:
+            await self.store.release_idempotency_key(owner, request.idempotency_key or "", response_id)
+        except Exception:  # the store that failed the start may fail this too: the key then expires
+            logger.exception("could not release the idempotency key of run %s", response_id)

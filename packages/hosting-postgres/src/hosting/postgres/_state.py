@@ -128,6 +128,13 @@ async def claim_idempotency_key(
     return IdempotencyClaim(str(row[0]), str(row[1]), created=False)
 
 
+async def release_idempotency_key(db: AsyncConnection[Any], owner: str, key: str, response_id: str) -> None:
+    await db.execute(
+        "DELETE FROM idempotency_keys WHERE owner = %s AND key = %s AND response_id = %s",
+        (owner, key, response_id),
+    )
+
+
 async def link_identity(db: AsyncConnection[Any], owner: str, channel: str, address: str) -> None:
     await db.execute(
         "INSERT INTO identity_links (owner, channel, address) VALUES (%s, %s, %s)"

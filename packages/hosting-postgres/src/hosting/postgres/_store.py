@@ -1,12 +1,11 @@
 """`PostgresStore`: the `Store` contract on PostgreSQL, for several replicas of one host.
 
-Every operation borrows a connection of an `AsyncConnectionPool` (autocommit; a
-write of several steps is one explicit transaction) and runs the queries of one
-module per idea: `_responses.py`, `_conversations.py`, `_state.py`,
-`_runners.py`, `_listing.py`, `_ledger.py`, `_retention.py`. Concurrency is the
-database's: row locks order appends to a conversation and writes to a run,
-``ON CONFLICT`` settles racing claims, an advisory lock serializes the turns of
-one conversation and the migrations of one schema.
+Every operation borrows a connection of an `AsyncConnectionPool` (autocommit; a write of several
+steps is one explicit transaction) and runs the queries of one module per idea: `_responses.py`,
+`_conversations.py`, `_state.py`, `_runners.py`, `_listing.py`, `_ledger.py`, `_retention.py`.
+Concurrency is the database's: row locks order appends to a conversation and writes to a run, ``ON
+CONFLICT`` settles racing claims, an advisory lock serializes the turns of one conversation and the
+migrations of one schema.
 """
 
 from __future__ import annotations
@@ -62,8 +61,8 @@ class PostgresStore:
             share one database, each in its own schema. Lower-case letters, digits and ``_``.
         ttl: seconds finished responses and idle conversations are kept (see the retention
             rules of `Store`); 30 days by default, None keeps them forever.
-        max_responses: keep at most this many finished responses (None: no bound).
-        max_conversations: keep at most this many conversations (None: no bound).
+        max_responses / max_conversations: keep at most this many finished responses / conversations
+            (None: no bound).
         min_connections: connections the pool keeps open.
         max_connections: connections the pool opens at most (plus one that listens for
             notifications, once something follows a run).
@@ -334,6 +333,9 @@ class PostgresStore:
     ) -> IdempotencyClaim:
         return await self._call(state.claim_idempotency_key, owner, key, fingerprint, response_id)
 
+    async def release_idempotency_key(self, owner: str, key: str, response_id: str) -> None:
+        await self._call(state.release_idempotency_key, owner, key, response_id)
+
     # -- listings ----------------------------------------------------------------------------------
 
     async def list_responses(
@@ -356,7 +358,7 @@ class PostgresStore:
     async def find_item(self, owner: str, item_id: str) -> Item | None:
         return await self._call(listing.find_item, owner, item_id)
 
-    # -- tokens, seen keys, delivery failures --------------------------------------------------------
+    # -- tokens, seen keys, delivery failures, identity links ----------------------------------------
 
     async def put_token(
         self, namespace: str, token: str, *, owner: str, data: Mapping[str, Any], ttl: float
@@ -376,8 +378,6 @@ class PostgresStore:
         self, *, owner: str | None = None, limit: int | None = None
     ) -> tuple[DeliveryFailure, ...]:
         return await self._call(ledger.list_delivery_failures, owner, limit)
-
-    # -- identity links ----------------------------------------------------------------------------
 
     async def link_identity(self, owner: str, channel: str, address: str) -> None:
         await self._call(state.link_identity, owner, channel, address)

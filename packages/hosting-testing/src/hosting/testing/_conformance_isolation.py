@@ -93,6 +93,17 @@ class IsolationConformance:
         assert await store.get_identity_links(BOB) == {}
         assert await store.get_identity_links(ALICE) == {"telegram": "111"}
 
+    async def test_a_released_key_is_free_again_unless_another_response_holds_it(self, store: Store) -> None:
+        first, second = new_id("resp"), new_id("resp")
+        assert (await store.claim_idempotency_key(ALICE, "key-1", "fp", first)).created
+        await store.release_idempotency_key(BOB, "key-1", first)  # not Bob's key
+        await store.release_idempotency_key(ALICE, "key-1", second)  # not bound to that response
+        assert (await store.claim_idempotency_key(ALICE, "key-1", "fp", second)).response_id == first
+        await store.release_idempotency_key(ALICE, "key-1", first)
+        again = await store.claim_idempotency_key(ALICE, "key-1", "fp", second)
+        assert again.created and again.response_id == second
+        await store.release_idempotency_key(ALICE, "never-claimed", first)  # nothing to release
+
     # -- concurrency -------------------------------------------------------------------------------
 
     async def test_concurrent_appends_are_each_recorded_once_and_never_interleaved(

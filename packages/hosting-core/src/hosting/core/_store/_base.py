@@ -271,6 +271,10 @@ class Store(Protocol):
         Of any number of concurrent claims of one key, exactly one has ``created=True``.
         """
 
+    async def release_idempotency_key(self, owner: str, key: str, response_id: str) -> None:
+        """Unbind `key` if it is still bound to `response_id`, whose run could not start, so a
+        retry with the key starts afresh; a binding to another response stays."""
+
     # -- identity links (for delivery to every channel a user is reachable on) ---------------------
 
     async def link_identity(self, owner: str, channel: str, address: str) -> None:

@@ -310,6 +310,11 @@ class MemoryStore(MemoryConversations, MemoryRunners, MemoryLedger):
         self._idempotency[(owner, key)] = (claim, now())
         return claim
 
+    async def release_idempotency_key(self, owner: str, key: str, response_id: str) -> None:
+        held = self._idempotency.get((owner, key))
+        if held is not None and held[0].response_id == response_id:
+            del self._idempotency[(owner, key)]
+
     def _state_has_parent(self, owner: str, key: str) -> bool:
         """Session state of a response or conversation that exists lives as long as it does."""
         kind, _, parent_id = key.partition(":")

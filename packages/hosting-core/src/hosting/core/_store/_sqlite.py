@@ -318,6 +318,9 @@ class SQLiteStore:
     ) -> IdempotencyClaim:
         return await self._call(state_queries.claim_idempotency_key, owner, key, fingerprint, response_id)
 
+    async def release_idempotency_key(self, owner: str, key: str, response_id: str) -> None:
+        await self._call(state_queries.release_idempotency_key, owner, key, response_id)
+
     # -- listings ----------------------------------------------------------------------------------
 
     async def list_responses(

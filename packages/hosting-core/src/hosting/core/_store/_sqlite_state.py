@@ -120,6 +120,14 @@ def claim_idempotency_key(
     return IdempotencyClaim(str(row[0]), str(row[1]), created=created)
 
 
+def release_idempotency_key(db: sqlite3.Connection, owner: str, key: str, response_id: str) -> None:
+    with transaction(db):
+        db.execute(
+            "DELETE FROM idempotency_keys WHERE owner = ? AND key = ? AND response_id = ?",
+            (owner, key, response_id),
+        )
+
+
 def link_identity(db: sqlite3.Connection, owner: str, channel: str, address: str) -> None:
     with transaction(db):
         db.execute(
