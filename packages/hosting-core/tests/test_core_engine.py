@@ -770,3 +770,19 @@ async def test_a_request_refused_for_a_busy_turn_can_be_retried_with_its_key(mak
     # Its run never started, so its key was released: the retry runs (it was a 404 for nothing).
     assert (await host.engine.run(second)).text == "done"
     await host.shutdown()
+
+
+async def test_a_turn_the_store_would_not_give_up_is_given_up_at_a_later_heartbeat(
+    make_host: MakeHost,
+) -> None:
+    store = _FullDisk()
+    host = make_host(_answers, store=store, runner_lease=0.3)
+    await host.startup()
+    store.full = True
+    with pytest.raises(ServerError):  # its start was refused, and then the release of its turn
+        await host.engine.start(ask("one", session_key="chat-1", background=True))
+    store.full = False
+    # The conversation is not held for good by a run that never started.
+    second = await asyncio.wait_for(host.engine.run(ask("two", session_key="chat-1")), timeout=10)
+    assert second.status == "completed"
+    await host.shutdown()

@@ -100,8 +100,10 @@ class RunEngine:
         # Named after where it runs, for an operator reading the store.
         self.runner = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
         self._live: dict[str, Run] = {}
-        self.recovery = Recovery(store, self.runner, lease=runner_lease, live=lambda: self._live)
         self.turns = Turns(store, self.runner, policy=concurrent_turns)
+        self.recovery = Recovery(
+            store, self.runner, lease=runner_lease, live=lambda: self._live, turns=self.turns
+        )
         self.executor = Executor(
             store,
             ids,

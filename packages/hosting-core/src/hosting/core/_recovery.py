@@ -9,7 +9,7 @@ numbered after the last one stored, so a client resuming at the last
 which of this runner's runs another process has finished (a cancel sent there),
 and those are stopped here, and it retries the end of runs whose final write
 failed (a full disk), so that no stored run stays ``in_progress`` once the store
-takes writes again.
+takes writes again, and the conversation turns the store would not give up.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ._records import ResponseRecord, RunError, StoredEvent
 from ._replay import output_from_events
 from ._run import Run
 from ._store._base import Store
+from ._turns import Turns
 
 logger = logging.getLogger("hosting.core")
 
@@ -38,10 +39,17 @@ class Recovery:
         runner: this process's runner id.
         lease: seconds a runner is taken for alive after its last heartbeat.
         live: this runner's live runs by id (read at each heartbeat).
+        turns: its conversation turns, whose refused releases each heartbeat retries.
     """
 
     def __init__(
-        self, store: Store, runner: str, *, lease: float, live: Callable[[], Mapping[str, Run]]
+        self,
+        store: Store,
+        runner: str,
+        *,
+        lease: float,
+        live: Callable[[], Mapping[str, Run]],
+        turns: Turns | None = None,
     ) -> None:
         if lease <= 0:
             raise ValueError("the runner lease must be positive")
@@ -49,6 +57,7 @@ class Recovery:
         self.runner = runner
         self.lease = lease
         self.live = live
+        self.turns = turns
         # Seconds between heartbeats: a third of the lease, and at most a second, so a cancel
         # sent to another process stops the run here within about a second.
         self.interval = min(lease / 3, 1.0)
@@ -115,6 +124,11 @@ class Recovery:
                 await self._write_unwritten()
             except Exception:
                 logger.warning("the store still refuses the end of %d runs", len(self._unwritten))
+        if self.turns is not None:
+            try:
+                await self.turns.release_pending()
+            except Exception:
+                logger.warning("the store still refuses to give up a conversation turn")
 
     async def end_orphans(self) -> int:
         """End every run whose runner is gone; return how many."""

@@ -5,7 +5,9 @@ history and run on it. By default the second waits until the first is recorded
 (``"queue"``); a host can refuse it instead with 409 (``"reject"``). The store is
 the judge (`Store.claim_conversation`), so the rule holds across processes and
 replicas; waiters in this process are woken when a turn here ends, and poll for
-turns held elsewhere.
+turns held elsewhere. A turn the store would not give up (a full disk, a lost
+database) is given up again at each heartbeat (`Recovery`) until it takes, so a
+store's hiccup does not leave a conversation held by a run that ended.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Turns:
         self.policy = policy
         self.poll_interval = poll_interval
         self._ended: dict[str, asyncio.Event] = {}
+        # Turns of runs that ended whose release the store refused: (owner, conversation, run).
+        self._unreleased: set[tuple[str, str, str]] = set()
 
     async def take(self, owner: str, conversation_id: str, response_id: str) -> None:
         """Hold the conversation for `response_id`, waiting for the turn before it (or refusing)."""
@@ -62,10 +66,25 @@ class Turns:
                 pass
 
     async def give_up(self, owner: str, conversation_id: str, response_id: str) -> None:
-        """Free the conversation after `response_id`'s turn, and wake the turns waiting here."""
+        """Free the conversation after `response_id`'s turn, and wake the turns waiting here.
+
+        When the store refuses, the turn is kept to be given up again (`release_pending`), and
+        the error raised."""
         try:
             await self.store.release_conversation(owner, conversation_id, response_id)
+        except Exception:
+            self._unreleased.add((owner, conversation_id, response_id))
+            raise
         finally:
+            ended = self._ended.pop(conversation_id, None)
+            if ended is not None:
+                ended.set()
+
+    async def release_pending(self) -> None:
+        """Give up again the turns the store refused to; those it still refuses stay pending."""
+        for owner, conversation_id, response_id in list(self._unreleased):
+            await self.store.release_conversation(owner, conversation_id, response_id)
+            self._unreleased.discard((owner, conversation_id, response_id))
             ended = self._ended.pop(conversation_id, None)
             if ended is not None:
                 ended.set()
