@@ -177,18 +177,24 @@ async def test_a_concurrent_turn_can_be_refused_with_409_instead(tmp_path: Path)
                 if agent.runs:
                     break
                 await asyncio.sleep(0.01)
+            key = {"Idempotency-Key": "turn-two"}
             with pytest.raises(openai.ConflictError) as refused:
-                await sdk.responses.create(model="scripted", input="two", conversation=conversation.id)
+                await sdk.responses.create(
+                    model="scripted", input="two", conversation=conversation.id, extra_headers=key
+                )
             assert refused.value.code == "conversation_busy"
             assert (await first).output_text == "slow answer"
-            # Once the first turn is recorded, the next one runs, on its history.
-            after = await sdk.responses.create(model="scripted", input="three", conversation=conversation.id)
+            # Once the first turn is recorded, the refused one runs when retried, on its history:
+            # with its Idempotency-Key too, since it never started.
+            after = await sdk.responses.create(
+                model="scripted", input="two", conversation=conversation.id, extra_headers=key
+            )
             assert after.output_text == "second"
             items = await sdk.conversations.items.list(conversation.id, order="asc")
     assert [part.text for item in items.data for part in item.content] == [  # type: ignore[union-attr]
         "one",
         "slow answer",
-        "three",
+        "two",
         "second",
     ]
 
