@@ -89,12 +89,14 @@ def test_a_streamed_answer_comes_as_ndjson_lines(base_url: str) -> None:
 
 def test_the_conversation_is_the_one_the_responses_channel_shows(base_url: str) -> None:
     answer = _post(base_url, {"text": "shared"}).json()
-    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-alice", max_retries=0)
-    items = client.conversations.items.list(answer["conversation"], order="asc")
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-alice", max_retries=0) as client:
+        items = client.conversations.items.list(answer["conversation"], order="asc")
     texts = [part.text for item in items.data if item.type == "message" for part in item.content]  # type: ignore[union-attr]
     assert texts == ["shared", "shared"]
-    bob = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-bob", max_retries=0)
-    with pytest.raises(openai.NotFoundError):
+    with (
+        openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-bob", max_retries=0) as bob,
+        pytest.raises(openai.NotFoundError),
+    ):
         bob.conversations.items.list(answer["conversation"])
 
 
