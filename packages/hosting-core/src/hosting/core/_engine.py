@@ -226,7 +226,7 @@ class RunEngine:
             if turn is not None:
                 try:
                     await self.turns.give_up(owner, turn, response_id)
-                except Exception:  # the store that failed the start may fail this too
+                except Exception:  # the store that failed the start may fail this too (`Turns` retries)
                     logger.exception("could not give up the conversation turn of run %s", response_id)
             if failure is error:
                 raise
